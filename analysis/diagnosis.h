@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Diagnosis records: what the tracker hands to a sink. Every string field is
+ * a fixed-size, NUL-terminated copy (truncated when longer) of untrusted
+ * wire data or of text built from it; sinks escape them. Empty string =
+ * unknown (the key is then left out of JSON and journal output).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* In precedence order: when several causes fit, the lower value wins. */
+typedef enum {
+        DIAG_CHALLENGE_MISSING = 0,
+        DIAG_HEADER_MISMATCH,
+        DIAG_NO_CREDENTIALS,
+        DIAG_REALM_MISMATCH,
+        DIAG_ALGORITHM_MISMATCH,
+        DIAG_QOP_MISMATCH,
+        DIAG_URI_MISMATCH,
+        DIAG_STALE_NONCE,
+        DIAG_NONCE_UNKNOWN,
+        DIAG_SOURCE_CHANGED,
+        DIAG_CREDENTIAL_GUESSING,
+        DIAG_ACCOUNT_SCAN,
+        DIAG_SERVER_REJECTS_VALID,
+        DIAG_WRONG_PASSWORD,
+        DIAG_RESOLVED,
+        DIAG__MAX
+} DiagCode;
+
+typedef enum {
+        SEV_INFO = 0,
+        SEV_NOTICE,
+        SEV_WARNING,
+        SEV_ERROR,
+} Severity;
+
+typedef struct {
+        DiagCode code;
+        Severity severity;
+        unsigned attempts;
+        int64_t first_seen_us; /* packet time, µs since the epoch */
+        int64_t last_seen_us;
+        char message[320];
+        char user[128];
+        char realm[128];
+        char client[64];   /* ip:port or [v6]:port */
+        char server[64];
+        char transport[8]; /* "udp", "tcp" */
+        char method[32];
+        char call_id[160];
+        char user_agent[160];
+        char server_agent[160];
+        char algorithm[32];
+        char evidence[1024];
+        char remedy[1024];
+} Diagnosis;
+
+const char *diag_code_name(DiagCode c);     /* "wrong-password" */
+bool diag_code_from_name(const char *s, DiagCode *out);
+Severity diag_code_severity(DiagCode c);
+const char *severity_name(Severity s);      /* "warning" */
+int severity_syslog_priority(Severity s);   /* LOG_WARNING ... */
+/* Fixed 128-bit MESSAGE_ID per code, as 32 lowercase hex digits. */
+const char *diag_code_message_id(DiagCode c);
+
+/* RFC 3339 UTC with milliseconds: "2026-11-26T12:00:00.123Z". buf >= 32. */
+char *format_rfc3339_ms(int64_t us, char *buf, size_t n);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The correlation engine (DESIGN.md "Correlation"): transactions keyed by
+ * top Via branch + CSeq method, attempt chains keyed by Call-ID + From tag,
+ * principals keyed by (user, realm, client IP). Every retry is checked
+ * against the challenge it answers; refusals accumulate per principal and the
+ * rules (analysis/rules/) turn a repeated pattern into one Diagnosis.
+ *
+ * Time is an input: every call takes the packet timestamp. No I/O, no
+ * globals, no clock reads.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diagnosis.h"
+#include "../parser/decode.h"
+#include "../parser/sipmsg.h"
+
+typedef struct Tracker Tracker;
+
+typedef struct {
+        unsigned threshold;      /* refusals before a diagnosis (default 3) */
+        int64_t window_us;       /* sliding window and suppression (default 300 s) */
+        size_t max_transactions; /* hard limits; the least recently used entry is evicted */
+        size_t max_chains;
+        size_t max_principals;
+        size_t max_nonces;
+        int64_t transaction_ttl_us; /* transactions older than this expire (default 64*T1 = 32 s) */
+} TrackerConfig;
+
+#define TRACKER_THRESHOLD_MAX 64
+
+void tracker_config_default(TrackerConfig *cfg);
+
+typedef struct {
+        uint64_t requests;
+        uint64_t responses;
+        uint64_t retransmissions;
+        uint64_t unmatched_responses;
+        uint64_t challenges;
+        uint64_t refusals;
+        uint64_t successes;
+        uint64_t diagnoses;
+        uint64_t suppressed;
+        uint64_t transactions, chains, principals, nonces; /* current table sizes */
+        uint64_t evicted_transactions, evicted_chains, evicted_principals, evicted_nonces;
+} TrackerStats;
+
+/* Called once per diagnosis record. The record is only valid during the call. */
+typedef void (*DiagnosisFn)(const Diagnosis *d, void *userdata);
+
+/* Metadata of the packet a message arrived in. */
+typedef struct {
+        int64_t ts_us;
+        Endpoint src, dst;
+        Transport transport;
+} PacketMeta;
+
+Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata);
+Tracker *tracker_free(Tracker *t);
+
+/* Feed one parsed SIP message. */
+void tracker_feed(Tracker *t, const PacketMeta *meta, const SipMsg *msg);
+
+/* Expire state older than its lifetime relative to now_us (packet time). */
+void tracker_expire(Tracker *t, int64_t now_us);
+
+void tracker_get_stats(const Tracker *t, TrackerStats *out);

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The one wrapper around libsofia-sip-ua. It owns the library's quirks
+ * (see ../shared/recipes/sofia-sip.md): nothing reachable from input may
+ * assert or abort. A parsed message is flattened into SipMsg, whose strings
+ * stay valid until sipmsg_clear() or the next sip_parser_parse() on it.
+ *
+ * All strings are NUL-terminated, unquoted where the grammar quotes them,
+ * and NULL when absent. They are untrusted bytes: escape before printing.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+        SIP_PARSE_OK = 0,
+        SIP_PARSE_E_NOT_SIP,   /* does not start with a SIP request/status line */
+        SIP_PARSE_E_MALFORMED, /* sofia-sip refused it, or a required header is bad */
+        SIP_PARSE_E_TRUNCATED, /* headers or body cut short */
+        SIP_PARSE_E_MISSING,   /* Call-ID, CSeq, From or Via missing */
+        SIP_PARSE_E_NOMEM,
+        SIP_PARSE__MAX
+} SipParseVerdict;
+
+typedef enum {
+        DIGEST_ALG_MD5 = 0, /* also when no algorithm parameter is given */
+        DIGEST_ALG_MD5_SESS,
+        DIGEST_ALG_SHA256,
+        DIGEST_ALG_SHA256_SESS,
+        DIGEST_ALG_SHA512_256,
+        DIGEST_ALG_SHA512_256_SESS,
+        DIGEST_ALG_OTHER, /* AKAv1-MD5 and anything unknown: the raw string is kept */
+        DIGEST_ALG__MAX
+} DigestAlg;
+
+enum {
+        QOP_AUTH = 1u << 0,
+        QOP_AUTH_INT = 1u << 1,
+        QOP_OTHER = 1u << 2,
+};
+
+/* One WWW-Authenticate or Proxy-Authenticate challenge. */
+typedef struct {
+        bool proxy;          /* Proxy-Authenticate */
+        bool digest;         /* scheme is Digest (case-insensitive) */
+        const char *scheme;  /* as sent */
+        const char *realm;
+        const char *nonce;
+        const char *opaque;
+        const char *algorithm; /* raw parameter, NULL when absent */
+        DigestAlg alg;
+        unsigned qop_mask;   /* QOP_* offered; 0 when no qop parameter */
+        bool stale;          /* stale=true (any case) */
+        bool userhash;       /* userhash=true */
+} SipChallenge;
+
+/* One Authorization or Proxy-Authorization header. */
+typedef struct {
+        bool proxy;         /* Proxy-Authorization */
+        bool digest;        /* scheme is Digest */
+        const char *scheme;
+        const char *username;
+        const char *realm;
+        const char *nonce;
+        const char *uri;
+        const char *algorithm; /* raw, NULL when absent */
+        DigestAlg alg;
+        const char *qop;       /* raw, NULL when absent */
+        unsigned qop_mask;     /* the one qop chosen, as a QOP_* bit; 0 when absent */
+        const char *nc;        /* raw 8-hex-digit string */
+        uint32_t nc_value;
+        bool nc_valid;         /* nc present and 1..8 hex digits */
+        const char *cnonce;    /* SECRET: never print */
+        const char *response;  /* SECRET: never print */
+        const char *opaque;
+        bool userhash;
+} SipCredentials;
+
+#define SIPMSG_MAX_AUTH 8
+
+typedef struct {
+        bool is_request;
+        const char *method;      /* request method, as sent */
+        unsigned status;         /* response status code */
+        const char *reason;
+        const char *request_uri; /* Request-URI as text */
+        const char *call_id;
+        uint32_t cseq;
+        const char *cseq_method;
+        const char *from_user;
+        const char *from_host;
+        const char *from_tag;
+        const char *to_user;
+        const char *to_tag;
+        const char *via_host;    /* top Via sent-by host */
+        uint16_t via_port;       /* 0 when absent */
+        const char *via_transport; /* "UDP", "TCP", ... */
+        const char *via_branch;
+        const char *user_agent;  /* User-Agent header */
+        const char *server;      /* Server header */
+        size_t n_challenges;
+        SipChallenge challenges[SIPMSG_MAX_AUTH];
+        unsigned challenges_dropped; /* beyond SIPMSG_MAX_AUTH */
+        size_t n_credentials;
+        SipCredentials credentials[SIPMSG_MAX_AUTH];
+        unsigned credentials_dropped;
+        const uint8_t *body;     /* message body (for auth-int); NULL when none */
+        size_t body_len;
+        size_t msg_len;          /* bytes of the datagram this message used */
+        void *priv_;             /* sofia msg_t *, owned */
+} SipMsg;
+
+typedef struct SipParser SipParser;
+
+SipParser *sip_parser_new(void);
+SipParser *sip_parser_free(SipParser *p);
+
+/*
+ * Parse one SIP message from a datagram. On SIP_PARSE_OK *out is filled and
+ * must be released with sipmsg_clear(); on any other verdict *out is zeroed
+ * and needs no release.
+ */
+SipParseVerdict sip_parser_parse(SipParser *p, const uint8_t *data, size_t len, SipMsg *out);
+
+/* Release the message's storage; safe on a zeroed SipMsg. */
+void sipmsg_clear(SipMsg *m);
+
+/*
+ * Quick check, without parsing, that a payload starts like a SIP start line
+ * ("SIP/2.0 " or "METHOD sip:..." / "METHOD sips:..."/"METHOD tel:" ... " SIP/2.0").
+ */
+bool sip_looks_like_sip(const uint8_t *data, size_t len);
+
+/*
+ * Whether two SIP URIs name the same resource for the purposes of the digest
+ * uri check (RFC 3261 §19.1.4 comparison, parameters compared as the RFC says).
+ * Byte-identical strings are always equivalent.
+ */
+bool sip_uri_equivalent(const char *a, const char *b);
+
+DigestAlg digest_alg_from_string(const char *s); /* NULL -> MD5 */
+const char *digest_alg_name(DigestAlg a);        /* "MD5", "SHA-256", ... */
+const char *sip_parse_verdict_name(SipParseVerdict v);
