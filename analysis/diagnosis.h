@@ -47,7 +47,7 @@ typedef struct {
         char message[320];
         char user[128];
         char realm[128];
-        char client[64];   /* ip:port or [v6]:port */
+        char client[64]; /* ip:port or [v6]:port */
         char server[64];
         char transport[8]; /* "udp", "tcp" */
         char method[32];
@@ -59,11 +59,11 @@ typedef struct {
         char remedy[1024];
 } Diagnosis;
 
-const char *diag_code_name(DiagCode c);     /* "wrong-password" */
+const char *diag_code_name(DiagCode c); /* "wrong-password" */
 bool diag_code_from_name(const char *s, DiagCode *out);
 Severity diag_code_severity(DiagCode c);
-const char *severity_name(Severity s);      /* "warning" */
-int severity_syslog_priority(Severity s);   /* LOG_WARNING ... */
+const char *severity_name(Severity s);    /* "warning" */
+int severity_syslog_priority(Severity s); /* LOG_WARNING ... */
 /* Fixed 128-bit MESSAGE_ID per code, as 32 lowercase hex digits. */
 const char *diag_code_message_id(DiagCode c);
 

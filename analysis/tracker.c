@@ -1,3 +1,948 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* placeholder: being written */
-typedef int placeholder_unit_;
+/*
+ * Correlation (DESIGN.md): requests and responses meet in transactions
+ * (RFC 3261 §17.1.3: top Via branch + CSeq method); the latest challenge a
+ * client received is remembered per attempt chain (Call-ID + From tag) and
+ * per client (From user + address, for clients that start a new Call-ID per
+ * retry); every nonce a server issued is remembered with its algorithm and
+ * last nc. A retry with credentials is checked against the challenge it
+ * answers when it is seen; when the server refuses it, the attempt and its
+ * anomalies go to the principal (user, realm, client address), whose
+ * sliding window decides when a diagnosis is due.
+ *
+ * Every table is bounded (LRU eviction, counted) and expires by packet time.
+ */
+#include "tracker.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lru.h"
+#include "rules.h"
+
+#define KEY_MAX    200
+#define USER_MAX   64
+#define METHOD_MAX 16
+#define ALG_MAX    24
+
+typedef struct {
+        LruNode node;
+        uint16_t keylen;
+        uint8_t key[KEY_MAX];
+} Keyed;
+
+typedef struct {
+        uint8_t buf[KEY_MAX];
+        uint16_t len;
+} Key;
+
+/* Remembered per chain and per client: the latest challenge and who sent it. */
+typedef struct {
+        Keyed k;
+        ChallengeSet latest;
+        bool creds_seen; /* this chain/client has answered some challenge before */
+        bool pjsip_shape;
+        char server_agent[SMALL_STR];
+} Holder;
+
+typedef struct {
+        Keyed k;
+        NonceInfo info;
+} Nonce;
+
+typedef struct {
+        Keyed k;
+        int64_t created_us;
+        Endpoint src, dst;
+        Transport transport;
+        bool final_seen;
+        bool has_creds;
+        bool nocreds_after_challenge;
+        bool answered_latest;
+        bool nc_stuck;
+        bool have_ref;
+        bool ref_proxy;
+        bool nonce_known;
+        uint32_t anomalies;
+        uint32_t delay_ms, nonce_age_ms;
+        unsigned offered_qop, cred_qop;
+        Endpoint challenged_client;
+        char method[METHOD_MAX];
+        char user[USER_MAX];
+        char from_user[USER_MAX];
+        char realm[REALM_MAX];
+        char cred_realm[REALM_MAX];
+        char cred_alg[ALG_MAX];
+        char offered_algs[48];
+        char cred_uri[SMALL_STR];
+        char ruri[SMALL_STR];
+        char nonce_prefix[9];
+        char user_agent[SMALL_STR];
+} Txn;
+
+typedef struct {
+        int64_t ts_us;
+        uint32_t delay_ms, nonce_age_ms;
+        uint16_t status;
+        uint8_t cls;
+        bool answered_latest;
+        bool stale;
+        bool nonce_age_known;
+} AttemptRec;
+
+typedef struct {
+        Keyed k;
+        char user[USER_MAX];
+        char realm[REALM_MAX];
+        Endpoint addr;
+        AttemptRec ring[TRACKER_THRESHOLD_MAX];
+        unsigned ring_head, ring_n;
+        unsigned streak_total;
+        int64_t last_emit_us[DIAG__MAX];
+        bool emitted[DIAG__MAX];
+        /* details of the latest refused attempt, for the record */
+        char method[METHOD_MAX];
+        char call_id[160];
+        char user_agent[SMALL_STR];
+        char server_agent[SMALL_STR];
+        Endpoint client, server, challenged_client;
+        Transport transport;
+        char cred_realm[REALM_MAX];
+        char cred_alg[ALG_MAX];
+        char offered_algs[48];
+        char cred_uri[SMALL_STR];
+        char ruri[SMALL_STR];
+        char nonce_prefix[9];
+        char client_ports[64];
+        unsigned offered_qop, cred_qop;
+        bool nc_stuck, proxy, pjsip_shape;
+} Principal;
+
+struct Tracker {
+        TrackerConfig cfg;
+        DiagnosisFn fn;
+        void *userdata;
+        LruMap txns, chains, clients, nonces, principals;
+        TrackerStats st;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+        size_t len;
+
+        if (!src)
+                src = "";
+        len = strnlen(src, n - 1);
+        memcpy(dst, src, len);
+        dst[len] = '\0';
+}
+
+static uint64_t str_hash(const char *s)
+{
+        /* Unkeyed: these hashes compare realms and nonces, they index nothing. */
+        return s ? lru_hash_more(0x5eedULL, s, strlen(s)) : 0;
+}
+
+static void key_init(Key *k)
+{
+        k->len = 0;
+}
+
+static void key_add(Key *k, const void *data, size_t n)
+{
+        size_t room = KEY_MAX - k->len;
+
+        if (n + 1 > room)
+                n = room > 0 ? room - 1 : 0;
+        memcpy(k->buf + k->len, data, n);
+        k->len = (uint16_t)(k->len + n);
+        if (k->len < KEY_MAX)
+                k->buf[k->len++] = 0; /* field separator */
+}
+
+static void key_add_str(Key *k, const char *s)
+{
+        key_add(k, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void key_add_addr(Key *k, const Endpoint *e)
+{
+        key_add(k, &e->family, 1);
+        key_add(k, e->addr, e->family == 6 ? 16 : 4);
+}
+
+static bool keyed_eq(const LruNode *n, const void *key)
+{
+        const Keyed *kd = (const Keyed *)n;
+        const Key *k = key;
+
+        return kd->keylen == k->len && memcmp(kd->key, k->buf, k->len) == 0;
+}
+
+static Keyed *table_find(LruMap *m, const Key *k, int64_t now)
+{
+        return (Keyed *)lru_find(m, lru_hash(m, k->buf, k->len), keyed_eq, k, now);
+}
+
+/* Find or create; NULL only on allocation failure. */
+static Keyed *table_get(LruMap *m, const Key *k, size_t size, int64_t now, bool *created)
+{
+        uint64_t h = lru_hash(m, k->buf, k->len);
+        Keyed *kd = (Keyed *)lru_find(m, h, keyed_eq, k, now);
+
+        if (created)
+                *created = false;
+        if (kd)
+                return kd;
+        kd = calloc(1, size);
+        if (!kd)
+                return NULL;
+        kd->keylen = k->len;
+        memcpy(kd->key, k->buf, k->len);
+        lru_insert(m, &kd->node, h, now);
+        if (created)
+                *created = true;
+        return kd;
+}
+
+static void free_node(LruNode *n, void *userdata)
+{
+        (void)userdata;
+        free(n);
+}
+
+static bool is_method(const char *m, const char *name)
+{
+        return m && strcasecmp(m, name) == 0;
+}
+
+/* ---- construction ----------------------------------------------------- */
+
+void tracker_config_default(TrackerConfig *cfg)
+{
+        *cfg = (TrackerConfig){
+            .threshold = 3,
+            .window_us = 300 * 1000000LL,
+            .max_transactions = 16384,
+            .max_chains = 16384,
+            .max_clients = 16384,
+            .max_principals = 8192,
+            .max_nonces = 32768,
+            .transaction_ttl_us = 32 * 1000000LL,
+            .hash_seed = 0x2545f4914f6cdd1dULL,
+        };
+}
+
+Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
+{
+        Tracker *t = calloc(1, sizeof *t);
+
+        if (!t)
+                return NULL;
+        if (cfg)
+                t->cfg = *cfg;
+        else
+                tracker_config_default(&t->cfg);
+        if (t->cfg.threshold < 1)
+                t->cfg.threshold = 1;
+        if (t->cfg.threshold > TRACKER_THRESHOLD_MAX)
+                t->cfg.threshold = TRACKER_THRESHOLD_MAX;
+        t->fn = fn;
+        t->userdata = userdata;
+        if (!lru_init(&t->txns, t->cfg.max_transactions, t->cfg.hash_seed, free_node, NULL) ||
+            !lru_init(&t->chains, t->cfg.max_chains, t->cfg.hash_seed ^ 1, free_node, NULL) ||
+            !lru_init(&t->clients, t->cfg.max_clients, t->cfg.hash_seed ^ 2, free_node, NULL) ||
+            !lru_init(&t->nonces, t->cfg.max_nonces, t->cfg.hash_seed ^ 3, free_node, NULL) ||
+            !lru_init(&t->principals, t->cfg.max_principals, t->cfg.hash_seed ^ 4, free_node, NULL))
+                return tracker_free(t);
+        return t;
+}
+
+Tracker *tracker_free(Tracker *t)
+{
+        if (!t)
+                return NULL;
+        lru_done(&t->txns);
+        lru_done(&t->chains);
+        lru_done(&t->clients);
+        lru_done(&t->nonces);
+        lru_done(&t->principals);
+        free(t);
+        return NULL;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+/* RFC 3261 §17.1.3: branch + CSeq method; ACK to a non-2xx joins the INVITE.
+ * RFC 2543 peers (no magic cookie) fall back to Call-ID + CSeq + From tag. */
+static void txn_key(Key *k, const SipMsg *m)
+{
+        const char *method = m->cseq_method;
+
+        if (is_method(method, "ACK"))
+                method = "INVITE";
+        key_init(k);
+        if (m->via_branch && strncmp(m->via_branch, "z9hG4bK", 7) == 0) {
+                key_add_str(k, m->via_branch);
+        } else {
+                char cseq[12];
+                snprintf(cseq, sizeof cseq, "%u", m->cseq);
+                key_add_str(k, m->call_id);
+                key_add_str(k, cseq);
+                key_add_str(k, m->from_tag);
+        }
+        key_add_str(k, method);
+}
+
+static void chain_key(Key *k, const SipMsg *m)
+{
+        key_init(k);
+        key_add_str(k, m->call_id);
+        key_add_str(k, m->from_tag);
+}
+
+static void client_key(Key *k, const char *from_user, const Endpoint *addr)
+{
+        key_init(k);
+        key_add_str(k, from_user);
+        key_add_addr(k, addr);
+}
+
+static void nonce_key(Key *k, const char *nonce)
+{
+        key_init(k);
+        key_add_str(k, nonce);
+}
+
+static void principal_key(Key *k, const char *user, const char *realm, const Endpoint *addr)
+{
+        key_init(k);
+        key_add_str(k, user);
+        key_add_str(k, realm);
+        key_add_addr(k, addr);
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+static const ChallengeSet *pick_ref(const Holder *chain, const Holder *client)
+{
+        const ChallengeSet *a = chain && chain->latest.valid ? &chain->latest : NULL;
+        const ChallengeSet *b = client && client->latest.valid ? &client->latest : NULL;
+
+        if (a && b)
+                return b->ts_us > a->ts_us ? b : a;
+        return a ? a : b;
+}
+
+static bool cred_usable(const SipCredentials *c)
+{
+        /* An empty nonce is an IMS-style initial request naming the user, not an answer. */
+        return c->digest && c->nonce && c->nonce[0];
+}
+
+/* The credentials that answer ref: same header kind and realm first. */
+static const SipCredentials *pick_cred(const SipMsg *m, const ChallengeSet *ref)
+{
+        const SipCredentials *first = NULL, *kind = NULL;
+
+        for (size_t i = 0; i < m->n_credentials; i++) {
+                const SipCredentials *c = &m->credentials[i];
+                if (!cred_usable(c))
+                        continue;
+                if (!first)
+                        first = c;
+                if (!ref || c->proxy != ref->proxy)
+                        continue;
+                if (!kind)
+                        kind = c;
+                for (unsigned j = 0; j < ref->n; j++)
+                        if (ref->ch[j].realm_hash == str_hash(c->realm))
+                                return c;
+        }
+        return kind ? kind : first;
+}
+
+static const ChallengeInfo *pick_ref_ch(const ChallengeSet *ref, const SipCredentials *c)
+{
+        if (!ref || ref->n == 0)
+                return NULL;
+        for (unsigned i = 0; i < ref->n; i++)
+                if (ref->ch[i].alg == c->alg)
+                        return &ref->ch[i];
+        return &ref->ch[0];
+}
+
+static void format_offered_algs(const ChallengeSet *ref, char *buf, size_t n)
+{
+        buf[0] = '\0';
+        for (unsigned i = 0; ref && i < ref->n; i++)
+                strbuf_append(buf, n, "%s%s", i ? ", " : "",
+                              ref->ch[i].alg == DIGEST_ALG_OTHER ? ref->ch[i].alg_raw
+                                                                 : digest_alg_name(ref->ch[i].alg));
+}
+
+static uint32_t ms_between(int64_t from_us, int64_t to_us)
+{
+        int64_t d = (to_us - from_us) / 1000;
+
+        if (d < 0)
+                return 0;
+        return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
+{
+        Key k;
+        Holder *chain, *client;
+        const ChallengeSet *ref;
+        const SipCredentials *cred;
+        Txn *x;
+        bool created;
+
+        t->st.requests++;
+        if (is_method(m->method, "ACK"))
+                return; /* never challenged; ACK to a non-2xx belongs to the INVITE */
+
+        txn_key(&k, m);
+        x = (Txn *)table_get(&t->txns, &k, sizeof *x, meta->ts_us, &created);
+        if (!x)
+                return;
+        if (!created) {
+                t->st.retransmissions++;
+                return;
+        }
+        x->created_us = meta->ts_us;
+        x->src = meta->src;
+        x->dst = meta->dst;
+        x->transport = meta->transport;
+        copy_str(x->method, sizeof x->method, m->method);
+        copy_str(x->from_user, sizeof x->from_user, m->from_user);
+        copy_str(x->user_agent, sizeof x->user_agent, m->user_agent);
+        copy_str(x->ruri, sizeof x->ruri, m->request_uri);
+
+        chain_key(&k, m);
+        chain = (Holder *)table_find(&t->chains, &k, meta->ts_us);
+        client_key(&k, m->from_user, &meta->src);
+        client = (Holder *)table_find(&t->clients, &k, meta->ts_us);
+        ref = pick_ref(chain, client);
+        cred = pick_cred(m, ref);
+
+        if (ref) {
+                x->have_ref = true;
+                x->ref_proxy = ref->proxy;
+                x->challenged_client = ref->client;
+                format_offered_algs(ref, x->offered_algs, sizeof x->offered_algs);
+        }
+        if (!cred) {
+                copy_str(x->user, sizeof x->user, m->from_user);
+                if (ref) {
+                        copy_str(x->realm, sizeof x->realm, ref->ch[0].realm);
+                        x->offered_qop = ref->ch[0].qop_mask;
+                        /* RFC 3261 §22.2: challenged, yet asking again without credentials.
+                         * A client that has sent credentials before is restarting, not
+                         * lacking an account. */
+                        x->nocreds_after_challenge = !ref->answered &&
+                                                     !(chain && chain->creds_seen) &&
+                                                     !(client && client->creds_seen);
+                }
+                return;
+        }
+
+        Nonce *nonce;
+        nonce_key(&k, cred->nonce);
+        nonce = (Nonce *)table_find(&t->nonces, &k, meta->ts_us);
+
+        AttemptCtx ctx = {
+            .req = m,
+            .cred = cred,
+            .ref = ref,
+            .ref_ch = pick_ref_ch(ref, cred),
+            .nonce = nonce ? &nonce->info : NULL,
+            .cred_realm_hash = str_hash(cred->realm),
+            .src = meta->src,
+            .dst = meta->dst,
+            .transport = meta->transport,
+            .ts_us = meta->ts_us,
+        };
+
+        x->has_creds = true;
+        x->anomalies = rules_check_attempt(&ctx);
+        x->nc_stuck = qop_check_nc_stuck(&ctx);
+        copy_str(x->user, sizeof x->user,
+                 cred->username && cred->username[0] ? cred->username : m->from_user);
+        copy_str(x->realm, sizeof x->realm, ctx.ref_ch ? ctx.ref_ch->realm : cred->realm);
+        copy_str(x->cred_realm, sizeof x->cred_realm, cred->realm);
+        copy_str(x->cred_alg, sizeof x->cred_alg,
+                 cred->alg == DIGEST_ALG_OTHER && cred->algorithm ? cred->algorithm
+                                                                  : digest_alg_name(cred->alg));
+        copy_str(x->cred_uri, sizeof x->cred_uri, cred->uri);
+        copy_str(x->nonce_prefix, sizeof x->nonce_prefix, cred->nonce); /* 8 characters at most */
+        x->cred_qop = cred->qop_mask;
+        x->offered_qop = ctx.ref_ch ? ctx.ref_ch->qop_mask : 0;
+        if (ref) {
+                uint64_t nh = str_hash(cred->nonce);
+                for (unsigned i = 0; i < ref->n; i++)
+                        if (ref->ch[i].nonce_hash == nh)
+                                x->answered_latest = true;
+                x->delay_ms = ms_between(ref->ts_us, meta->ts_us);
+        }
+        if (nonce) {
+                x->nonce_known = true;
+                x->nonce_age_ms = ms_between(nonce->info.issued_us, meta->ts_us);
+                if (cred->nc_valid &&
+                    (!nonce->info.nc_seen || cred->nc_value > nonce->info.last_nc))
+                        nonce->info.last_nc = cred->nc_value;
+                if (cred->nc_valid)
+                        nonce->info.nc_seen = true;
+        }
+        /* The challenge is answered: a later request without credentials is a new start. */
+        if (chain) {
+                chain->latest.answered = true;
+                chain->creds_seen = true;
+        }
+        if (client) {
+                client->latest.answered = true;
+                client->creds_seen = true;
+        }
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+/* RFC 3261 §22.1: a usable challenge has the header kind of its status, a realm and a nonce. */
+static void collect_challenges(const SipMsg *m, bool proxy, ChallengeSet *cs, bool *pjsip_shape)
+{
+        memset(cs, 0, sizeof *cs);
+        cs->proxy = proxy;
+        cs->status = (uint16_t)m->status;
+        *pjsip_shape = false;
+        for (size_t i = 0; i < m->n_challenges && cs->n < CHALLENGE_MAX; i++) {
+                const SipChallenge *c = &m->challenges[i];
+                ChallengeInfo *ci;
+                if (c->proxy != proxy || !c->digest || !c->realm || !c->nonce || !c->nonce[0])
+                        continue;
+                ci = &cs->ch[cs->n++];
+                ci->alg = c->alg;
+                copy_str(ci->alg_raw, sizeof ci->alg_raw, c->algorithm ? c->algorithm : "MD5");
+                ci->qop_mask = c->qop_mask;
+                ci->stale = c->stale;
+                ci->realm_hash = str_hash(c->realm);
+                ci->nonce_hash = str_hash(c->nonce);
+                copy_str(ci->realm, sizeof ci->realm, c->realm);
+                if (c->opaque && c->qop_mask)
+                        *pjsip_shape = true;
+        }
+        cs->valid = cs->n > 0;
+}
+
+static void store_holder(Holder *h, const ChallengeSet *cs, bool pjsip_shape, const char *agent)
+{
+        h->latest = *cs;
+        h->pjsip_shape = pjsip_shape;
+        copy_str(h->server_agent, sizeof h->server_agent, agent);
+}
+
+static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m,
+                             const char *from_user, const Endpoint *client, ChallengeSet *cs,
+                             bool pjsip_shape)
+{
+        const char *agent = m->server ? m->server : m->user_agent;
+        Holder *h;
+        Key k;
+
+        cs->ts_us = meta->ts_us;
+        cs->client = *client;
+        cs->server = meta->src;
+        chain_key(&k, m);
+        h = (Holder *)table_get(&t->chains, &k, sizeof *h, meta->ts_us, NULL);
+        if (h)
+                store_holder(h, cs, pjsip_shape, agent);
+        client_key(&k, from_user, client);
+        h = (Holder *)table_get(&t->clients, &k, sizeof *h, meta->ts_us, NULL);
+        if (h)
+                store_holder(h, cs, pjsip_shape, agent);
+        for (size_t i = 0; i < m->n_challenges; i++) {
+                const SipChallenge *c = &m->challenges[i];
+                Nonce *n;
+                bool created;
+                if (c->proxy != cs->proxy || !c->digest || !c->nonce || !c->nonce[0])
+                        continue;
+                nonce_key(&k, c->nonce);
+                n = (Nonce *)table_get(&t->nonces, &k, sizeof *n, meta->ts_us, &created);
+                if (!n || !created)
+                        continue; /* a retransmitted challenge does not re-issue */
+                n->info.issued_us = meta->ts_us;
+                n->info.server = meta->src;
+                n->info.client = *client;
+                n->info.alg = c->alg;
+        }
+}
+
+static unsigned status_slot(unsigned status)
+{
+        switch (status) {
+        case 401:
+                return 0;
+        case 407:
+                return 1;
+        case 403:
+                return 2;
+        default:
+                return 3;
+        }
+}
+
+static void add_client_port(Principal *p, const Endpoint *src)
+{
+        char buf[ENDPOINT_STRLEN], item[ENDPOINT_STRLEN + 4];
+
+        endpoint_format(src, buf, sizeof buf);
+        snprintf(item, sizeof item, "%s", buf);
+        if (strstr(p->client_ports, item))
+                return;
+        if (strlen(p->client_ports) + strlen(item) + 8 >= sizeof p->client_ports) {
+                if (!strstr(p->client_ports, ", ..."))
+                        strbuf_append(p->client_ports, sizeof p->client_ports, ", ...");
+                return;
+        }
+        strbuf_append(p->client_ports, sizeof p->client_ports, "%s%s",
+                      p->client_ports[0] ? ", " : "", item);
+}
+
+static const char *code_cause(DiagCode c)
+{
+        switch (c) {
+        case DIAG_CHALLENGE_MISSING:
+                return "the server refuses without sending a usable challenge";
+        case DIAG_HEADER_MISMATCH:
+                return "the client answers the challenge in the wrong header";
+        case DIAG_NO_CREDENTIALS:
+                return "the client never answers the challenge with credentials";
+        case DIAG_REALM_MISMATCH:
+                return "the client answers another realm than the server's";
+        case DIAG_ALGORITHM_MISMATCH:
+                return "the client answers with a digest algorithm the server did not offer";
+        case DIAG_QOP_MISMATCH:
+                return "the client's qop/nc do not match the challenge";
+        case DIAG_URI_MISMATCH:
+                return "the digest uri differs from the Request-URI";
+        case DIAG_STALE_NONCE:
+                return "the nonce is refused as stale again and again";
+        case DIAG_NONCE_UNKNOWN:
+                return "the client answers a nonce this server never issued to it";
+        case DIAG_SOURCE_CHANGED:
+                return "retries come from another address or port than the challenged request";
+        case DIAG_WRONG_PASSWORD:
+                return "the password or HA1 differs between client and server";
+        default:
+                return "authentication keeps failing";
+        }
+}
+
+static void emit(Tracker *t, Principal *p, DiagCode code, const Streak *s, int64_t first_us,
+                 int64_t now_us)
+{
+        const Rule *r = rules_get(code);
+        Diagnosis d;
+        char ip[ENDPOINT_STRLEN];
+
+        memset(&d, 0, sizeof d);
+        d.code = code;
+        d.severity = diag_code_severity(code);
+        d.attempts = s->attempts;
+        d.first_seen_us = first_us;
+        d.last_seen_us = now_us;
+        copy_str(d.user, sizeof d.user, p->user);
+        copy_str(d.realm, sizeof d.realm, p->realm);
+        endpoint_format(&p->client, d.client, sizeof d.client);
+        endpoint_format(&p->server, d.server, sizeof d.server);
+        copy_str(d.transport, sizeof d.transport, transport_name(p->transport));
+        copy_str(d.method, sizeof d.method, p->method);
+        copy_str(d.call_id, sizeof d.call_id, p->call_id);
+        copy_str(d.user_agent, sizeof d.user_agent, p->user_agent);
+        copy_str(d.server_agent, sizeof d.server_agent, p->server_agent);
+        if (code != DIAG_CHALLENGE_MISSING && code != DIAG_NO_CREDENTIALS)
+                copy_str(d.algorithm, sizeof d.algorithm, p->cred_alg);
+        endpoint_format_addr(&p->addr, ip, sizeof ip);
+        snprintf(d.message, sizeof d.message, "%s of %s%s%s from %s refused %u times: %s",
+                 p->method, p->user, p->realm[0] ? "@" : "", p->realm, ip, s->attempts,
+                 code_cause(code));
+        if (r) {
+                r->evidence(s, d.evidence, sizeof d.evidence);
+                r->remedy(s, d.remedy, sizeof d.remedy);
+        }
+        t->st.diagnoses++;
+        if (t->fn)
+                t->fn(&d, t->userdata);
+}
+
+/* Summarise the attempts in the window and emit when the threshold is reached. */
+static void evaluate(Tracker *t, Principal *p, int64_t now_us)
+{
+        Streak s;
+        int64_t cutoff = now_us - t->cfg.window_us, first_us = now_us;
+        uint32_t min_age = UINT32_MAX, max_age = 0;
+        char client[ENDPOINT_STRLEN], challenged[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
+        DiagCode code;
+
+        memset(&s, 0, sizeof s);
+        for (unsigned i = 0; i < p->ring_n; i++) {
+                const AttemptRec *a = &p->ring[(p->ring_head + TRACKER_THRESHOLD_MAX - 1 - i) %
+                                               TRACKER_THRESHOLD_MAX];
+                if (a->ts_us < cutoff)
+                        break;
+                s.attempts++;
+                s.n_cls[a->cls]++;
+                s.n_status[status_slot(a->status)]++;
+                s.n_answered_latest += a->answered_latest;
+                s.n_stale += a->stale;
+                if (a->delay_ms > s.max_delay_ms && a->answered_latest)
+                        s.max_delay_ms = a->delay_ms;
+                if (a->nonce_age_known) {
+                        if (a->nonce_age_ms < min_age)
+                                min_age = a->nonce_age_ms;
+                        if (a->nonce_age_ms > max_age)
+                                max_age = a->nonce_age_ms;
+                }
+                first_us = a->ts_us;
+        }
+        if (s.attempts < t->cfg.threshold)
+                return;
+        /* Beyond the ring the streak counter keeps counting. */
+        if (s.attempts == TRACKER_THRESHOLD_MAX && p->streak_total > s.attempts)
+                s.attempts = p->streak_total;
+
+        code = rules_choose(s.n_cls, s.attempts);
+        if (p->emitted[code] && now_us - p->last_emit_us[code] < t->cfg.window_us) {
+                t->st.suppressed++;
+                return;
+        }
+
+        endpoint_format(&p->client, client, sizeof client);
+        endpoint_format(&p->challenged_client, challenged, sizeof challenged);
+        endpoint_format(&p->server, server, sizeof server);
+        s.code = code;
+        s.min_nonce_age_ms = min_age == UINT32_MAX ? 0 : min_age;
+        s.max_nonce_age_ms = max_age;
+        s.proxy = p->proxy;
+        s.nc_stuck = p->nc_stuck;
+        s.offered_qop = p->offered_qop;
+        s.cred_qop = p->cred_qop;
+        s.method = p->method;
+        s.user = p->user;
+        s.realm = p->realm;
+        s.cred_realm = p->cred_realm;
+        s.cred_alg = p->cred_alg;
+        s.offered_algs = p->offered_algs;
+        s.cred_uri = p->cred_uri;
+        s.ruri = p->ruri;
+        s.nonce_prefix = p->nonce_prefix;
+        s.client = client;
+        s.challenged_client = challenged;
+        s.client_ports = p->client_ports;
+        s.server = server;
+        s.server_agent = p->server_agent;
+        s.family = server_family_detect(p->server_agent, p->pjsip_shape);
+
+        p->emitted[code] = true;
+        p->last_emit_us[code] = now_us;
+        emit(t, p, code, &s, first_us, now_us);
+}
+
+static Principal *principal_get(Tracker *t, const char *user, const char *realm,
+                                const Endpoint *addr, int64_t now, bool create)
+{
+        Principal *p;
+        bool created;
+        Key k;
+
+        principal_key(&k, user, realm, addr);
+        if (!create)
+                return (Principal *)table_find(&t->principals, &k, now);
+        p = (Principal *)table_get(&t->principals, &k, sizeof *p, now, &created);
+        if (p && created) {
+                copy_str(p->user, sizeof p->user, user);
+                copy_str(p->realm, sizeof p->realm, realm);
+                p->addr = *addr;
+                p->addr.port = 0;
+        }
+        return p;
+}
+
+static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x, DiagCode cls,
+                    bool stale, const ChallengeSet *cs, bool pjsip_shape)
+{
+        const char *realm = x->realm[0] ? x->realm : (cs && cs->n ? cs->ch[0].realm : "");
+        const char *agent = m->server ? m->server : m->user_agent;
+        Principal *p = principal_get(t, x->user, realm, &x->src, meta->ts_us, true);
+        AttemptRec *a;
+
+        t->st.refusals++;
+        if (!p)
+                return;
+        a = &p->ring[p->ring_head];
+        p->ring_head = (p->ring_head + 1) % TRACKER_THRESHOLD_MAX;
+        if (p->ring_n < TRACKER_THRESHOLD_MAX)
+                p->ring_n++;
+        p->streak_total++;
+        *a = (AttemptRec){
+            .ts_us = meta->ts_us,
+            .delay_ms = x->delay_ms,
+            .nonce_age_ms = x->nonce_age_ms,
+            .status = (uint16_t)m->status,
+            .cls = (uint8_t)cls,
+            .answered_latest = x->answered_latest,
+            .stale = stale,
+            .nonce_age_known = x->nonce_known,
+        };
+
+        copy_str(p->method, sizeof p->method, x->method);
+        copy_str(p->call_id, sizeof p->call_id, m->call_id);
+        copy_str(p->user_agent, sizeof p->user_agent, x->user_agent);
+        if (agent)
+                copy_str(p->server_agent, sizeof p->server_agent, agent);
+        p->client = x->src;
+        p->server = x->dst;
+        p->transport = x->transport;
+        p->proxy = m->status == 407 || x->ref_proxy;
+        if (pjsip_shape)
+                p->pjsip_shape = true;
+        if (x->have_ref)
+                p->challenged_client = x->challenged_client;
+        copy_str(p->ruri, sizeof p->ruri, x->ruri);
+        if (x->has_creds) {
+                copy_str(p->cred_realm, sizeof p->cred_realm, x->cred_realm);
+                copy_str(p->cred_alg, sizeof p->cred_alg, x->cred_alg);
+                copy_str(p->cred_uri, sizeof p->cred_uri, x->cred_uri);
+                copy_str(p->nonce_prefix, sizeof p->nonce_prefix, x->nonce_prefix);
+                p->cred_qop = x->cred_qop;
+                p->nc_stuck = x->nc_stuck;
+                add_client_port(p, &x->src);
+        }
+        if (x->have_ref) {
+                copy_str(p->offered_algs, sizeof p->offered_algs, x->offered_algs);
+                p->offered_qop = x->offered_qop;
+        } else if (cs && cs->n) {
+                format_offered_algs(cs, p->offered_algs, sizeof p->offered_algs);
+                p->offered_qop = cs->ch[0].qop_mask;
+        }
+        evaluate(t, p, meta->ts_us);
+}
+
+static void success(Tracker *t, const PacketMeta *meta, const Txn *x)
+{
+        Principal *p = principal_get(t, x->user, x->realm, &x->src, meta->ts_us, false);
+
+        t->st.successes++;
+        if (!p)
+                return;
+        /* Success ends the streak, but only an authenticated one or one of the
+         * refused method: a 200 to an unauthenticated OPTIONS proves nothing. */
+        if (!x->has_creds && strcasecmp(p->method, x->method) != 0)
+                return;
+        p->ring_n = 0;
+        p->streak_total = 0;
+        memset(p->emitted, 0, sizeof p->emitted);
+        p->client_ports[0] = '\0';
+}
+
+static DiagCode lowest_bit(uint32_t mask)
+{
+        for (unsigned i = 0; i < DIAG__MAX; i++)
+                if (mask & (1u << i))
+                        return (DiagCode)i;
+        return DIAG_WRONG_PASSWORD;
+}
+
+static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
+{
+        ChallengeSet cs;
+        bool pjsip_shape = false, challenge = m->status == 401 || m->status == 407;
+        Txn *x;
+        Key k;
+
+        t->st.responses++;
+        if (m->status < 200)
+                return;
+        if (challenge) {
+                collect_challenges(m, m->status == 407, &cs, &pjsip_shape);
+                if (cs.valid)
+                        t->st.challenges++;
+        }
+
+        txn_key(&k, m);
+        x = (Txn *)table_find(&t->txns, &k, meta->ts_us);
+        if (!x) {
+                t->st.unmatched_responses++;
+                /* The request was not captured: still learn the challenge. */
+                if (challenge && cs.valid)
+                        record_challenge(t, meta, m, m->from_user, &meta->dst, &cs, pjsip_shape);
+                return;
+        }
+        if (x->final_seen) {
+                t->st.retransmissions++;
+                return;
+        }
+        x->final_seen = true;
+
+        if (challenge) {
+                bool stale = false;
+                for (unsigned i = 0; i < cs.n; i++)
+                        stale |= cs.ch[i].stale;
+                if (cs.valid)
+                        record_challenge(t, meta, m, x->from_user, &x->src, &cs, pjsip_shape);
+                if (!cs.valid)
+                        refusal(t, meta, m, x, DIAG_CHALLENGE_MISSING, false, &cs, pjsip_shape);
+                else if (x->has_creds)
+                        refusal(t, meta, m, x,
+                                lowest_bit(x->anomalies | (stale ? 1u << DIAG_STALE_NONCE : 0)),
+                                stale, &cs, pjsip_shape);
+                else if (x->nocreds_after_challenge)
+                        refusal(t, meta, m, x, DIAG_NO_CREDENTIALS, false, &cs, pjsip_shape);
+        } else if (m->status == 403 && x->has_creds) {
+                /* chan_sip and others answer wrong credentials with 403 Forbidden. */
+                refusal(t, meta, m, x, lowest_bit(x->anomalies), false, NULL, false);
+        } else if (m->status >= 200 && m->status < 300) {
+                success(t, meta, x);
+        }
+}
+
+/* ---- public ----------------------------------------------------------- */
+
+void tracker_feed(Tracker *t, const PacketMeta *meta, const SipMsg *m)
+{
+        if (!m->call_id || !m->cseq_method)
+                return;
+        if (m->is_request)
+                on_request(t, meta, m);
+        else
+                on_response(t, meta, m);
+}
+
+void tracker_expire(Tracker *t, int64_t now_us)
+{
+        int64_t keep = 2 * t->cfg.window_us;
+
+        lru_expire(&t->txns, now_us - t->cfg.transaction_ttl_us);
+        lru_expire(&t->chains, now_us - keep);
+        lru_expire(&t->clients, now_us - keep);
+        lru_expire(&t->nonces, now_us - keep);
+        lru_expire(&t->principals, now_us - t->cfg.window_us);
+}
+
+void tracker_get_stats(const Tracker *t, TrackerStats *out)
+{
+        *out = t->st;
+        out->transactions = t->txns.count;
+        out->chains = t->chains.count;
+        out->clients = t->clients.count;
+        out->nonces = t->nonces.count;
+        out->principals = t->principals.count;
+        out->evicted_transactions = t->txns.evictions;
+        out->evicted_chains = t->chains.evictions;
+        out->evicted_clients = t->clients.evictions;
+        out->evicted_nonces = t->nonces.evictions;
+        out->evicted_principals = t->principals.evictions;
+}

@@ -27,10 +27,12 @@ typedef struct {
         size_t max_chains;
         size_t max_principals;
         size_t max_nonces;
+        size_t max_clients;         /* (From user, client address) challenge memory */
         int64_t transaction_ttl_us; /* transactions older than this expire (default 64*T1 = 32 s) */
+        uint64_t hash_seed;         /* keys the table hash; the daemon draws it at random */
 } TrackerConfig;
 
-#define TRACKER_THRESHOLD_MAX 64
+#define TRACKER_THRESHOLD_MAX 32
 
 void tracker_config_default(TrackerConfig *cfg);
 
@@ -44,8 +46,9 @@ typedef struct {
         uint64_t successes;
         uint64_t diagnoses;
         uint64_t suppressed;
-        uint64_t transactions, chains, principals, nonces; /* current table sizes */
-        uint64_t evicted_transactions, evicted_chains, evicted_principals, evicted_nonces;
+        uint64_t transactions, chains, clients, principals, nonces; /* current table sizes */
+        uint64_t evicted_transactions, evicted_chains, evicted_clients, evicted_principals,
+            evicted_nonces;
 } TrackerStats;
 
 /* Called once per diagnosis record. The record is only valid during the call. */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * source-changed — RFC 3261 §18.2.1 / RFC 3581: the retry of a challenged
+ * request leaves from another address or port than the request that was
+ * challenged (NAT rebinding). Servers that bind nonces to the source address
+ * then refuse it. Over TCP a new connection gets a new port by nature, so
+ * only the address counts there.
+ */
+#include "../rules.h"
+
+static bool check(const AttemptCtx *c)
+{
+        if (!c->ref || c->ref->client.family == 0)
+                return false;
+        if (c->transport == TRANSPORT_TCP)
+                return !endpoint_addr_equal(&c->ref->client, &c->src);
+        return !endpoint_equal(&c->ref->client, &c->src);
+}
+
+static void evidence(const Streak *s, char *buf, size_t n)
+{
+        char att[64] = "";
+
+        streak_attempts_phrase(s, att, sizeof att);
+        strbuf_append(buf, n, "challenges were sent to %s but %s answering them came from %s; ",
+                      s->challenged_client, att, s->client_ports);
+        streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
+}
+
+static void remedy(const Streak *s, char *buf, size_t n)
+{
+        strbuf_append(
+            buf, n,
+            "A NAT between the client and %s rebinds the client's port between the "
+            "challenge and the retry: lengthen the NAT's UDP binding timeout or disable "
+            "its SIP ALG, enable keep-alives (rport, CRLF or OPTIONS) on the client, or "
+            "use TCP; if the server binds nonces to the source address, stop it doing so.",
+            s->server);
+}
+
+const Rule rule_source_changed = {DIAG_SOURCE_CHANGED, check, evidence, remedy};

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * wrong-password — RFC 7616 §3.4.1 / RFC 3261 §22.4: the response answers
+ * the latest challenge with matching realm, algorithm, qop and uri, and the
+ * server still refuses it: the only remaining input is the secret (password
+ * or HA1). Without a credentials file this is inferred, not verified.
+ */
+#include "../rules.h"
+
+static void evidence(const Streak *s, char *buf, size_t n)
+{
+        char att[64] = "";
+
+        streak_attempts_phrase(s, att, sizeof att);
+        if (s->n_answered_latest == s->attempts)
+                strbuf_append(buf, n, "%s, each answering the latest nonce within %u ms; ", att,
+                              s->max_delay_ms);
+        else
+                strbuf_append(buf, n, "%s, %u of them answering the latest nonce; ", att,
+                              s->n_answered_latest);
+        strbuf_append(buf, n, "realm, uri, algorithm (%s) and qop match; ", s->cred_alg);
+        streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
+        strbuf_append(buf, n, " (inferred: no credentials file to verify the response)");
+}
+
+static void remedy(const Streak *s, char *buf, size_t n)
+{
+        strbuf_append(buf, n,
+                      "The password (or stored HA1) of %s differs between the client (%s) and the "
+                      "server: set a new secret on both sides",
+                      s->user, s->client);
+        if (s->family != SERVER_GENERIC)
+                strbuf_append(buf, n, " (%s: %s), then reload it (%s)",
+                              server_family_name(s->family), server_secret_hint(s->family),
+                              server_reload_hint(s->family));
+        else
+                strbuf_append(buf, n, " and reload the server's credentials");
+        strbuf_append(buf, n, ". Check the authentication user name too, not only the extension.");
+}
+
+const Rule rule_wrong_password = {DIAG_WRONG_PASSWORD, NULL, evidence, remedy};
