@@ -16,6 +16,7 @@
 struct Pipeline {
         SipParser *sip;
         Tracker *tracker;
+        SipMsg msg; /* reused; sip_parser_parse() releases what it held */
         PipelineStats stats;
         int64_t last_tick_us;
 };
@@ -37,6 +38,7 @@ Pipeline *pipeline_free(Pipeline *p)
 {
         if (!p)
                 return NULL;
+        sipmsg_clear(&p->msg);
         sip_parser_free(p->sip);
         tracker_free(p->tracker);
         free(p);
@@ -46,7 +48,7 @@ Pipeline *pipeline_free(Pipeline *p)
 /* Parse and feed one SIP message; returns bytes consumed (0 = stop). */
 static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len)
 {
-        SipMsg msg;
+        SipMsg *msg = &p->msg;
         SipParseVerdict v;
         size_t used;
 
@@ -54,17 +56,17 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
                 p->stats.not_sip++;
                 return 0;
         }
-        v = sip_parser_parse(p->sip, data, len, &msg);
+        v = sip_parser_parse(p->sip, data, len, msg);
         p->stats.sip[v]++;
         if (v != SIP_PARSE_OK)
                 return 0;
-        if (msg.is_request)
+        if (msg->is_request)
                 p->stats.sip_requests++;
         else
                 p->stats.sip_responses++;
-        tracker_feed(p->tracker, meta, &msg);
-        used = msg.msg_len;
-        sipmsg_clear(&msg);
+        tracker_feed(p->tracker, meta, msg);
+        used = msg->msg_len;
+        sipmsg_clear(msg);
         return used <= len ? used : 0;
 }
 

@@ -41,7 +41,11 @@ enum {
         QOP_OTHER = 1u << 2,
 };
 
-/* One WWW-Authenticate or Proxy-Authenticate challenge. */
+/*
+ * One WWW-Authenticate or Proxy-Authenticate challenge. Several challenges
+ * joined by commas on one header line become separate entries. For a
+ * non-Digest scheme only scheme and realm are filled and alg is OTHER.
+ */
 typedef struct {
         bool proxy;          /* Proxy-Authenticate */
         bool digest;         /* scheme is Digest (case-insensitive) */
@@ -56,7 +60,10 @@ typedef struct {
         bool userhash;       /* userhash=true */
 } SipChallenge;
 
-/* One Authorization or Proxy-Authorization header. */
+/*
+ * One Authorization or Proxy-Authorization header. For a non-Digest scheme
+ * only scheme, username and realm are filled and alg is OTHER.
+ */
 typedef struct {
         bool proxy;         /* Proxy-Authorization */
         bool digest;        /* scheme is Digest */
@@ -85,7 +92,7 @@ typedef struct {
         const char *method;      /* request method, as sent */
         unsigned status;         /* response status code */
         const char *reason;
-        const char *request_uri; /* Request-URI as text */
+        const char *request_uri; /* Request-URI as text, exactly as sent */
         const char *call_id;
         uint32_t cseq;
         const char *cseq_method;
@@ -93,6 +100,7 @@ typedef struct {
         const char *from_host;
         const char *from_tag;
         const char *to_user;
+        const char *to_host;
         const char *to_tag;
         const char *via_host;    /* top Via sent-by host */
         uint16_t via_port;       /* 0 when absent */
@@ -106,6 +114,7 @@ typedef struct {
         size_t n_credentials;
         SipCredentials credentials[SIPMSG_MAX_AUTH];
         unsigned credentials_dropped;
+        unsigned auth_errors;    /* auth header lines sofia-sip could not parse */
         const uint8_t *body;     /* message body (for auth-int); NULL when none */
         size_t body_len;
         size_t msg_len;          /* bytes of the datagram this message used */
@@ -120,7 +129,10 @@ SipParser *sip_parser_free(SipParser *p);
 /*
  * Parse one SIP message from a datagram. On SIP_PARSE_OK *out is filled and
  * must be released with sipmsg_clear(); on any other verdict *out is zeroed
- * and needs no release.
+ * and needs no release. *out must be zero-initialised before its first use:
+ * a message still held in it is released first, so one SipMsg can be reused
+ * without sipmsg_clear() in between. msg_len tells where a second message in
+ * the same buffer starts (only the first is parsed).
  */
 SipParseVerdict sip_parser_parse(SipParser *p, const uint8_t *data, size_t len, SipMsg *out);
 
