@@ -108,7 +108,8 @@ typedef struct {
         const char *offered_algs; /* "SHA-256, MD5" */
         const char *cred_uri, *ruri;
         const char *nonce_prefix; /* at most 8 characters */
-        const char *client, *challenged_client, *client_ports;
+        unsigned n_moved;         /* attempts from another address/port than challenged */
+        const char *client, *moved_from, *moved_to;
         const char *server, *server_agent;
         ServerFamily family;
 } Streak;

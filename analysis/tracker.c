@@ -89,6 +89,7 @@ typedef struct {
         bool answered_latest;
         bool stale;
         bool nonce_age_known;
+        bool moved; /* came from another address/port than the challenged request */
 } AttemptRec;
 
 typedef struct {
@@ -106,7 +107,8 @@ typedef struct {
         char call_id[160];
         char user_agent[SMALL_STR];
         char server_agent[SMALL_STR];
-        Endpoint client, server, challenged_client;
+        Endpoint client, server;
+        Endpoint moved_from, moved_to; /* an example of a retry from elsewhere */
         Transport transport;
         char cred_realm[REALM_MAX];
         char cred_alg[ALG_MAX];
@@ -114,7 +116,6 @@ typedef struct {
         char cred_uri[SMALL_STR];
         char ruri[SMALL_STR];
         char nonce_prefix[9];
-        char client_ports[64];
         unsigned offered_qop, cred_qop;
         bool nc_stuck, proxy, pjsip_shape;
 } Principal;
@@ -594,23 +595,6 @@ static unsigned status_slot(unsigned status)
         }
 }
 
-static void add_client_port(Principal *p, const Endpoint *src)
-{
-        char buf[ENDPOINT_STRLEN], item[ENDPOINT_STRLEN + 4];
-
-        endpoint_format(src, buf, sizeof buf);
-        snprintf(item, sizeof item, "%s", buf);
-        if (strstr(p->client_ports, item))
-                return;
-        if (strlen(p->client_ports) + strlen(item) + 8 >= sizeof p->client_ports) {
-                if (!strstr(p->client_ports, ", ..."))
-                        strbuf_append(p->client_ports, sizeof p->client_ports, ", ...");
-                return;
-        }
-        strbuf_append(p->client_ports, sizeof p->client_ports, "%s%s",
-                      p->client_ports[0] ? ", " : "", item);
-}
-
 static const char *code_cause(DiagCode c)
 {
         switch (c) {
@@ -684,7 +668,8 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         Streak s;
         int64_t cutoff = now_us - t->cfg.window_us, first_us = now_us;
         uint32_t min_age = UINT32_MAX, max_age = 0;
-        char client[ENDPOINT_STRLEN], challenged[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
+        char client[ENDPOINT_STRLEN], moved_from[ENDPOINT_STRLEN], moved_to[ENDPOINT_STRLEN],
+            server[ENDPOINT_STRLEN];
         DiagCode code;
 
         memset(&s, 0, sizeof s);
@@ -698,6 +683,7 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
                 s.n_status[status_slot(a->status)]++;
                 s.n_answered_latest += a->answered_latest;
                 s.n_stale += a->stale;
+                s.n_moved += a->moved;
                 if (a->delay_ms > s.max_delay_ms && a->answered_latest)
                         s.max_delay_ms = a->delay_ms;
                 if (a->nonce_age_known) {
@@ -721,7 +707,8 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         }
 
         endpoint_format(&p->client, client, sizeof client);
-        endpoint_format(&p->challenged_client, challenged, sizeof challenged);
+        endpoint_format(&p->moved_from, moved_from, sizeof moved_from);
+        endpoint_format(&p->moved_to, moved_to, sizeof moved_to);
         endpoint_format(&p->server, server, sizeof server);
         s.code = code;
         s.min_nonce_age_ms = min_age == UINT32_MAX ? 0 : min_age;
@@ -740,8 +727,8 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         s.ruri = p->ruri;
         s.nonce_prefix = p->nonce_prefix;
         s.client = client;
-        s.challenged_client = challenged;
-        s.client_ports = p->client_ports;
+        s.moved_from = moved_from;
+        s.moved_to = moved_to;
         s.server = server;
         s.server_agent = p->server_agent;
         s.family = server_family_detect(p->server_agent, p->pjsip_shape);
@@ -796,6 +783,7 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
             .answered_latest = x->answered_latest,
             .stale = stale,
             .nonce_age_known = x->nonce_known,
+            .moved = (x->anomalies & (1u << DIAG_SOURCE_CHANGED)) != 0,
         };
 
         copy_str(p->method, sizeof p->method, x->method);
@@ -809,8 +797,10 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
         p->proxy = m->status == 407 || x->ref_proxy;
         if (pjsip_shape)
                 p->pjsip_shape = true;
-        if (x->have_ref)
-                p->challenged_client = x->challenged_client;
+        if (a->moved) {
+                p->moved_from = x->challenged_client;
+                p->moved_to = x->src;
+        }
         copy_str(p->ruri, sizeof p->ruri, x->ruri);
         if (x->has_creds) {
                 copy_str(p->cred_realm, sizeof p->cred_realm, x->cred_realm);
@@ -819,7 +809,6 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
                 copy_str(p->nonce_prefix, sizeof p->nonce_prefix, x->nonce_prefix);
                 p->cred_qop = x->cred_qop;
                 p->nc_stuck = x->nc_stuck;
-                add_client_port(p, &x->src);
         }
         if (x->have_ref) {
                 copy_str(p->offered_algs, sizeof p->offered_algs, x->offered_algs);
@@ -845,7 +834,6 @@ static void success(Tracker *t, const PacketMeta *meta, const Txn *x)
         p->ring_n = 0;
         p->streak_total = 0;
         memset(p->emitted, 0, sizeof p->emitted);
-        p->client_ports[0] = '\0';
 }
 
 static DiagCode lowest_bit(uint32_t mask)

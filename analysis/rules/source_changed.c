@@ -22,8 +22,10 @@ static void evidence(const Streak *s, char *buf, size_t n)
         char att[64] = "";
 
         streak_attempts_phrase(s, att, sizeof att);
-        strbuf_append(buf, n, "challenges were sent to %s but %s answering them came from %s; ",
-                      s->challenged_client, att, s->client_ports);
+        strbuf_append(buf, n,
+                      "%u of %s came from another address or port than the request that drew "
+                      "the challenge they answer (e.g. challenge sent to %s, answer from %s); ",
+                      s->n_moved, att, s->moved_from, s->moved_to);
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
 }
 
