@@ -1,4 +1,404 @@
 #!/usr/bin/env python3
-# placeholder: skipped until written
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Replay every capture under $CORPORA/pcaps through sipauthmon.
+
+For each .pcap/.pcapng file this runs
+
+    sipauthmon -r FILE -o json --stats -c EMPTY.conf
+
+(an empty configuration file keeps a host's /etc/sipauthmon out of the test)
+and fails the capture when sipauthmon
+
+* crashed (killed by a signal) or a sanitizer reported on stderr,
+* hung (no exit within --timeout seconds),
+* exited 2 (error), or with anything but 0/1,
+* printed a stdout line that is not a JSON object with a "diagnosis" key,
+* exited 1 without a diagnosis or 0 with one (DESIGN.md: exit status),
+* did not print the --stats counters every run must have, or
+  diagnoses.emitted differs from the number of JSON lines, or
+  packets.total differs from the number of frames in the file.
+
+On top of that:
+
+* HEALTHY captures must produce no diagnosis at all (exit 0);
+* EXPECTED pins the diagnosis codes of captures that do show failing
+  authentication (None = any outcome, as long as nothing crashes);
+* when tshark is installed, captures whose SIP is all UDP and unfragmented
+  must have sip.messages equal to tshark's count of SIP datagrams
+  (SIP_PLAIN_FILTER below).
+
+Exit status: 0 all passed, 1 any failure, 77 corpora missing.
+Standard library only.
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
 import sys
-sys.exit(77)
+import tempfile
+from pathlib import Path
+
+# Captures that show nothing but healthy traffic: no diagnosis, exit 0.
+# fnmatch patterns relative to $CORPORA/pcaps, with why they are healthy.
+HEALTHY = {
+    "tsytsykvitaliy-dfnfc/SIP.pcap": "69 successful REGISTER 401->200",
+    "michalcab-isa/sip.pcap": "one INVITE 401 -> authenticated INVITE -> 200",
+    "michalcab-isa/sip.pcap.pcapng": "same call as pcapng",
+    "ndpi/sip_hello.pcapng": "REGISTER 401 -> 200, twice",
+    "ndpi/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap": "T.38 call, no authentication",
+    "ndpi/webex.pcap": "unanswered REGISTERs, no challenge",
+    "suricata-verify/*": "single exchanges, at most one challenge",
+    "zeek/*": "synthetic single messages",
+    "sngrep/ipv6frag.pcap": "IPv6 fragments, no authentication",
+    "sngrep/ipip.pcap": "IP-in-IP TCP call, no authentication",
+    "arkime/gtp-iphone.pcap": "AKA REGISTER 401 -> 200 inside GTP-U",
+    "maryls-laborator09/sip.pcap": "REGISTER 401 -> 200, INVITE 407 -> 200",
+}
+
+# Lower bounds on optional --stats counters for healthy captures. Checked
+# when sipauthmon reports the counter, noted as not checked otherwise.
+# tshark -r SIP.pcap -Y 'sip.CSeq.method == "REGISTER" && sip.Status-Code == 200'
+# shows 69 frames.
+MIN_STATS = {
+    "tsytsykvitaliy-dfnfc/SIP.pcap": {"tracker.successes": 69},
+}
+
+# Captures with failing authentication. Value: the exact set of diagnosis
+# codes sipauthmon must emit, or None = any outcome but no crash/hang/error.
+# For the lead to pin once the rules are in.
+EXPECTED = {
+    "sngrep/aaa.pcap": None,
+    "heplify/ipip0.pcap": None,
+    "gprshome-wireshark/sip.pcap": None,
+    "ndpi/fuzz-2006-06-26-2594.pcap": None,
+}
+
+# Captures where tshark's idea of SIP is not a fair reference.
+SIP_COUNT_EXEMPT = {
+    "ndpi/fuzz-2006-06-26-2594.pcap": "fuzzed: tshark dissects mangled messages as SIP",
+}
+
+# Captures whose SIP tshark dissects leniently although it breaks RFC 3261:
+# (number of such messages, why). sipauthmon may parse them or count them as
+# parse errors, but must not lose them: tshark - n <= sip.messages <= tshark
+# and sip.messages + sip.parse_errors >= tshark.
+SIP_COUNT_MALFORMED = {
+    "suricata-verify/sip-compact-form__sip_compact_form.pcap": (
+        1, 'From display name \\"arik\\" (backslashes outside a quoted-string, RFC 3261 25.1)'),
+    "suricata-verify/sip-header-multi-value__sip_header_multi_val.pcap": (
+        1, 'To twice (RFC 3261 20: one To), From display name \\"arik\\"'),
+    "suricata-verify/sip-sdp__sdp.pcap": (2, 'From display name \\"arik\\" in both messages'),
+    "zeek/invalid-content-length.pcap": (2, "Content-Length: bad / xyz (RFC 3261 20.14 needs digits)"),
+    "zeek/sip-junk-before-request.pcap": (
+        1, "DBREGISTER request without Via/From/To/Call-ID/CSeq (RFC 3261 8.1.1)"),
+}
+
+# Every SIP message, except copies quoted inside ICMP errors.
+SIP_ALL_FILTER = "sip && !icmp && !icmpv6"
+# SIP in UDP that sipauthmon decodes without reassembly: no TCP, no IPv4
+# fragment (MF set or offset > 0 at any IP layer; with tshark's reassembly on,
+# a reassembled message sits in its last fragment, which has offset > 0), no
+# IPv6 fragment header, not inside a tunnel the decoder does not open.
+SIP_PLAIN_FILTER = (
+    "sip && udp && !tcp && !icmp && !icmpv6"
+    " && !(ip.flags.mf == 1) && !(ip.frag_offset > 0) && !ipv6.fraghdr"
+    " && !gtp && !gre && !vxlan"
+)
+
+REQUIRED_STATS = (
+    "packets.total",
+    "decode.ok",
+    "sip.messages",
+    "sip.parse_errors",
+    "diagnoses.emitted",
+)
+STAT_RE = re.compile(r"^\s*([a-z0-9_.]+)\s+(\d+)$")
+SANITIZER_RE = re.compile(
+    r"^==\d+==\s*ERROR: \w*Sanitizer"
+    r"|^SUMMARY: \w*Sanitizer"
+    r"|^\S+:\d+:\d+: runtime error: "
+    r"|^WARNING: \w*Sanitizer",
+    re.MULTILINE,
+)
+
+
+def count_frames(path):
+    """Frames in a pcap or pcapng file (None when the format is unknown).
+
+    pcap: 24-byte file header, then 16-byte record headers each followed by
+    incl_len bytes. pcapng: blocks of (type, total length); enhanced (6),
+    simple (3) and obsolete packet (2) blocks hold one frame each; the byte
+    order is set per section by the section header block (0x0a0d0d0a).
+    """
+    data = path.read_bytes()
+    if len(data) < 4:
+        return None
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        endian = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        endian = ">"
+    elif magic == b"\x0a\x0d\x0d\x0a":
+        return count_pcapng(data)
+    else:
+        return None
+    off, frames = 24, 0
+    while off + 16 <= len(data):
+        (incl,) = struct.unpack_from(endian + "I", data, off + 8)
+        off += 16 + incl
+        if off > len(data):
+            break
+        frames += 1
+    return frames
+
+
+def count_pcapng(data):
+    off, frames, endian = 0, 0, "<"
+    while off + 12 <= len(data):
+        if data[off : off + 4] == b"\x0a\x0d\x0d\x0a":
+            bom = data[off + 8 : off + 12]
+            endian = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
+        btype, blen = struct.unpack_from(endian + "II", data, off)
+        if blen < 12 or off + blen > len(data):
+            break
+        if btype in (2, 3, 6):
+            frames += 1
+        off += blen
+    return frames
+
+
+def tshark_count(tshark, path, dfilter):
+    """Frames matching a display filter, or None when tshark fails."""
+    try:
+        r = subprocess.run(
+            [tshark, "-n", "-r", str(path), "-Y", dfilter, "-T", "fields", "-e", "frame.number"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if r.returncode != 0:
+        return None
+    return sum(1 for line in r.stdout.splitlines() if line.strip())
+
+
+def lookup(table, rel):
+    """Value of the first fnmatch pattern in table matching rel (KeyError if none)."""
+    if rel in table:
+        return table[rel]
+    for pattern, value in table.items():
+        if fnmatch.fnmatchcase(rel, pattern):
+            return value
+    raise KeyError(rel)
+
+
+def parse_stats(stderr):
+    stats = {}
+    for line in stderr.splitlines():
+        m = STAT_RE.match(line)
+        if m:
+            stats[m.group(1)] = int(m.group(2))
+    return stats
+
+
+def parse_diagnoses(stdout, problems):
+    codes = []
+    for n, line in enumerate(stdout.splitlines(), 1):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            problems.append(f"stdout line {n} is not JSON: {line[:80]!r}")
+            continue
+        if not isinstance(obj, dict) or "diagnosis" not in obj:
+            problems.append(f"stdout line {n} is not an object with 'diagnosis': {line[:80]!r}")
+            continue
+        codes.append(obj["diagnosis"])
+    return codes
+
+
+def check_capture(args, path, rel, config, tshark):
+    """Returns (problems, notes, summary)."""
+    problems, notes = [], []
+    cmd = [args.sipauthmon, "-r", str(path), "-o", "json", "--stats", "-c", config]
+    try:
+        r = subprocess.run(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            timeout=args.timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return [f"hung: no exit within {args.timeout} s"], notes, ""
+    stdout = r.stdout.decode("utf-8", errors="replace")
+    stderr = r.stderr.decode("utf-8", errors="replace")
+
+    if r.returncode < 0:
+        problems.append(f"crashed: killed by signal {-r.returncode}")
+    san = SANITIZER_RE.search(stderr)
+    if san:
+        problems.append(f"sanitizer report: {san.group(0).strip()[:120]}")
+    if r.returncode == 2:
+        first = stderr.strip().splitlines()[:1]
+        problems.append(f"exit 2 (error): {first[0][:120] if first else 'no message'}")
+    elif r.returncode not in (0, 1) and r.returncode >= 0:
+        problems.append(f"unexpected exit status {r.returncode}")
+    if problems:
+        return problems, notes, ""
+
+    codes = parse_diagnoses(stdout, problems)
+    if r.returncode == 1 and not codes:
+        problems.append("exit 1 without any diagnosis on stdout")
+    if r.returncode == 0 and codes:
+        problems.append(f"exit 0 but {len(codes)} diagnoses printed")
+
+    stats = parse_stats(stderr)
+    missing = [s for s in REQUIRED_STATS if s not in stats]
+    if missing:
+        problems.append("--stats counters missing: " + ", ".join(missing))
+    if "diagnoses.emitted" in stats and stats["diagnoses.emitted"] != len(codes):
+        problems.append(
+            f"diagnoses.emitted {stats['diagnoses.emitted']} but {len(codes)} JSON lines"
+        )
+    frames = count_frames(path)
+    if frames is not None and "packets.total" in stats and stats["packets.total"] != frames:
+        problems.append(f"packets.total {stats['packets.total']} but the file has {frames} frames")
+
+    try:
+        healthy = lookup(HEALTHY, rel)
+    except KeyError:
+        healthy = None
+    if healthy is not None:
+        if codes or r.returncode != 0:
+            problems.append(
+                f"healthy capture ({healthy}) got exit {r.returncode}, diagnoses {sorted(set(codes))}"
+            )
+        for name, low in MIN_STATS.get(rel, {}).items():
+            if name not in stats:
+                notes.append(f"{name} not reported, >= {low} not checked")
+            elif stats[name] < low:
+                problems.append(f"{name} {stats[name]} < {low}")
+    elif rel in EXPECTED:
+        want = EXPECTED[rel]
+        if want is not None and set(codes) != set(want):
+            problems.append(f"diagnoses {sorted(set(codes))}, expected {sorted(set(want))}")
+    else:
+        notes.append("not in HEALTHY or EXPECTED: only checked for crashes")
+
+    if tshark and rel not in SIP_COUNT_EXEMPT and "sip.messages" in stats:
+        all_sip = tshark_count(tshark, path, SIP_ALL_FILTER)
+        plain = tshark_count(tshark, path, SIP_PLAIN_FILTER)
+        if all_sip is None or plain is None:
+            notes.append("tshark failed: SIP count not compared")
+        elif all_sip == plain and plain > 0 and rel in SIP_COUNT_MALFORMED:
+            bad, why = SIP_COUNT_MALFORMED[rel]
+            got, errors = stats["sip.messages"], stats.get("sip.parse_errors", 0)
+            if not plain - bad <= got <= plain or got + errors < plain:
+                problems.append(
+                    f"sip.messages {got} + sip.parse_errors {errors} do not account for"
+                    f" tshark's {plain} SIP datagrams ({bad} malformed: {why})"
+                )
+            else:
+                notes.append(f"sip.messages {got} of tshark {plain}, {bad} malformed allowed")
+        elif all_sip == plain and plain > 0:
+            if stats["sip.messages"] != plain:
+                problems.append(
+                    f"sip.messages {stats['sip.messages']} but tshark counts {plain} SIP datagrams"
+                    f" (sip.parse_errors {stats.get('sip.parse_errors')})"
+                )
+            else:
+                notes.append(f"sip.messages = tshark {plain}")
+        elif plain != all_sip:
+            # The plain UDP part needs no reassembly: at least that much must parse.
+            if stats["sip.messages"] < plain:
+                problems.append(
+                    f"sip.messages {stats['sip.messages']} but tshark counts {plain} plain"
+                    " UDP SIP datagrams alone"
+                )
+            notes.append(
+                f"SIP count compared as >= {plain}: {all_sip - plain} of {all_sip} SIP"
+                " messages are TCP, fragmented or tunnelled"
+            )
+    elif rel in SIP_COUNT_EXEMPT:
+        notes.append("SIP count not compared: " + SIP_COUNT_EXEMPT[rel])
+
+    summary = (
+        f"exit={r.returncode} diagnoses={len(codes)}"
+        + (f" {','.join(sorted(set(codes)))}" if codes else "")
+        + f" packets={stats.get('packets.total', '?')} sip={stats.get('sip.messages', '?')}"
+    )
+    return problems, notes, summary
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sipauthmon", required=True, help="sipauthmon binary")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per capture")
+    ap.add_argument("--tshark", default=shutil.which("tshark"), help="tshark binary (optional)")
+    ap.add_argument("captures", nargs="*", help="only these (paths relative to $CORPORA/pcaps)")
+    args = ap.parse_args()
+
+    corpora = os.environ.get("CORPORA")
+    if not corpora or not (Path(corpora) / "pcaps").is_dir():
+        print(f"CORPORA={corpora!r} has no pcaps/ directory: skipped")
+        return 77
+    root = Path(corpora) / "pcaps"
+    files = sorted(
+        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".pcap", ".pcapng")
+    )
+    if args.captures:
+        files = [p for p in files if p.relative_to(root).as_posix() in args.captures]
+    if not files:
+        print(f"no captures under {root}: skipped")
+        return 77
+    if not os.access(args.sipauthmon, os.X_OK):
+        print(f"FAIL: {args.sipauthmon} is not an executable")
+        return 1
+
+    tshark = args.tshark if args.tshark and shutil.which(args.tshark) else None
+    if tshark is None:
+        print("tshark not installed: SIP message count comparison skipped")
+
+    for table, name in ((EXPECTED, "EXPECTED"), (HEALTHY, "HEALTHY")):
+        for pattern in table:
+            if not any(fnmatch.fnmatchcase(p.relative_to(root).as_posix(), pattern) for p in files):
+                if not args.captures:
+                    print(f"note: {name} entry {pattern} matches no capture")
+
+    passed = failed = skipped = 0
+    with tempfile.TemporaryDirectory(prefix="run_pcaps.") as tmp:
+        config = os.path.join(tmp, "empty.conf")
+        with open(config, "w", encoding="ascii"):
+            pass
+        for path in files:
+            rel = path.relative_to(root).as_posix()
+            if not os.access(path, os.R_OK):
+                print(f"SKIP {rel}: not readable")
+                skipped += 1
+                continue
+            problems, notes, summary = check_capture(args, path, rel, config, tshark)
+            if problems:
+                failed += 1
+                print(f"FAIL {rel}: " + "; ".join(problems))
+            else:
+                passed += 1
+                print(f"PASS {rel}: {summary}" + (f" ({'; '.join(notes)})" if notes else ""))
+            sys.stdout.flush()
+
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
