@@ -28,6 +28,7 @@ typedef enum {
         DIAG_SERVER_REJECTS_VALID,
         DIAG_WRONG_PASSWORD,
         DIAG_RESOLVED,
+        DIAG_RATE_LIMITED, /* summary of records held back by the global cap */
         DIAG__MAX
 } DiagCode;
 

@@ -118,7 +118,19 @@ void lru_insert(LruMap *m, LruNode *n, uint64_t hash, int64_t now_us)
         size_t b;
 
         if (m->count >= m->max && m->head.prev != &m->head) {
-                lru_remove(m, m->head.prev);
+                /* Least recently used, unless it is worth keeping and a cheaper
+                 * victim is close by: a flood of one-off entries must not push out
+                 * the few that show a pattern. Bounded scan, so O(1). */
+                LruNode *victim = m->head.prev;
+                if (m->keep_fn) {
+                        LruNode *c = m->head.prev;
+                        for (unsigned i = 0; i < LRU_VICTIM_SCAN && c != &m->head; i++, c = c->prev)
+                                if (!m->keep_fn(c)) {
+                                        victim = c;
+                                        break;
+                                }
+                }
+                lru_remove(m, victim);
                 m->evictions++;
         }
         b = hash & (m->nbuckets - 1);

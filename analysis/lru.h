@@ -19,6 +19,11 @@ typedef struct LruNode {
 } LruNode;
 
 typedef void (*LruFreeFn)(LruNode *n, void *userdata);
+/* Optional: true when an entry near the old end deserves to be passed over for eviction. */
+typedef bool (*LruKeepFn)(const LruNode *n);
+
+/* How many entries from the old end eviction looks at for one not to keep. */
+#define LRU_VICTIM_SCAN 8
 
 typedef struct {
         LruNode **buckets;
@@ -30,6 +35,7 @@ typedef struct {
         uint64_t evictions;
         uint64_t expirations;
         LruFreeFn free_fn;
+        LruKeepFn keep_fn;
         void *userdata;
 } LruMap;
 

@@ -19,6 +19,7 @@ struct Pipeline {
         SipMsg msg; /* reused; sip_parser_parse() releases what it held */
         PipelineStats stats;
         int64_t last_tick_us;
+        int64_t last_ts_us; /* newest packet time seen */
 };
 
 Pipeline *pipeline_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
@@ -78,6 +79,8 @@ void pipeline_frame(Pipeline *p, int linktype, int64_t ts_us, const uint8_t *dat
 
         p->stats.packets++;
         p->stats.bytes += caplen;
+        if (ts_us > p->last_ts_us)
+                p->last_ts_us = ts_us;
         v = decode_packet(linktype, data, caplen, &pkt);
         p->stats.decode[v]++;
         if (v != DECODE_OK || pkt.payload_len == 0)
@@ -118,6 +121,11 @@ void pipeline_tick(Pipeline *p, int64_t now_us)
                 return;
         p->last_tick_us = now_us;
         tracker_expire(p->tracker, now_us);
+}
+
+void pipeline_flush(Pipeline *p)
+{
+        tracker_flush(p->tracker, p->last_ts_us);
 }
 
 void pipeline_get_stats(const Pipeline *p, PipelineStats *out)

@@ -32,4 +32,7 @@ void pipeline_frame(Pipeline *p, int linktype, int64_t ts_us, const uint8_t *dat
 /* Periodic housekeeping (expiry) at packet time now_us. */
 void pipeline_tick(Pipeline *p, int64_t now_us);
 
+/* End of input (a capture file read to its end): emit what is pending. */
+void pipeline_flush(Pipeline *p);
+
 void pipeline_get_stats(const Pipeline *p, PipelineStats *out);

@@ -14,7 +14,12 @@ static const Rule *const rule_table[DIAG__MAX] = {
     [DIAG_STALE_NONCE] = &rule_stale_nonce,
     [DIAG_NONCE_UNKNOWN] = &rule_nonce_unknown,
     [DIAG_SOURCE_CHANGED] = &rule_source_changed,
+    [DIAG_CREDENTIAL_GUESSING] = &rule_credential_guessing,
+    [DIAG_ACCOUNT_SCAN] = &rule_account_scan,
+    [DIAG_SERVER_REJECTS_VALID] = &rule_server_rejects_valid,
     [DIAG_WRONG_PASSWORD] = &rule_wrong_password,
+    [DIAG_RESOLVED] = &rule_resolved,
+    [DIAG_RATE_LIMITED] = &rule_rate_limited,
 };
 
 const Rule *rules_get(DiagCode code)

@@ -109,6 +109,16 @@ typedef struct {
         const char *cred_uri, *ruri;
         const char *nonce_prefix; /* at most 8 characters */
         unsigned n_moved;         /* attempts from another address/port than challenged */
+        unsigned n_verified_ok;   /* responses that verify against the configured secret */
+        unsigned n_verified_bad;  /* responses that do not */
+        unsigned n_distinct_responses;
+        uint32_t span_ms;           /* first attempt in the window -> now */
+        unsigned n_users;           /* account-scan: distinct usernames failing */
+        const char *user_list;      /* account-scan: some of them, comma separated */
+        const char *user_agent;     /* client's User-Agent */
+        const char *resolved_codes; /* resolved: the codes that were open */
+        unsigned success_status;    /* resolved: the accepting status */
+        unsigned rate_cap;          /* rate-limited: records per minute */
         const char *client, *moved_from, *moved_to;
         const char *server, *server_agent;
         ServerFamily family;
@@ -159,4 +169,6 @@ void streak_attempts_phrase(const Streak *s, char *buf, size_t n);
 /* Rule entries, one per file in analysis/rules/. */
 extern const Rule rule_challenge_missing, rule_header_mismatch, rule_no_credentials,
     rule_realm_mismatch, rule_algorithm_mismatch, rule_qop_mismatch, rule_uri_mismatch,
-    rule_stale_nonce, rule_nonce_unknown, rule_source_changed, rule_wrong_password;
+    rule_stale_nonce, rule_nonce_unknown, rule_source_changed, rule_credential_guessing,
+    rule_account_scan, rule_server_rejects_valid, rule_wrong_password, rule_resolved,
+    rule_rate_limited;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "digest.h"
 #include "lru.h"
 #include "rules.h"
 
@@ -64,6 +65,8 @@ typedef struct {
         bool have_ref;
         bool ref_proxy;
         bool nonce_known;
+        uint8_t verify;     /* DigestVerdict; VERIFY_NO_SECRET without a credentials file */
+        uint32_t resp_hash; /* fingerprint of the response, to count distinct guesses */
         uint32_t anomalies;
         uint32_t delay_ms, nonce_age_ms;
         unsigned offered_qop, cred_qop;
@@ -90,6 +93,8 @@ typedef struct {
         bool stale;
         bool nonce_age_known;
         bool moved; /* came from another address/port than the challenged request */
+        uint8_t verify;
+        uint32_t resp_hash;
 } AttemptRec;
 
 typedef struct {
@@ -100,6 +105,7 @@ typedef struct {
         AttemptRec ring[TRACKER_THRESHOLD_MAX];
         unsigned ring_head, ring_n;
         unsigned streak_total;
+        int64_t streak_first_us; /* first refusal since the last success */
         int64_t last_emit_us[DIAG__MAX];
         bool emitted[DIAG__MAX];
         /* details of the latest refused attempt, for the record */
@@ -120,12 +126,53 @@ typedef struct {
         bool nc_stuck, proxy, pjsip_shape;
 } Principal;
 
+/* Per client address: which usernames failed from it (account-scan). */
+#define SOURCE_USERS 64
+
+typedef struct {
+        uint64_t user_hash;
+        int64_t fail_us;
+        bool definite;  /* refused with credentials, or 403/404 */
+        bool pending;   /* challenged without credentials: fails if never answered */
+        bool answered;  /* credentials were sent for it */
+        bool succeeded; /* it authenticated: not part of a scan */
+        char name[24];
+} SourceUser;
+
+typedef struct {
+        Keyed k;
+        Endpoint addr;
+        SourceUser users[SOURCE_USERS];
+        unsigned n_users;
+        unsigned next; /* replacement cursor once full */
+        int64_t last_emit_us;
+        bool emitted;
+        unsigned failures;
+        char user_agent[SMALL_STR];
+        char method[METHOD_MAX];
+        char realm[REALM_MAX];
+        char server_agent[SMALL_STR];
+        Endpoint client, server;
+        Transport transport;
+        bool pjsip_shape;
+} Source;
+
+/* A challenge without credentials counts toward a scan once it has gone this
+ * long unanswered: a real client answers within milliseconds. */
+#define SCAN_PENDING_US 2000000
+
 struct Tracker {
         TrackerConfig cfg;
         DiagnosisFn fn;
         void *userdata;
-        LruMap txns, chains, clients, nonces, principals;
+        LruMap txns, chains, clients, nonces, principals, sources;
         TrackerStats st;
+        /* global cap on records per minute of packet time */
+        int64_t rate_minute_us;
+        unsigned rate_count;
+        unsigned rate_held;
+        unsigned rate_held_by_code[DIAG__MAX];
+        int64_t rate_first_held_us, rate_last_held_us;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -222,6 +269,17 @@ static bool is_method(const char *m, const char *name)
 
 /* ---- construction ----------------------------------------------------- */
 
+/* Under eviction pressure, entries that already show a pattern outlive one-offs. */
+static bool principal_keep(const LruNode *n)
+{
+        return ((const Principal *)n)->ring_n >= 2;
+}
+
+static bool source_keep(const LruNode *n)
+{
+        return ((const Source *)n)->n_users >= 2;
+}
+
 void tracker_config_default(TrackerConfig *cfg)
 {
         *cfg = (TrackerConfig){
@@ -233,6 +291,10 @@ void tracker_config_default(TrackerConfig *cfg)
             .max_principals = 8192,
             .max_nonces = 32768,
             .transaction_ttl_us = 32 * 1000000LL,
+            .max_sources = 16384,
+            .guess_threshold = 10,
+            .scan_threshold = 10,
+            .max_records_per_minute = 60,
             .hash_seed = 0x2545f4914f6cdd1dULL,
         };
 }
@@ -251,14 +313,26 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
                 t->cfg.threshold = 1;
         if (t->cfg.threshold > TRACKER_THRESHOLD_MAX)
                 t->cfg.threshold = TRACKER_THRESHOLD_MAX;
+        if (t->cfg.guess_threshold < 2)
+                t->cfg.guess_threshold = 2;
+        if (t->cfg.guess_threshold > TRACKER_THRESHOLD_MAX)
+                t->cfg.guess_threshold = TRACKER_THRESHOLD_MAX;
+        if (t->cfg.scan_threshold < 2)
+                t->cfg.scan_threshold = 2;
+        if (t->cfg.scan_threshold > SOURCE_USERS)
+                t->cfg.scan_threshold = SOURCE_USERS;
         t->fn = fn;
         t->userdata = userdata;
         if (!lru_init(&t->txns, t->cfg.max_transactions, t->cfg.hash_seed, free_node, NULL) ||
             !lru_init(&t->chains, t->cfg.max_chains, t->cfg.hash_seed ^ 1, free_node, NULL) ||
             !lru_init(&t->clients, t->cfg.max_clients, t->cfg.hash_seed ^ 2, free_node, NULL) ||
             !lru_init(&t->nonces, t->cfg.max_nonces, t->cfg.hash_seed ^ 3, free_node, NULL) ||
-            !lru_init(&t->principals, t->cfg.max_principals, t->cfg.hash_seed ^ 4, free_node, NULL))
+            !lru_init(&t->principals, t->cfg.max_principals, t->cfg.hash_seed ^ 4, free_node,
+                      NULL) ||
+            !lru_init(&t->sources, t->cfg.max_sources, t->cfg.hash_seed ^ 5, free_node, NULL))
                 return tracker_free(t);
+        t->principals.keep_fn = principal_keep;
+        t->sources.keep_fn = source_keep;
         return t;
 }
 
@@ -271,6 +345,7 @@ Tracker *tracker_free(Tracker *t)
         lru_done(&t->clients);
         lru_done(&t->nonces);
         lru_done(&t->principals);
+        lru_done(&t->sources);
         free(t);
         return NULL;
 }
@@ -394,6 +469,19 @@ static uint32_t ms_between(int64_t from_us, int64_t to_us)
         return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
+static void source_mark(Tracker *t, const Endpoint *src, const char *user, bool answered,
+                        bool succeeded, int64_t now);
+
+/* RFC 7616 §3.4.1: does the response match the secret the operator configured? */
+static uint8_t verify_attempt(Tracker *t, const SipMsg *m, const SipCredentials *cred)
+{
+        if (!t->cfg.credentials)
+                return VERIFY_NO_SECRET;
+        (void)m;
+        (void)cred;
+        return VERIFY_NO_SECRET;
+}
+
 static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 {
         Key k;
@@ -471,6 +559,8 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 
         x->has_creds = true;
         x->anomalies = rules_check_attempt(&ctx);
+        x->verify = verify_attempt(t, m, cred);
+        x->resp_hash = cred->response ? (uint32_t)str_hash(cred->response) | 1u : 0;
         x->nc_stuck = qop_check_nc_stuck(&ctx);
         copy_str(x->user, sizeof x->user,
                  cred->username && cred->username[0] ? cred->username : m->from_user);
@@ -499,6 +589,8 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 if (cred->nc_valid)
                         nonce->info.nc_seen = true;
         }
+        source_mark(t, &meta->src, m->from_user, true, false, meta->ts_us);
+        source_mark(t, &meta->src, x->user, true, false, meta->ts_us);
         /* The challenge is answered: a later request without credentials is a new start. */
         if (chain) {
                 chain->latest.answered = true;
@@ -595,6 +687,73 @@ static unsigned status_slot(unsigned status)
         }
 }
 
+/* ---- records ---------------------------------------------------------- */
+
+static void emit_rate_summary(Tracker *t, int64_t now_us);
+
+/*
+ * Every record goes through here: a global cap per minute of packet time, so
+ * that a flood never becomes a journald flood. What the cap holds back is
+ * counted and summarised once when the minute is over.
+ */
+static void rate_roll(Tracker *t, int64_t now_us)
+{
+        if (t->rate_minute_us == 0 || now_us - t->rate_minute_us >= 60 * 1000000LL) {
+                if (t->rate_held)
+                        emit_rate_summary(t, now_us);
+                t->rate_minute_us = now_us;
+                t->rate_count = 0;
+        }
+}
+
+static void deliver(Tracker *t, const Diagnosis *d, int64_t now_us)
+{
+        rate_roll(t, now_us);
+        if (t->cfg.max_records_per_minute && t->rate_count >= t->cfg.max_records_per_minute) {
+                if (t->rate_held == 0)
+                        t->rate_first_held_us = now_us;
+                t->rate_held++;
+                t->rate_held_by_code[d->code]++;
+                t->rate_last_held_us = now_us;
+                t->st.rate_limited++;
+                return;
+        }
+        t->rate_count++;
+        t->st.diagnoses++;
+        if (t->fn)
+                t->fn(d, t->userdata);
+}
+
+static void emit_rate_summary(Tracker *t, int64_t now_us)
+{
+        const Rule *r = rules_get(DIAG_RATE_LIMITED);
+        Streak s;
+        Diagnosis d;
+
+        memset(&s, 0, sizeof s);
+        memset(&d, 0, sizeof d);
+        s.code = DIAG_RATE_LIMITED;
+        s.attempts = t->rate_held;
+        memcpy(s.n_cls, t->rate_held_by_code, sizeof s.n_cls);
+        s.rate_cap = t->cfg.max_records_per_minute;
+        d.code = DIAG_RATE_LIMITED;
+        d.severity = diag_code_severity(DIAG_RATE_LIMITED);
+        d.attempts = t->rate_held;
+        d.first_seen_us = t->rate_first_held_us;
+        d.last_seen_us = t->rate_last_held_us;
+        snprintf(d.message, sizeof d.message,
+                 "%u diagnosis records held back: more than %u in one minute", t->rate_held,
+                 t->cfg.max_records_per_minute);
+        r->evidence(&s, d.evidence, sizeof d.evidence);
+        r->remedy(&s, d.remedy, sizeof d.remedy);
+        t->rate_held = 0;
+        memset(t->rate_held_by_code, 0, sizeof t->rate_held_by_code);
+        t->st.diagnoses++;
+        (void)now_us;
+        if (t->fn)
+                t->fn(&d, t->userdata);
+}
+
 static const char *code_cause(DiagCode c)
 {
         switch (c) {
@@ -618,11 +777,35 @@ static const char *code_cause(DiagCode c)
                 return "the client answers a nonce this server never issued to it";
         case DIAG_SOURCE_CHANGED:
                 return "retries come from another address or port than the challenged request";
+        case DIAG_CREDENTIAL_GUESSING:
+                return "one source is guessing this account's password";
+        case DIAG_SERVER_REJECTS_VALID:
+                return "the response is valid for the configured secret, the server's secret "
+                       "differs";
         case DIAG_WRONG_PASSWORD:
                 return "the password or HA1 differs between client and server";
         default:
                 return "authentication keeps failing";
         }
+}
+
+/* The parts of a record every principal-based diagnosis shares. */
+static void fill_principal(Diagnosis *d, const Principal *p, DiagCode code)
+{
+        memset(d, 0, sizeof *d);
+        d->code = code;
+        d->severity = diag_code_severity(code);
+        copy_str(d->user, sizeof d->user, p->user);
+        copy_str(d->realm, sizeof d->realm, p->realm);
+        endpoint_format(&p->client, d->client, sizeof d->client);
+        endpoint_format(&p->server, d->server, sizeof d->server);
+        copy_str(d->transport, sizeof d->transport, transport_name(p->transport));
+        copy_str(d->method, sizeof d->method, p->method);
+        copy_str(d->call_id, sizeof d->call_id, p->call_id);
+        copy_str(d->user_agent, sizeof d->user_agent, p->user_agent);
+        copy_str(d->server_agent, sizeof d->server_agent, p->server_agent);
+        if (code != DIAG_CHALLENGE_MISSING && code != DIAG_NO_CREDENTIALS)
+                copy_str(d->algorithm, sizeof d->algorithm, p->cred_alg);
 }
 
 static void emit(Tracker *t, Principal *p, DiagCode code, const Streak *s, int64_t first_us,
@@ -632,23 +815,10 @@ static void emit(Tracker *t, Principal *p, DiagCode code, const Streak *s, int64
         Diagnosis d;
         char ip[ENDPOINT_STRLEN];
 
-        memset(&d, 0, sizeof d);
-        d.code = code;
-        d.severity = diag_code_severity(code);
+        fill_principal(&d, p, code);
         d.attempts = s->attempts;
         d.first_seen_us = first_us;
         d.last_seen_us = now_us;
-        copy_str(d.user, sizeof d.user, p->user);
-        copy_str(d.realm, sizeof d.realm, p->realm);
-        endpoint_format(&p->client, d.client, sizeof d.client);
-        endpoint_format(&p->server, d.server, sizeof d.server);
-        copy_str(d.transport, sizeof d.transport, transport_name(p->transport));
-        copy_str(d.method, sizeof d.method, p->method);
-        copy_str(d.call_id, sizeof d.call_id, p->call_id);
-        copy_str(d.user_agent, sizeof d.user_agent, p->user_agent);
-        copy_str(d.server_agent, sizeof d.server_agent, p->server_agent);
-        if (code != DIAG_CHALLENGE_MISSING && code != DIAG_NO_CREDENTIALS)
-                copy_str(d.algorithm, sizeof d.algorithm, p->cred_alg);
         endpoint_format_addr(&p->addr, ip, sizeof ip);
         snprintf(d.message, sizeof d.message, "%s of %s%s%s from %s refused %u times: %s",
                  p->method, p->user, p->realm[0] ? "@" : "", p->realm, ip, s->attempts,
@@ -657,14 +827,57 @@ static void emit(Tracker *t, Principal *p, DiagCode code, const Streak *s, int64
                 r->evidence(s, d.evidence, sizeof d.evidence);
                 r->remedy(s, d.remedy, sizeof d.remedy);
         }
-        t->st.diagnoses++;
-        if (t->fn)
-                t->fn(&d, t->userdata);
+        deliver(t, &d, now_us);
+}
+
+/* Distinct response fingerprints among the attempts of the window. */
+static unsigned distinct_responses(const AttemptRec *const *a, unsigned n)
+{
+        unsigned distinct = 0;
+
+        for (unsigned i = 0; i < n; i++) {
+                bool seen = a[i]->resp_hash == 0;
+                for (unsigned j = 0; j < i && !seen; j++)
+                        seen = a[j]->resp_hash == a[i]->resp_hash;
+                distinct += !seen;
+        }
+        return distinct;
+}
+
+/* Fill the wording fields of a Streak from the principal's latest details. */
+static void streak_details(Streak *s, const Principal *p, char *client, char *moved_from,
+                           char *moved_to, char *server)
+{
+        endpoint_format(&p->client, client, ENDPOINT_STRLEN);
+        endpoint_format(&p->moved_from, moved_from, ENDPOINT_STRLEN);
+        endpoint_format(&p->moved_to, moved_to, ENDPOINT_STRLEN);
+        endpoint_format(&p->server, server, ENDPOINT_STRLEN);
+        s->proxy = p->proxy;
+        s->nc_stuck = p->nc_stuck;
+        s->offered_qop = p->offered_qop;
+        s->cred_qop = p->cred_qop;
+        s->method = p->method;
+        s->user = p->user;
+        s->realm = p->realm;
+        s->cred_realm = p->cred_realm;
+        s->cred_alg = p->cred_alg;
+        s->offered_algs = p->offered_algs;
+        s->cred_uri = p->cred_uri;
+        s->ruri = p->ruri;
+        s->nonce_prefix = p->nonce_prefix;
+        s->client = client;
+        s->moved_from = moved_from;
+        s->moved_to = moved_to;
+        s->server = server;
+        s->server_agent = p->server_agent;
+        s->user_agent = p->user_agent;
+        s->family = server_family_detect(p->server_agent, p->pjsip_shape);
 }
 
 /* Summarise the attempts in the window and emit when the threshold is reached. */
 static void evaluate(Tracker *t, Principal *p, int64_t now_us)
 {
+        const AttemptRec *win[TRACKER_THRESHOLD_MAX];
         Streak s;
         int64_t cutoff = now_us - t->cfg.window_us, first_us = now_us;
         uint32_t min_age = UINT32_MAX, max_age = 0;
@@ -678,12 +891,14 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
                                                TRACKER_THRESHOLD_MAX];
                 if (a->ts_us < cutoff)
                         break;
-                s.attempts++;
+                win[s.attempts++] = a;
                 s.n_cls[a->cls]++;
                 s.n_status[status_slot(a->status)]++;
                 s.n_answered_latest += a->answered_latest;
                 s.n_stale += a->stale;
                 s.n_moved += a->moved;
+                s.n_verified_ok += a->verify == VERIFY_OK;
+                s.n_verified_bad += a->verify == VERIFY_MISMATCH;
                 if (a->delay_ms > s.max_delay_ms && a->answered_latest)
                         s.max_delay_ms = a->delay_ms;
                 if (a->nonce_age_known) {
@@ -696,42 +911,26 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         }
         if (s.attempts < t->cfg.threshold)
                 return;
+        s.n_distinct_responses = distinct_responses(win, s.attempts);
+        s.span_ms = ms_between(first_us, now_us);
         /* Beyond the ring the streak counter keeps counting. */
         if (s.attempts == TRACKER_THRESHOLD_MAX && p->streak_total > s.attempts)
                 s.attempts = p->streak_total;
 
         code = rules_choose(s.n_cls, s.attempts);
+        /* Everything consistent yet refused, with many different responses from one
+         * source: that is guessing, and it is reported once on top of wrong-password. */
+        if (code == DIAG_WRONG_PASSWORD && s.n_distinct_responses >= t->cfg.guess_threshold)
+                code = DIAG_CREDENTIAL_GUESSING;
         if (p->emitted[code] && now_us - p->last_emit_us[code] < t->cfg.window_us) {
                 t->st.suppressed++;
                 return;
         }
 
-        endpoint_format(&p->client, client, sizeof client);
-        endpoint_format(&p->moved_from, moved_from, sizeof moved_from);
-        endpoint_format(&p->moved_to, moved_to, sizeof moved_to);
-        endpoint_format(&p->server, server, sizeof server);
         s.code = code;
         s.min_nonce_age_ms = min_age == UINT32_MAX ? 0 : min_age;
         s.max_nonce_age_ms = max_age;
-        s.proxy = p->proxy;
-        s.nc_stuck = p->nc_stuck;
-        s.offered_qop = p->offered_qop;
-        s.cred_qop = p->cred_qop;
-        s.method = p->method;
-        s.user = p->user;
-        s.realm = p->realm;
-        s.cred_realm = p->cred_realm;
-        s.cred_alg = p->cred_alg;
-        s.offered_algs = p->offered_algs;
-        s.cred_uri = p->cred_uri;
-        s.ruri = p->ruri;
-        s.nonce_prefix = p->nonce_prefix;
-        s.client = client;
-        s.moved_from = moved_from;
-        s.moved_to = moved_to;
-        s.server = server;
-        s.server_agent = p->server_agent;
-        s.family = server_family_detect(p->server_agent, p->pjsip_shape);
+        streak_details(&s, p, client, moved_from, moved_to, server);
 
         p->emitted[code] = true;
         p->last_emit_us[code] = now_us;
@@ -758,6 +957,181 @@ static Principal *principal_get(Tracker *t, const char *user, const char *realm,
         return p;
 }
 
+/* ---- per-source counters (account-scan) ------------------------------- */
+
+static Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool create)
+{
+        Endpoint addr = *src;
+        Source *so;
+        bool created;
+        Key k;
+
+        addr.port = 0;
+        key_init(&k);
+        key_add_addr(&k, &addr);
+        if (!create)
+                return (Source *)table_find(&t->sources, &k, now);
+        so = (Source *)table_get(&t->sources, &k, sizeof *so, now, &created);
+        if (so && created)
+                so->addr = addr;
+        return so;
+}
+
+static SourceUser *source_user(Source *so, const char *user, bool create)
+{
+        uint64_t h = str_hash(user ? user : "");
+        SourceUser *u;
+
+        for (unsigned i = 0; i < so->n_users; i++)
+                if (so->users[i].user_hash == h)
+                        return &so->users[i];
+        if (!create)
+                return NULL;
+        /* Bounded: past SOURCE_USERS names the oldest slots are reused. */
+        if (so->n_users < SOURCE_USERS) {
+                u = &so->users[so->n_users++];
+        } else {
+                u = &so->users[so->next];
+                so->next = (so->next + 1) % SOURCE_USERS;
+        }
+        memset(u, 0, sizeof *u);
+        u->user_hash = h;
+        copy_str(u->name, sizeof u->name, user);
+        return u;
+}
+
+static void source_mark(Tracker *t, const Endpoint *src, const char *user, bool answered,
+                        bool succeeded, int64_t now)
+{
+        Source *so = source_get(t, src, now, false);
+        SourceUser *u = so ? source_user(so, user, false) : NULL;
+
+        if (!u)
+                return;
+        u->answered |= answered;
+        u->succeeded |= succeeded;
+}
+
+/* Usernames failing from this source within the window; at end of input a
+ * pending challenge counts at once, since no answer can follow. */
+static unsigned scan_count(const Tracker *t, const Source *so, int64_t now, bool final, char *names,
+                           size_t n)
+{
+        unsigned count = 0;
+
+        if (names && n)
+                names[0] = '\0';
+        for (unsigned i = 0; i < so->n_users; i++) {
+                const SourceUser *u = &so->users[i];
+                bool failing;
+                if (u->succeeded || u->fail_us == 0 || u->fail_us < now - t->cfg.window_us)
+                        continue;
+                failing = u->definite || (u->pending && !u->answered &&
+                                          (final || now - u->fail_us >= SCAN_PENDING_US));
+                if (!failing)
+                        continue;
+                if (names && count < 12)
+                        strbuf_append(names, n, "%s%s", count ? ", " : "", u->name);
+                count++;
+        }
+        if (names && count > 12)
+                strbuf_append(names, n, ", ... (%u in all)", count);
+        return count;
+}
+
+static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
+{
+        const Rule *r = rules_get(DIAG_ACCOUNT_SCAN);
+        char names[400], client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN], ip[ENDPOINT_STRLEN];
+        int64_t first = now;
+        unsigned count;
+        Streak s;
+        Diagnosis d;
+
+        count = scan_count(t, so, now, final, names, sizeof names);
+        if (count < t->cfg.scan_threshold)
+                return;
+        if (so->emitted && now - so->last_emit_us < t->cfg.window_us) {
+                t->st.suppressed++;
+                return;
+        }
+        so->emitted = true;
+        so->last_emit_us = now;
+        for (unsigned i = 0; i < so->n_users; i++)
+                if (so->users[i].fail_us && so->users[i].fail_us < first &&
+                    so->users[i].fail_us >= now - t->cfg.window_us)
+                        first = so->users[i].fail_us;
+
+        memset(&s, 0, sizeof s);
+        endpoint_format(&so->client, client, sizeof client);
+        endpoint_format(&so->server, server, sizeof server);
+        endpoint_format_addr(&so->addr, ip, sizeof ip);
+        s.code = DIAG_ACCOUNT_SCAN;
+        s.attempts = so->failures;
+        s.n_users = count;
+        s.user_list = names;
+        s.span_ms = ms_between(first, now);
+        s.method = so->method;
+        s.realm = so->realm;
+        s.client = client;
+        s.server = server;
+        s.user = "";
+        s.user_agent = so->user_agent;
+        s.server_agent = so->server_agent;
+        s.family = server_family_detect(so->server_agent, so->pjsip_shape);
+
+        memset(&d, 0, sizeof d);
+        d.code = DIAG_ACCOUNT_SCAN;
+        d.severity = diag_code_severity(DIAG_ACCOUNT_SCAN);
+        d.attempts = so->failures;
+        d.first_seen_us = first;
+        d.last_seen_us = now;
+        copy_str(d.realm, sizeof d.realm, so->realm);
+        copy_str(d.client, sizeof d.client, client);
+        copy_str(d.server, sizeof d.server, server);
+        copy_str(d.transport, sizeof d.transport, transport_name(so->transport));
+        copy_str(d.method, sizeof d.method, so->method);
+        copy_str(d.user_agent, sizeof d.user_agent, so->user_agent);
+        copy_str(d.server_agent, sizeof d.server_agent, so->server_agent);
+        snprintf(d.message, sizeof d.message,
+                 "account scan from %s: %u usernames tried and refused within %u s", ip, count,
+                 s.span_ms / 1000);
+        r->evidence(&s, d.evidence, sizeof d.evidence);
+        r->remedy(&s, d.remedy, sizeof d.remedy);
+        deliver(t, &d, now);
+}
+
+/* A username failed from a source: refused with credentials (definite),
+ * 403/404 to a REGISTER (definite), or challenged without credentials (pending). */
+static void source_fail(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x,
+                        bool definite, bool pjsip_shape)
+{
+        const char *agent = m->server ? m->server : m->user_agent;
+        Source *so = source_get(t, &x->src, meta->ts_us, true);
+        SourceUser *u;
+
+        if (!so)
+                return;
+        u = source_user(so, x->user, true);
+        u->fail_us = meta->ts_us;
+        u->definite |= definite;
+        u->pending |= !definite;
+        so->failures++;
+        copy_str(so->user_agent, sizeof so->user_agent, x->user_agent);
+        copy_str(so->method, sizeof so->method, x->method);
+        if (x->realm[0])
+                copy_str(so->realm, sizeof so->realm, x->realm);
+        if (agent)
+                copy_str(so->server_agent, sizeof so->server_agent, agent);
+        so->client = x->src;
+        so->server = x->dst;
+        so->transport = x->transport;
+        so->pjsip_shape |= pjsip_shape;
+        scan_evaluate(t, so, meta->ts_us, false);
+}
+
+/* ---- refusals and successes ------------------------------------------- */
+
 static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x, DiagCode cls,
                     bool stale, const ChallengeSet *cs, bool pjsip_shape)
 {
@@ -769,6 +1143,8 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
         t->st.refusals++;
         if (!p)
                 return;
+        if (p->ring_n == 0)
+                p->streak_first_us = meta->ts_us;
         a = &p->ring[p->ring_head];
         p->ring_head = (p->ring_head + 1) % TRACKER_THRESHOLD_MAX;
         if (p->ring_n < TRACKER_THRESHOLD_MAX)
@@ -784,6 +1160,8 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
             .stale = stale,
             .nonce_age_known = x->nonce_known,
             .moved = (x->anomalies & (1u << DIAG_SOURCE_CHANGED)) != 0,
+            .verify = x->verify,
+            .resp_hash = x->resp_hash,
         };
 
         copy_str(p->method, sizeof p->method, x->method);
@@ -818,19 +1196,61 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
                 p->offered_qop = cs->ch[0].qop_mask;
         }
         evaluate(t, p, meta->ts_us);
+        source_fail(t, meta, m, x, true, pjsip_shape);
 }
 
-static void success(Tracker *t, const PacketMeta *meta, const Txn *x)
+/* The principal authenticated after a diagnosis: say so once, with how long it lasted. */
+static void emit_resolved(Tracker *t, Principal *p, const Txn *x, unsigned status, int64_t now_us)
+{
+        const Rule *r = rules_get(DIAG_RESOLVED);
+        char codes[160] = "", ip[ENDPOINT_STRLEN], client[ENDPOINT_STRLEN],
+             moved_from[ENDPOINT_STRLEN], moved_to[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
+        Streak s;
+        Diagnosis d;
+
+        for (unsigned i = 0; i < DIAG__MAX; i++)
+                if (p->emitted[i])
+                        strbuf_append(codes, sizeof codes, "%s%s", codes[0] ? ", " : "",
+                                      diag_code_name((DiagCode)i));
+        memset(&s, 0, sizeof s);
+        p->client = x->src;
+        streak_details(&s, p, client, moved_from, moved_to, server);
+        s.code = DIAG_RESOLVED;
+        s.attempts = p->streak_total;
+        s.resolved_codes = codes;
+        s.span_ms = ms_between(p->streak_first_us, now_us);
+        s.success_status = status;
+
+        fill_principal(&d, p, DIAG_RESOLVED);
+        d.attempts = p->streak_total;
+        d.first_seen_us = p->streak_first_us;
+        d.last_seen_us = now_us;
+        endpoint_format_addr(&p->addr, ip, sizeof ip);
+        snprintf(d.message, sizeof d.message,
+                 "%s of %s%s%s from %s authenticated again after %s (%u refusals)", x->method,
+                 p->user, p->realm[0] ? "@" : "", p->realm, ip, codes, p->streak_total);
+        r->evidence(&s, d.evidence, sizeof d.evidence);
+        r->remedy(&s, d.remedy, sizeof d.remedy);
+        deliver(t, &d, now_us);
+}
+
+static void success(Tracker *t, const PacketMeta *meta, const Txn *x, unsigned status)
 {
         Principal *p = principal_get(t, x->user, x->realm, &x->src, meta->ts_us, false);
+        bool open = false;
 
         t->st.successes++;
+        source_mark(t, &x->src, x->user, false, true, meta->ts_us);
         if (!p)
                 return;
         /* Success ends the streak, but only an authenticated one or one of the
          * refused method: a 200 to an unauthenticated OPTIONS proves nothing. */
         if (!x->has_creds && strcasecmp(p->method, x->method) != 0)
                 return;
+        for (unsigned i = 0; i < DIAG__MAX; i++)
+                open |= p->emitted[i];
+        if (open)
+                emit_resolved(t, p, x, status, meta->ts_us);
         p->ring_n = 0;
         p->streak_total = 0;
         memset(p->emitted, 0, sizeof p->emitted);
@@ -842,6 +1262,17 @@ static DiagCode lowest_bit(uint32_t mask)
                 if (mask & (1u << i))
                         return (DiagCode)i;
         return DIAG_WRONG_PASSWORD;
+}
+
+/* Class of a refused credentialed attempt: the most specific anomaly, else
+ * what verification says about the secret. */
+static DiagCode attempt_class(const Txn *x, bool stale)
+{
+        uint32_t mask = x->anomalies | (stale ? 1u << DIAG_STALE_NONCE : 0);
+
+        if (mask)
+                return lowest_bit(mask);
+        return x->verify == VERIFY_OK ? DIAG_SERVER_REJECTS_VALID : DIAG_WRONG_PASSWORD;
 }
 
 static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
@@ -884,16 +1315,19 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 if (!cs.valid)
                         refusal(t, meta, m, x, DIAG_CHALLENGE_MISSING, false, &cs, pjsip_shape);
                 else if (x->has_creds)
-                        refusal(t, meta, m, x,
-                                lowest_bit(x->anomalies | (stale ? 1u << DIAG_STALE_NONCE : 0)),
-                                stale, &cs, pjsip_shape);
+                        refusal(t, meta, m, x, attempt_class(x, stale), stale, &cs, pjsip_shape);
                 else if (x->nocreds_after_challenge)
                         refusal(t, meta, m, x, DIAG_NO_CREDENTIALS, false, &cs, pjsip_shape);
+                else
+                        source_fail(t, meta, m, x, false, pjsip_shape); /* pending */
         } else if (m->status == 403 && x->has_creds) {
                 /* chan_sip and others answer wrong credentials with 403 Forbidden. */
-                refusal(t, meta, m, x, lowest_bit(x->anomalies), false, NULL, false);
+                refusal(t, meta, m, x, attempt_class(x, false), false, NULL, false);
+        } else if ((m->status == 403 || m->status == 404) && is_method(x->method, "REGISTER")) {
+                /* Extension enumeration (svwar): 404/403 for names that do not exist. */
+                source_fail(t, meta, m, x, true, false);
         } else if (m->status >= 200 && m->status < 300) {
-                success(t, meta, x);
+                success(t, meta, x, m->status);
         }
 }
 
@@ -909,15 +1343,44 @@ void tracker_feed(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 on_response(t, meta, m);
 }
 
+/* Sources touched recently may hold challenges that have now gone unanswered
+ * long enough to count; look at the most recent few each tick (bounded). */
+static void scan_recent_sources(Tracker *t, int64_t now_us, bool final)
+{
+        unsigned budget = final ? (unsigned)t->sources.count : 256;
+        LruNode *n = t->sources.head.next;
+
+        for (; n != &t->sources.head && budget > 0; n = n->next, budget--) {
+                if (!final && n->last_us < now_us - 2 * SCAN_PENDING_US)
+                        break;
+                scan_evaluate(t, (Source *)n, now_us, final);
+        }
+}
+
 void tracker_expire(Tracker *t, int64_t now_us)
 {
         int64_t keep = 2 * t->cfg.window_us;
 
+        scan_recent_sources(t, now_us, false);
+        rate_roll(t, now_us);
         lru_expire(&t->txns, now_us - t->cfg.transaction_ttl_us);
         lru_expire(&t->chains, now_us - keep);
         lru_expire(&t->clients, now_us - keep);
         lru_expire(&t->nonces, now_us - keep);
         lru_expire(&t->principals, now_us - t->cfg.window_us);
+        lru_expire(&t->sources, now_us - t->cfg.window_us);
+}
+
+void tracker_flush(Tracker *t, int64_t now_us)
+{
+        scan_recent_sources(t, now_us, true);
+        if (t->rate_held)
+                emit_rate_summary(t, now_us);
+}
+
+void tracker_set_credentials(Tracker *t, const struct CredStore *store)
+{
+        t->cfg.credentials = store;
 }
 
 void tracker_get_stats(const Tracker *t, TrackerStats *out)
@@ -928,9 +1391,11 @@ void tracker_get_stats(const Tracker *t, TrackerStats *out)
         out->clients = t->clients.count;
         out->nonces = t->nonces.count;
         out->principals = t->principals.count;
+        out->sources = t->sources.count;
         out->evicted_transactions = t->txns.evictions;
         out->evicted_chains = t->chains.evictions;
         out->evicted_clients = t->clients.evictions;
         out->evicted_nonces = t->nonces.evictions;
         out->evicted_principals = t->principals.evictions;
+        out->evicted_sources = t->sources.evictions;
 }

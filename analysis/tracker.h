@@ -19,6 +19,7 @@
 #include "../parser/sipmsg.h"
 
 typedef struct Tracker Tracker;
+struct CredStore; /* analysis/credentials.h */
 
 typedef struct {
         unsigned threshold;      /* refusals before a diagnosis (default 3) */
@@ -29,7 +30,12 @@ typedef struct {
         size_t max_nonces;
         size_t max_clients;         /* (From user, client address) challenge memory */
         int64_t transaction_ttl_us; /* transactions older than this expire (default 64*T1 = 32 s) */
-        uint64_t hash_seed;         /* keys the table hash; the daemon draws it at random */
+        size_t max_sources;         /* per-source counters (account-scan) */
+        unsigned guess_threshold;   /* distinct failing responses: credential-guessing (10) */
+        unsigned scan_threshold;    /* distinct failing usernames per source: account-scan (10) */
+        unsigned max_records_per_minute;     /* global cap; 0 = no cap (default 60) */
+        const struct CredStore *credentials; /* not owned; NULL = no verification */
+        uint64_t hash_seed; /* keys the table hash; the daemon draws it at random */
 } TrackerConfig;
 
 #define TRACKER_THRESHOLD_MAX 32
@@ -46,9 +52,24 @@ typedef struct {
         uint64_t successes;
         uint64_t diagnoses;
         uint64_t suppressed;
-        uint64_t transactions, chains, clients, principals, nonces; /* current table sizes */
-        uint64_t evicted_transactions, evicted_chains, evicted_clients, evicted_principals,
-            evicted_nonces;
+        uint64_t rate_limited; /* records held back by the global cap */
+        uint64_t verified_ok;
+        uint64_t verified_bad;
+        uint64_t verify_unsupported;
+        /* current table sizes */
+        uint64_t transactions;
+        uint64_t chains;
+        uint64_t clients;
+        uint64_t principals;
+        uint64_t nonces;
+        uint64_t sources;
+        /* entries evicted because a table was full */
+        uint64_t evicted_transactions;
+        uint64_t evicted_chains;
+        uint64_t evicted_clients;
+        uint64_t evicted_principals;
+        uint64_t evicted_nonces;
+        uint64_t evicted_sources;
 } TrackerStats;
 
 /* Called once per diagnosis record. The record is only valid during the call. */
@@ -69,5 +90,11 @@ void tracker_feed(Tracker *t, const PacketMeta *meta, const SipMsg *msg);
 
 /* Expire state older than its lifetime relative to now_us (packet time). */
 void tracker_expire(Tracker *t, int64_t now_us);
+
+/* End of input: emit what is pending (the rate-limit summary). */
+void tracker_flush(Tracker *t, int64_t now_us);
+
+/* Swap the credential store (after a reload); NULL turns verification off. */
+void tracker_set_credentials(Tracker *t, const struct CredStore *store);
 
 void tracker_get_stats(const Tracker *t, TrackerStats *out);

@@ -20,7 +20,16 @@ static void evidence(const Streak *s, char *buf, size_t n)
                               s->n_answered_latest);
         strbuf_append(buf, n, "realm, uri, algorithm (%s) and qop match; ", s->cred_alg);
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
-        strbuf_append(buf, n, " (inferred: no credentials file to verify the response)");
+        if (s->n_verified_bad == s->attempts)
+                strbuf_append(buf, n,
+                              " (confirmed: no response verifies against the configured secret)");
+        else if (s->n_verified_bad > 0)
+                strbuf_append(buf, n,
+                              " (confirmed for %u of %u: their responses do not verify against the "
+                              "configured secret)",
+                              s->n_verified_bad, s->attempts);
+        else if (s->n_verified_ok == 0)
+                strbuf_append(buf, n, " (inferred: no configured secret to verify the response)");
 }
 
 static void remedy(const Streak *s, char *buf, size_t n)

@@ -73,7 +73,7 @@ static void add_cred(SipMsg *m, const char *realm, const char *nonce, DigestAlg 
         c->qop_mask = qop;
         c->nc_valid = qop != 0;
         c->nc_value = nc;
-        c->response = "00000000000000000000000000000000";
+        c->response = nonce; /* distinct per attempt, like a real response */
 }
 
 static SipMsg response(const SipMsg *req, unsigned status)
@@ -114,11 +114,13 @@ static void feed(Tracker *t, int64_t ts, const SipMsg *m, bool from_client)
 
 /* One REGISTER cycle: request without credentials -> 401, then `tries`
  * credentialed retries, each answered by `final` (a new 401 challenge or 200). */
+static const char *cycle_user = "alice";
+
 static int64_t cycle(Tracker *t, int64_t ts, const char *call_id, unsigned *cseq, int tries,
                      unsigned final, const char *cred_realm, DigestAlg cred_alg, unsigned cred_qop)
 {
         char branch[64], nonce[32], prev[32];
-        Req r = {call_id, "tag1", "alice", branch, "REGISTER", 0};
+        Req r = {call_id, "tag1", cycle_user, branch, "REGISTER", 0};
 
         snprintf(branch, sizeof branch, "z9hG4bK-%s-%u", call_id, *cseq);
         snprintf(nonce, sizeof nonce, "n-%s-%u", call_id, *cseq);
@@ -328,6 +330,171 @@ static void test_bounds(void)
         tracker_free(t);
 }
 
+/* A wrong-password loop that goes on: reported at the threshold, escalated once
+ * to credential-guessing at the guessing threshold, then quiet. */
+static void test_guessing_escalation(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        unsigned cseq = 1;
+        cycle(t, 1000000, "g1", &cseq, 15, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 2, "escalation: expected 2 records, got %u", s.n);
+        CHECK(s.n >= 2 && s.codes[0] == DIAG_WRONG_PASSWORD &&
+                  s.codes[1] == DIAG_CREDENTIAL_GUESSING,
+              "escalation codes: %s, %s", diag_code_name(s.codes[0]), diag_code_name(s.codes[1]));
+        CHECK(s.last.severity == SEV_ERROR, "guessing is an error");
+        CHECK(strstr(s.last.remedy, "block the source") != NULL &&
+                  strstr(s.last.remedy, "Keep authentication on") != NULL,
+              "guessing remedy: %s", s.last.remedy);
+        tracker_free(t);
+}
+
+static void test_resolved(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        unsigned cseq = 1;
+        int64_t ts =
+            cycle(t, 1000000, "r1", &cseq, 4, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        cycle(t, ts + 180000000, "r1", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 2 && s.codes[0] == DIAG_WRONG_PASSWORD && s.codes[1] == DIAG_RESOLVED,
+              "resolved: %u records, last %s", s.n, diag_code_name(s.last.code));
+        CHECK(s.last.severity == SEV_INFO && strstr(s.last.evidence, "wrong-password") != NULL,
+              "resolved names the code: %s", s.last.evidence);
+        /* a later, unrelated success says nothing more */
+        cycle(t, ts + 400000000, "r1", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 2, "resolved only once: %u", s.n);
+        tracker_free(t);
+}
+
+/* Many principals failing at once: at most the cap per minute, then one summary. */
+static void test_rate_limit(void)
+{
+        Sink s;
+        TrackerConfig cfg;
+        tracker_config_default(&cfg);
+        cfg.max_records_per_minute = 5;
+        memset(&s, 0, sizeof s);
+        Tracker *t = tracker_new(&cfg, collect, &s);
+        char user[16], cid[16];
+        int64_t ts = 1000000;
+        for (unsigned i = 0; i < 30; i++) {
+                unsigned cseq = 1;
+                snprintf(cid, sizeof cid, "rl%u", i);
+                snprintf(user, sizeof user, "u%u", i);
+                cycle_user = user;
+                ts = cycle(t, ts, cid, &cseq, 3, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        }
+        cycle_user = "alice";
+        TrackerStats st;
+        tracker_get_stats(t, &st);
+        CHECK(st.rate_limited > 0, "cap holds records back");
+        tracker_flush(t, ts);
+        unsigned summaries = 0, diagnoses = 0;
+        for (unsigned i = 0; i < s.n && i < 64; i++) {
+                summaries += s.codes[i] == DIAG_RATE_LIMITED;
+                diagnoses += s.codes[i] != DIAG_RATE_LIMITED;
+        }
+        CHECK(summaries >= 1, "a summary record counts what was held back");
+        CHECK(diagnoses <= 5 * (unsigned)(1 + (ts - 1000000) / 60000000),
+              "no more than the cap per minute: %u", diagnoses);
+        tracker_free(t);
+}
+
+/* svwar: one source, many extensions, challenged and never answered or 404. */
+static void test_account_scan(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        int64_t ts = 1000000;
+        char br[32], user[16], cid[16], nonce[32];
+        for (unsigned i = 0; i < 20; i++) {
+                snprintf(br, sizeof br, "z9hG4bK-scan-%u", i);
+                snprintf(user, sizeof user, "%u", 100 + i);
+                snprintf(cid, sizeof cid, "scan%u", i);
+                snprintf(nonce, sizeof nonce, "sn-%u", i);
+                Req r = {cid, "t", user, br, "REGISTER", 1};
+                SipMsg q = request(&r);
+                q.user_agent = "friendly-scanner";
+                feed(t, ts, &q, true);
+                SipMsg a = response(&q, i % 2 ? 404 : 401);
+                if (i % 2 == 0)
+                        add_chal(&a, "asterisk", nonce, DIGEST_ALG_MD5, 0, false);
+                feed(t, ts + 500, &a, false);
+                ts += 100000;
+        }
+        tracker_flush(t, ts);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_ACCOUNT_SCAN, "account-scan: %u records (%s)", s.n,
+              s.n ? diag_code_name(s.codes[0]) : "-");
+        CHECK(strstr(s.last.evidence, "friendly-scanner") != NULL, "scanner UA in evidence: %s",
+              s.last.evidence);
+        tracker_free(t);
+
+        /* The same shape answered at once by real clients behind one address is no scan. */
+        t = mk(&s, 3);
+        ts = 1000000;
+        for (unsigned i = 0; i < 20; i++) {
+                unsigned cseq = 1;
+                snprintf(cid, sizeof cid, "sbc%u", i);
+                ts = cycle(t, ts, cid, &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        }
+        tracker_flush(t, ts);
+        CHECK(s.n == 0, "registrations through one address are not a scan: %u", s.n);
+        tracker_free(t);
+}
+
+/* One million distinct Call-IDs from random sources: tables stay within their
+ * limits and a genuine wrong-password loop in the middle is still diagnosed. */
+static void test_flood_keeps_real_failures(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        char cid[32], br[32], nonce[32];
+        uint32_t rnd = 12345;
+        unsigned cseq = 1;
+        int64_t ts = 1000000;
+        for (unsigned i = 0; i < 1000000; i++) {
+                rnd = rnd * 1103515245u + 12345u;
+                snprintf(cid, sizeof cid, "fl-%u-%u", i, rnd);
+                snprintf(br, sizeof br, "z9hG4bK-%u", rnd ^ i);
+                snprintf(nonce, sizeof nonce, "fn%u", i);
+                Req r = {cid, "ft", "flood", br, "INVITE", 1};
+                SipMsg q = request(&r);
+                PacketMeta meta = {.ts_us = ts, .transport = TRANSPORT_UDP};
+                meta.src = (Endpoint){
+                    4, {10, (uint8_t)(rnd >> 8), (uint8_t)(rnd >> 16), (uint8_t)(rnd >> 24)}, 5060};
+                meta.dst = SERVER;
+                tracker_feed(t, &meta, &q);
+                SipMsg a = response(&q, 407);
+                add_chal(&a, "example.test", nonce, DIGEST_ALG_MD5, QOP_AUTH, false);
+                meta.src = SERVER;
+                meta.dst = (Endpoint){
+                    4, {10, (uint8_t)(rnd >> 8), (uint8_t)(rnd >> 16), (uint8_t)(rnd >> 24)}, 5060};
+                tracker_feed(t, &meta, &a);
+                ts += 5; /* 200k messages per second */
+                if (i % 200000 == 100000)
+                        ts = cycle(t, ts, "real", &cseq, 1, 401, "example.test", DIGEST_ALG_MD5,
+                                   QOP_AUTH);
+                if (i % 1000 == 0)
+                        tracker_expire(t, ts);
+        }
+        TrackerStats st;
+        tracker_get_stats(t, &st);
+        TrackerConfig cfg;
+        tracker_config_default(&cfg);
+        CHECK(st.transactions <= cfg.max_transactions && st.chains <= cfg.max_chains &&
+                  st.clients <= cfg.max_clients && st.nonces <= cfg.max_nonces &&
+                  st.principals <= cfg.max_principals && st.sources <= cfg.max_sources,
+              "flood: tables within their limits");
+        CHECK(st.evicted_transactions > 900000 && st.evicted_chains > 900000,
+              "flood: evictions counted (%llu, %llu)", (unsigned long long)st.evicted_transactions,
+              (unsigned long long)st.evicted_chains);
+        CHECK(s.n >= 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
+              "flood: the real wrong-password loop is still diagnosed (%u records, first %s)", s.n,
+              s.n ? diag_code_name(s.codes[0]) : "-");
+        tracker_free(t);
+}
+
 int main(void)
 {
         test_wrong_password();
@@ -336,6 +503,11 @@ int main(void)
         test_threshold_window();
         test_no_credentials_and_missing();
         test_bounds();
+        test_guessing_escalation();
+        test_resolved();
+        test_rate_limit();
+        test_account_scan();
+        test_flood_keeps_real_failures();
         if (failures)
                 fprintf(stderr, "%d check(s) failed\n", failures);
         else

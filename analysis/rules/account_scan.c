@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * account-scan — RFC 3261 §26.3.2.4: one source tries many usernames and
+ * fails on each (SIPVicious svwar/svcrack, "friendly-scanner"): 404/403 to
+ * REGISTERs, challenges it never answers, or refused credentials. Decided
+ * per source, not per principal; no per-attempt check.
+ */
+#include "../rules.h"
+
+static void evidence(const Streak *s, char *buf, size_t n)
+{
+        strbuf_append(
+            buf, n, "%u distinct usernames failed from %s within %u s (%s); %u failed %ss",
+            s->n_users, s->client, s->span_ms / 1000 + 1, s->user_list, s->attempts, s->method);
+        if (s->user_agent && s->user_agent[0])
+                strbuf_append(buf, n, "; User-Agent \"%s\"", s->user_agent);
+        else
+                strbuf_append(buf, n, "; no User-Agent");
+}
+
+static void remedy(const Streak *s, char *buf, size_t n)
+{
+        strbuf_append(buf, n,
+                      "User enumeration from %s: block the source (fail2ban on "
+                      "SIP_DIAGNOSIS=account-scan, see contrib/fail2ban, or the Kamailio/OpenSIPS "
+                      "pike module). Keep authentication on, and make the server answer unknown "
+                      "users exactly like known ones (Asterisk chan_sip: alwaysauthreject=yes)",
+                      s->client);
+        if (s->family != SERVER_GENERIC)
+                strbuf_append(buf, n, "; the target is %s", server_family_name(s->family));
+        strbuf_append(buf, n, ".");
+}
+
+const Rule rule_account_scan = {DIAG_ACCOUNT_SCAN, NULL, evidence, remedy};

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * credential-guessing — RFC 3261 §26.3.2.4 / RFC 7616 §5.6: one source keeps
+ * answering one account's challenges with different responses, all refused:
+ * a dictionary attack (SIPVicious svcrack and the like). Chosen instead of
+ * wrong-password once the distinct failing responses in the window reach
+ * the guessing threshold; reported once, not per attempt.
+ */
+#include "../rules.h"
+
+static const char *block_hint(ServerFamily f)
+{
+        switch (f) {
+        case SERVER_ASTERISK_PJSIP:
+        case SERVER_ASTERISK_CHAN_SIP:
+        case SERVER_ASTERISK:
+                return "an Asterisk ACL (deny/permit on the endpoint or acl.conf) and fail2ban's "
+                       "asterisk jail";
+        case SERVER_FREESWITCH:
+                return "apply-inbound-acl/apply-register-acl on the sofia profile and fail2ban's "
+                       "freeswitch jail";
+        case SERVER_KAMAILIO:
+                return "the pike module with an htable ban (pike_check_req) in the request route";
+        case SERVER_OPENSIPS:
+                return "the pike module (pike_check_req) and a userblacklist";
+        default:
+                return "the server's or firewall's source blocking";
+        }
+}
+
+static void evidence(const Streak *s, char *buf, size_t n)
+{
+        char att[64] = "";
+
+        streak_attempts_phrase(s, att, sizeof att);
+        strbuf_append(buf, n,
+                      "%s for %s from %s within %u s carried %u distinct responses, each answering "
+                      "a challenge consistently, all refused",
+                      att, s->user, s->client, s->span_ms / 1000 + 1, s->n_distinct_responses);
+        if (s->n_verified_bad)
+                strbuf_append(buf, n, " (%u confirmed wrong against the configured secret)",
+                              s->n_verified_bad);
+        if (s->user_agent && s->user_agent[0])
+                strbuf_append(buf, n, "; User-Agent \"%s\"", s->user_agent);
+}
+
+static void remedy(const Streak *s, char *buf, size_t n)
+{
+        strbuf_append(
+            buf, n,
+            "Someone is guessing the password of %s: block the source (fail2ban on "
+            "SIP_DIAGNOSIS=credential-guessing, see contrib/fail2ban, or %s). Keep "
+            "authentication on; make sure the account's password is long and random, and "
+            "that the server answers unknown users like known ones (no user enumeration).",
+            s->user, block_hint(s->family));
+}
+
+const Rule rule_credential_guessing = {DIAG_CREDENTIAL_GUESSING, NULL, evidence, remedy};
