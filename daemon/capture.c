@@ -1,3 +1,456 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* placeholder: being written */
-typedef int placeholder_unit_;
+/*
+ * libpcap wrapper. Live captures run non-blocking and wait in poll() on the
+ * pcap descriptor plus an eventfd, so that the caller regains control at
+ * least every timeout_ms (duration limit, signals) and capture_break() wakes
+ * a waiting capture immediately, even from another thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "escape.h"
+#include "../parser/decode.h"
+
+#define LINKTYPES_HINT                                                                             \
+        " (supported: Ethernet with 802.1Q/QinQ, Linux SLL and SLL2, raw IP, BSD loopback)"
+
+struct Capture {
+        pcap_t *pcap;
+        bool live;
+        int linktype;
+        int fd;             /* pcap's selectable descriptor, live only */
+        int break_fd;       /* eventfd written by capture_break() */
+        atomic_bool broken; /* lock-free: safe in a signal handler and across threads */
+        char *source;
+        char *filter;
+        char warning[PCAP_ERRBUF_SIZE + 128];
+        char error[PCAP_ERRBUF_SIZE + 512];
+};
+
+__attribute__((format(printf, 3, 4))) static void msg(char *buf, size_t n, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!buf || n == 0)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf, n, fmt, ap);
+        va_end(ap);
+}
+
+const char *capture_linktype_describe(int linktype, char *buf, size_t n)
+{
+        const char *name = pcap_datalink_val_to_name(linktype);
+        const char *desc = pcap_datalink_val_to_description(linktype);
+
+        if (name && desc)
+                msg(buf, n, "%d (%s, %s)", linktype, name, desc);
+        else if (name)
+                msg(buf, n, "%d (%s)", linktype, name);
+        else
+                msg(buf, n, "%d", linktype);
+        return buf;
+}
+
+static Capture *capture_alloc(const char *source, const char *filter, char *err, size_t n)
+{
+        Capture *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                goto oom;
+        c->fd = -1;
+        c->break_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->break_fd < 0) {
+                msg(err, n, "eventfd: %s", strerror(errno));
+                free(c);
+                return NULL;
+        }
+        c->source = strdup(source);
+        if (!c->source)
+                goto oom;
+        if (filter && *filter) {
+                c->filter = strdup(filter);
+                if (!c->filter)
+                        goto oom;
+        }
+        return c;
+oom:
+        msg(err, n, "out of memory");
+        capture_close(c);
+        return NULL;
+}
+
+Capture *capture_close(Capture *c)
+{
+        if (!c)
+                return NULL;
+        if (c->pcap)
+                pcap_close(c->pcap); /* also closes a FILE given to pcap_fopen_offline() */
+        if (c->break_fd >= 0)
+                close(c->break_fd);
+        free(c->source);
+        free(c->filter);
+        free(c);
+        return NULL;
+}
+
+/* The VLAN keyword exists only for link types that carry the tags in-line. */
+static bool linktype_has_vlan(int linktype)
+{
+        return linktype == DLT_EN10MB;
+}
+
+/* Linux cooked captures ("any"): the protocol field is all there is. */
+static bool linktype_is_cooked(int linktype)
+{
+        return linktype == DLT_LINUX_SLL || linktype == DLT_LINUX_SLL2;
+}
+
+/*
+ * A VLAN tag shifts every later header by 4 bytes, and libpcap's "vlan"
+ * keyword moves the offsets for the rest of the expression. The untagged
+ * form therefore comes first, then one tag (802.1Q), then a second one:
+ * the second "vlan" is compiled after the first and so tests the inner tag
+ * (QinQ, 802.1ad). On Linux live captures the outer tag usually arrives out
+ * of band (stripped by the kernel); libpcap's "vlan" handles that case, and
+ * the untagged form matches such frames as well.
+ *
+ * Cooked captures (SLL, SLL2: the "any" device) have no "vlan" keyword, and
+ * the kernel strips only the outer tag: a frame that still has a tag (QinQ)
+ * shows the TPID as its protocol. Those are all kept and left to the decoder,
+ * which counts what is not SIP.
+ */
+int capture_compile_filter(struct pcap *p, const char *filter, bool is_default,
+                           struct bpf_program *prog, char *err, size_t n)
+{
+        char e[256];
+
+        if (is_default &&
+            (linktype_has_vlan(pcap_datalink(p)) || linktype_is_cooked(pcap_datalink(p)))) {
+                size_t len = 3 * strlen(filter) + 64;
+                char *expr = malloc(len);
+                int r;
+
+                if (!expr) {
+                        msg(err, n, "out of memory");
+                        return -ENOMEM;
+                }
+                if (linktype_has_vlan(pcap_datalink(p)))
+                        snprintf(expr, len, "(%s) or (vlan and (%s)) or (vlan and (%s))", filter,
+                                 filter, filter);
+                else
+                        snprintf(expr, len, "(%s) or ether proto 0x8100 or ether proto 0x88a8",
+                                 filter);
+                r = pcap_compile(p, prog, expr, 1, PCAP_NETMASK_UNKNOWN);
+                free(expr);
+                if (r == 0)
+                        return 0;
+                /* Fall back to the untagged form below. */
+        }
+        if (pcap_compile(p, prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+                escape_text(filter, e, sizeof(e));
+                msg(err, n, "invalid filter '%s': %s", e, pcap_geterr(p));
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int apply_filter(Capture *c, const char *filter, bool is_default, char *err, size_t n)
+{
+        struct bpf_program prog;
+        int r;
+
+        r = capture_compile_filter(c->pcap, filter, is_default, &prog, err, n);
+        if (r < 0)
+                return r;
+        r = pcap_setfilter(c->pcap, &prog);
+        pcap_freecode(&prog);
+        if (r < 0) {
+                msg(err, n, "cannot set filter: %s", pcap_geterr(c->pcap));
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int capture_open_file(Capture **out, const char *path, const char *filter, char *err, size_t n)
+{
+        char ebuf[PCAP_ERRBUF_SIZE] = "";
+        char name[256], lt[128];
+        bool is_stdin = strcmp(path, "-") == 0;
+        Capture *c;
+        FILE *f;
+        int r;
+
+        escape_text(is_stdin ? "stdin" : path, name, sizeof(name));
+        c = capture_alloc(path, filter, err, n);
+        if (!c)
+                return -ENOMEM;
+
+        /* Our own FILE so that the descriptor is O_CLOEXEC ("e"). */
+        f = is_stdin ? stdin : fopen(path, "rbe");
+        if (!f) {
+                r = -errno;
+                msg(err, n, "%s: %s", name, strerror(errno));
+                capture_close(c);
+                return r;
+        }
+        c->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+        if (!c->pcap) {
+                msg(err, n, "%s: %s", name, ebuf[0] ? ebuf : "cannot read capture file");
+                if (!is_stdin)
+                        fclose(f);
+                capture_close(c);
+                return -EINVAL;
+        }
+        c->linktype = pcap_datalink(c->pcap);
+        if (!decode_linktype_supported(c->linktype)) {
+                msg(err, n, "%s: unsupported link type %s%s", name,
+                    capture_linktype_describe(c->linktype, lt, sizeof(lt)), LINKTYPES_HINT);
+                capture_close(c);
+                return -EPROTONOSUPPORT;
+        }
+        if (c->filter) {
+                r = apply_filter(c, c->filter, false, err, n);
+                if (r < 0) {
+                        capture_close(c);
+                        return r;
+                }
+        }
+        *out = c;
+        return 0;
+}
+
+/* Pick a link type the decoder knows when the interface offers several. */
+static int choose_linktype(Capture *c)
+{
+        int *list = NULL, k;
+
+        c->linktype = pcap_datalink(c->pcap);
+        if (decode_linktype_supported(c->linktype))
+                return 0;
+        k = pcap_list_datalinks(c->pcap, &list);
+        for (int i = 0; i < k; i++) {
+                if (decode_linktype_supported(list[i]) &&
+                    pcap_set_datalink(c->pcap, list[i]) == 0) {
+                        c->linktype = list[i];
+                        pcap_free_datalinks(list);
+                        return 0;
+                }
+        }
+        if (k >= 0)
+                pcap_free_datalinks(list);
+        return -EPROTONOSUPPORT;
+}
+
+int capture_open_live(Capture **out, const char *iface, const char *filter, char *err, size_t n)
+{
+        char ebuf[PCAP_ERRBUF_SIZE] = "";
+        char name[128], lt[128];
+        bool any = strcmp(iface, "any") == 0;
+        Capture *c;
+        int r;
+
+        escape_text(iface, name, sizeof(name));
+        c = capture_alloc(iface, filter ? filter : CAPTURE_DEFAULT_FILTER, err, n);
+        if (!c)
+                return -ENOMEM;
+        c->live = true;
+
+        c->pcap = pcap_create(iface, ebuf);
+        if (!c->pcap) {
+                msg(err, n, "%s: %s", name, ebuf[0] ? ebuf : "cannot open interface");
+                capture_close(c);
+                return -ENODEV;
+        }
+        /* SIP over UDP can be up to 64 KiB; the kernel buffer absorbs bursts. */
+        pcap_set_snaplen(c->pcap, CAPTURE_SNAPLEN);
+        pcap_set_immediate_mode(c->pcap, 1);
+        pcap_set_buffer_size(c->pcap, CAPTURE_BUFFER_SIZE);
+        pcap_set_timeout(c->pcap, 100);
+        pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_MICRO);
+        /* A mirror port delivers frames addressed to others: promiscuous mode
+         * is needed there; the "any" pseudo-device cannot do it. */
+        if (!any)
+                pcap_set_promisc(c->pcap, 1);
+
+        r = pcap_activate(c->pcap);
+        if (r < 0) {
+                const char *detail = pcap_geterr(c->pcap);
+                const char *hint =
+                    r == PCAP_ERROR_PERM_DENIED ? " (needs root or CAP_NET_RAW)" : "";
+
+                if (r == PCAP_ERROR && detail && *detail)
+                        msg(err, n, "%s: %s%s", name, detail, hint);
+                else if (detail && *detail)
+                        msg(err, n, "%s: %s: %s%s", name, pcap_statustostr(r), detail, hint);
+                else
+                        msg(err, n, "%s: %s%s", name, pcap_statustostr(r), hint);
+                capture_close(c);
+                return r == PCAP_ERROR_PERM_DENIED      ? -EPERM
+                       : r == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV
+                                                        : -EIO;
+        }
+        if (r > 0) {
+                const char *detail = pcap_geterr(c->pcap);
+
+                if (r == PCAP_WARNING && detail && *detail)
+                        msg(c->warning, sizeof(c->warning), "%s: %s", name, detail);
+                else
+                        msg(c->warning, sizeof(c->warning), "%s: %s", name, pcap_statustostr(r));
+        }
+
+        if (choose_linktype(c) < 0) {
+                msg(err, n, "%s: unsupported link type %s%s", name,
+                    capture_linktype_describe(c->linktype, lt, sizeof(lt)), LINKTYPES_HINT);
+                capture_close(c);
+                return -EPROTONOSUPPORT;
+        }
+        if (c->filter) {
+                r = apply_filter(c, c->filter, filter == NULL, err, n);
+                if (r < 0) {
+                        capture_close(c);
+                        return r;
+                }
+        }
+        if (pcap_setnonblock(c->pcap, 1, ebuf) < 0) {
+                msg(err, n, "%s: %s", name, ebuf);
+                capture_close(c);
+                return -EIO;
+        }
+        c->fd = pcap_get_selectable_fd(c->pcap);
+        if (c->fd < 0) {
+                msg(err, n, "%s: no selectable descriptor", name);
+                capture_close(c);
+                return -EIO;
+        }
+        (void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
+        *out = c;
+        return 0;
+}
+
+int capture_next(Capture *c, CapturePacket *pkt, int timeout_ms)
+{
+        struct pcap_pkthdr *hdr;
+        const u_char *data;
+        bool waited = false;
+        char name[256];
+        int r;
+
+        for (;;) {
+                if (atomic_load(&c->broken))
+                        return CAPTURE_END;
+                r = pcap_next_ex(c->pcap, &hdr, &data);
+                if (r == 1) {
+                        *pkt = (CapturePacket){
+                            .ts_us = (int64_t)hdr->ts.tv_sec * 1000000 + hdr->ts.tv_usec,
+                            .data = data,
+                            .caplen = hdr->caplen,
+                            .len = hdr->len,
+                        };
+                        return CAPTURE_PACKET;
+                }
+                if (r == PCAP_ERROR_BREAK)
+                        return CAPTURE_END;
+                if (r < 0) {
+                        escape_text(strcmp(c->source, "-") == 0 ? "stdin" : c->source, name,
+                                    sizeof(name));
+                        msg(c->error, sizeof(c->error), "%s: %s", name, pcap_geterr(c->pcap));
+                        return -EIO;
+                }
+                /* r == 0: nothing buffered right now (live only). */
+                if (!c->live || waited)
+                        return CAPTURE_AGAIN;
+
+                struct pollfd pfd[2] = {
+                    {.fd = c->fd, .events = POLLIN},
+                    {.fd = c->break_fd, .events = POLLIN},
+                };
+                r = poll(pfd, 2, timeout_ms);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                return CAPTURE_AGAIN; /* a signal: let the caller look */
+                        msg(c->error, sizeof(c->error), "poll: %s", strerror(errno));
+                        return -errno;
+                }
+                if (r == 0)
+                        return CAPTURE_AGAIN;
+                if (pfd[1].revents)
+                        return CAPTURE_END;
+                if (pfd[0].revents & (POLLERR | POLLNVAL)) {
+                        escape_text(c->source, name, sizeof(name));
+                        msg(c->error, sizeof(c->error), "%s: capture descriptor failed", name);
+                        return -EIO;
+                }
+                waited = true;
+        }
+}
+
+void capture_break(Capture *c)
+{
+        uint64_t one = 1;
+        ssize_t w;
+
+        /* Only async-signal-safe and thread-safe steps. */
+        atomic_store(&c->broken, true);
+        pcap_breakloop(c->pcap);
+        w = write(c->break_fd, &one, sizeof(one));
+        (void)w;
+}
+
+int capture_get_stats(Capture *c, CaptureStats *out)
+{
+        struct pcap_stat ps;
+
+        if (!c->live)
+                return -EOPNOTSUPP;
+        if (pcap_stats(c->pcap, &ps) < 0) {
+                msg(c->error, sizeof(c->error), "pcap_stats: %s", pcap_geterr(c->pcap));
+                return -EIO;
+        }
+        *out = (CaptureStats){
+            .received = ps.ps_recv,
+            .kernel_drops = ps.ps_drop,
+            .if_drops = ps.ps_ifdrop,
+        };
+        return 0;
+}
+
+int capture_linktype(const Capture *c)
+{
+        return c->linktype;
+}
+
+bool capture_is_live(const Capture *c)
+{
+        return c->live;
+}
+
+const char *capture_source(const Capture *c)
+{
+        return c->source;
+}
+
+const char *capture_filter(const Capture *c)
+{
+        return c->filter;
+}
+
+const char *capture_warning(const Capture *c)
+{
+        return c->warning[0] ? c->warning : NULL;
+}
+
+const char *capture_error(const Capture *c)
+{
+        return c->error;
+}

@@ -1,3 +1,626 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* placeholder: being written */
-typedef int placeholder_unit_;
+/*
+ * Command line (getopt_long) and configuration file (libinih). The order of
+ * precedence is: command line, then the configuration file, then defaults.
+ * To get there without parsing twice, the command line is parsed first and
+ * remembers which settings it made; the configuration file then fills in only
+ * what the command line left alone, but every line is still validated so a
+ * broken file is reported even when the command line overrides it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "escape.h"
+#include "options.h"
+#include "../analysis/tracker.h"
+
+/* Which settings the command line made (bit per setting). */
+enum {
+        SET_INPUT = 1u << 0,
+        SET_FILTER = 1u << 1,
+        SET_OUTPUT = 1u << 2,
+        SET_THRESHOLD = 1u << 3,
+        SET_WINDOW = 1u << 4,
+        SET_CREDENTIALS = 1u << 5,
+        SET_DURATION = 1u << 6,
+        SET_COUNT = 1u << 7,
+        SET_STATS = 1u << 8,
+};
+
+enum {
+        OPT_DURATION = 0x100,
+        OPT_COUNT,
+        OPT_CREDENTIALS,
+        OPT_THRESHOLD,
+        OPT_WINDOW,
+        OPT_STATS,
+};
+
+static const char short_options[] = ":i:r:f:o:c:vqhV";
+
+static const struct option long_options[] = {
+    {"interface", required_argument, NULL, 'i'},
+    {"read", required_argument, NULL, 'r'},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"filter", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"config", required_argument, NULL, 'c'},
+    {"credentials", required_argument, NULL, OPT_CREDENTIALS},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+const char *options_usage(void)
+{
+        return "Usage: sipauthmon [-i IFACE | -r FILE] [options]\n"
+               "Diagnose why SIP digest authentication keeps failing.\n"
+               "\n"
+               "  -i, --interface IFACE   live capture (\"any\" allowed)\n"
+               "  -r, --read FILE         pcap or pcapng file, \"-\" for stdin; exits at end\n"
+               "      --duration SEC      with -i: stop after SEC seconds\n"
+               "      --count N           stop after N packets\n"
+               "  -f, --filter BPF        capture filter; the default also keeps IP fragments\n"
+               "  -o, --output journal|text|json\n"
+               "                          default: journal under systemd, text otherwise\n"
+               "  -c, --config FILE       default " SYSCONFDIR "/sipauthmon/sipauthmon.conf\n"
+               "      --credentials FILE  secrets used to verify responses (mode 0600)\n"
+               "      --threshold N       refusals before a diagnosis (1-64, default 3)\n"
+               "      --window SEC        sliding window and suppression (default 300)\n"
+               "      --stats             counters on stderr at exit\n"
+               "  -v, --verbose           debug detail on stderr\n"
+               "  -q, --quiet             only errors on stderr\n"
+               "  -h, --help              this text\n"
+               "  -V, --version           version\n"
+               "\n"
+               "Exit status: 0 nothing diagnosed, 1 at least one diagnosis, 2 error.\n"
+               "See sipauthmon(8).\n";
+}
+
+void options_init(Options *o)
+{
+        *o = (Options){
+            .output = SINK_TEXT,
+            .threshold = 3,
+            .window_s = 300,
+        };
+}
+
+void options_done(Options *o)
+{
+        free(o->source);
+        free(o->filter);
+        free(o->config);
+        free(o->credentials);
+        options_init(o);
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t n, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && n > 0) {
+                va_start(ap, fmt);
+                vsnprintf(err, n, fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+/* User-supplied text echoed in an error line: escape it, keep it short. */
+static const char *esc(const char *s, char *buf, size_t n)
+{
+        escape_text(s, buf, n);
+        return buf;
+}
+
+bool options_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+        uint64_t v = 0;
+
+        if (!s || !*s)
+                return false;
+        /* Digits only: strtoull would accept "-1", " 5" and "0x10". */
+        for (const char *p = s; *p; p++) {
+                unsigned d;
+
+                if (*p < '0' || *p > '9')
+                        return false;
+                d = (unsigned)(*p - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return false;
+                v = v * 10 + d;
+        }
+        if (v < min || v > max)
+                return false;
+        *out = v;
+        return true;
+}
+
+static int set_str(char **dst, const char *v, char *err, size_t n)
+{
+        char *c = strdup(v);
+
+        if (!c) {
+                if (err && n > 0)
+                        snprintf(err, n, "out of memory");
+                return -ENOMEM;
+        }
+        free(*dst);
+        *dst = c;
+        return 0;
+}
+
+/*
+ * One numeric or enumerated setting, shared by the command line and the
+ * configuration file. what: how to name it in a message ("--threshold" or
+ * "threshold"). apply=false validates only (the command line overrides it).
+ */
+static int set_value(Options *o, unsigned which, const char *what, const char *v, bool apply,
+                     char *err, size_t n)
+{
+        char e[96];
+        uint64_t u = 0;
+
+        switch (which) {
+        case SET_THRESHOLD:
+                if (!options_parse_uint(v, 1, TRACKER_THRESHOLD_MAX, &u))
+                        return fail(err, n, "%s: invalid value '%s' (expected 1-%u)", what,
+                                    esc(v, e, sizeof(e)), (unsigned)TRACKER_THRESHOLD_MAX);
+                if (apply)
+                        o->threshold = (unsigned)u;
+                return 0;
+        case SET_WINDOW:
+                if (!options_parse_uint(v, 1, OPTIONS_WINDOW_MAX_S, &u))
+                        return fail(err, n, "%s: invalid value '%s' (expected seconds, 1-%u)", what,
+                                    esc(v, e, sizeof(e)), OPTIONS_WINDOW_MAX_S);
+                if (apply)
+                        o->window_s = (unsigned)u;
+                return 0;
+        case SET_DURATION:
+                if (!options_parse_uint(v, 1, OPTIONS_DURATION_MAX_S, &u))
+                        return fail(err, n, "%s: invalid value '%s' (expected seconds, 1-%u)", what,
+                                    esc(v, e, sizeof(e)), OPTIONS_DURATION_MAX_S);
+                if (apply)
+                        o->duration_s = (unsigned)u;
+                return 0;
+        case SET_COUNT:
+                if (!options_parse_uint(v, 1, UINT64_MAX, &u))
+                        return fail(err, n, "%s: invalid value '%s' (expected a packet count > 0)",
+                                    what, esc(v, e, sizeof(e)));
+                if (apply)
+                        o->count = u;
+                return 0;
+        case SET_OUTPUT: {
+                SinkKind k;
+
+                if (!sink_kind_from_name(v, &k))
+                        return fail(err, n,
+                                    "%s: invalid value '%s' (expected journal, text or json)", what,
+                                    esc(v, e, sizeof(e)));
+                if (apply) {
+                        o->output = k;
+                        o->output_explicit = true;
+                }
+                return 0;
+        }
+        default:
+                return fail(err, n, "internal error: unknown setting");
+        }
+}
+
+/* ---- configuration file ------------------------------------------------ */
+
+typedef struct {
+        Options *o;
+        unsigned cli_set;
+        const char *path;
+        FILE *f;
+        unsigned lineno;   /* line most recently handed to inih */
+        unsigned err_line; /* 0 = no error recorded */
+        int err_code;
+        char err[OPTIONS_ERR_MAX];
+        unsigned input_line; /* line of the interface/read key, for conflicts */
+        InputKind input;
+        char *input_value;
+        bool read_error;
+        int read_errno;
+} ConfigCtx;
+
+__attribute__((format(printf, 2, 3))) static void cfg_error(ConfigCtx *c, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (c->err_line)
+                return; /* the first error is the one reported */
+        c->err_line = c->lineno;
+        c->err_code = -EINVAL;
+        va_start(ap, fmt);
+        vsnprintf(c->err, sizeof(c->err), fmt, ap);
+        va_end(ap);
+}
+
+/*
+ * fgets-style reader for inih that (a) counts lines so the handler knows
+ * where it is, (b) refuses over-long lines instead of letting inih split them
+ * into two "lines", (c) refuses NUL bytes, and (d) strips leading blanks so
+ * that an indented line is never taken as a continuation of the previous
+ * value (inih's multi-line mode would otherwise silently append it).
+ */
+static char *cfg_reader(char *str, int num, void *stream)
+{
+        ConfigCtx *c = stream;
+        int len = 0, ch;
+        bool leading = true, any = false;
+
+        if (c->err_line || num < 2)
+                return NULL;
+        c->lineno++;
+        while ((ch = getc(c->f)) != EOF) {
+                any = true;
+                if (ch == '\n')
+                        break;
+                if (ch == '\0') {
+                        cfg_error(c, "NUL byte in line");
+                        return NULL;
+                }
+                if (leading && (ch == ' ' || ch == '\t'))
+                        continue;
+                leading = false;
+                if (len >= num - 2) {
+                        cfg_error(c, "line too long (at most %d characters)", num - 2);
+                        return NULL;
+                }
+                str[len++] = (char)ch;
+        }
+        if (ch == EOF && ferror(c->f)) {
+                c->read_error = true;
+                c->read_errno = errno;
+                return NULL;
+        }
+        if (!any)
+                return NULL;
+        str[len++] = '\n';
+        str[len] = '\0';
+        return str;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+        static const char *const yes[] = {"1", "yes", "true", "on"};
+        static const char *const no[] = {"0", "no", "false", "off"};
+
+        for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+                if (strcasecmp(v, yes[i]) == 0) {
+                        *out = true;
+                        return true;
+                }
+                if (strcasecmp(v, no[i]) == 0) {
+                        *out = false;
+                        return true;
+                }
+        }
+        return false;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+        static const struct {
+                const char *key;
+                unsigned which;
+        } numeric[] = {
+            {"threshold", SET_THRESHOLD}, {"window", SET_WINDOW}, {"duration", SET_DURATION},
+            {"count", SET_COUNT},         {"output", SET_OUTPUT},
+        };
+        ConfigCtx *c = user;
+        Options *o = c->o;
+        char e1[96], e2[96];
+        int r;
+
+        if (c->err_line)
+                return 0;
+        if (section[0] != '\0' && strcmp(section, "sipauthmon") != 0) {
+                cfg_error(c, "unknown section '[%s]'", esc(section, e1, sizeof(e1)));
+                return 0;
+        }
+
+        for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+                if (strcmp(name, numeric[i].key) != 0)
+                        continue;
+                r = set_value(o, numeric[i].which, name, value, !(c->cli_set & numeric[i].which),
+                              c->err, sizeof(c->err));
+                if (r < 0) {
+                        c->err_line = c->lineno;
+                        c->err_code = r;
+                        return 0;
+                }
+                return 1;
+        }
+
+        if (strcmp(name, "interface") == 0 || strcmp(name, "read") == 0) {
+                InputKind k = name[0] == 'i' ? INPUT_LIVE : INPUT_FILE;
+
+                if (value[0] == '\0') {
+                        cfg_error(c, "%s: empty value", name);
+                        return 0;
+                }
+                if (c->input != INPUT_NONE && c->input != k) {
+                        cfg_error(c, "'interface' and 'read' cannot both be set (see line %u)",
+                                  c->input_line);
+                        return 0;
+                }
+                c->input = k;
+                c->input_line = c->lineno;
+                r = set_str(&c->input_value, value, c->err, sizeof(c->err));
+                if (r < 0) {
+                        c->err_line = c->lineno;
+                        c->err_code = r;
+                        return 0;
+                }
+                return 1;
+        }
+
+        if (strcmp(name, "filter") == 0) {
+                /* An empty filter is allowed: capture everything. */
+                if (!(c->cli_set & SET_FILTER)) {
+                        r = set_str(&o->filter, value, c->err, sizeof(c->err));
+                        if (r < 0) {
+                                c->err_line = c->lineno;
+                                c->err_code = r;
+                                return 0;
+                        }
+                }
+                return 1;
+        }
+
+        if (strcmp(name, "credentials") == 0) {
+                if (value[0] == '\0') {
+                        cfg_error(c, "credentials: empty value");
+                        return 0;
+                }
+                if (!(c->cli_set & SET_CREDENTIALS)) {
+                        r = set_str(&o->credentials, value, c->err, sizeof(c->err));
+                        if (r < 0) {
+                                c->err_line = c->lineno;
+                                c->err_code = r;
+                                return 0;
+                        }
+                }
+                return 1;
+        }
+
+        if (strcmp(name, "stats") == 0) {
+                bool b;
+
+                if (!parse_bool(value, &b)) {
+                        cfg_error(c, "stats: invalid value '%s' (expected yes or no)",
+                                  esc(value, e1, sizeof(e1)));
+                        return 0;
+                }
+                if (!(c->cli_set & SET_STATS))
+                        o->stats = b;
+                return 1;
+        }
+
+        cfg_error(c, "unknown key '%s'", esc(name, e2, sizeof(e2)));
+        return 0;
+}
+
+static int load_config(Options *o, unsigned cli_set, const char *path, bool required, char *err,
+                       size_t n)
+{
+        ConfigCtx c = {.o = o, .cli_set = cli_set, .path = path};
+        char e[256];
+        int r;
+
+        c.f = fopen(path, "re");
+        if (!c.f) {
+                if (errno == ENOENT && !required)
+                        return 0;
+                r = -errno;
+                fail(err, n, "%s: %s", esc(path, e, sizeof(e)), strerror(-r));
+                return r;
+        }
+
+        r = ini_parse_stream(cfg_reader, &c, cfg_handler, &c);
+        fclose(c.f);
+
+        if (c.read_error) {
+                r = c.read_errno > 0 ? -c.read_errno : -EIO;
+                fail(err, n, "%s: %s", esc(path, e, sizeof(e)), strerror(-r));
+                goto out;
+        }
+        /* inih reports the first line it found fault with; ours may be later. */
+        if (r > 0 && (!c.err_line || (unsigned)r < c.err_line)) {
+                r = fail(err, n, "%s:%d: syntax error (expected 'key = value' or '[sipauthmon]')",
+                         esc(path, e, sizeof(e)), r);
+                goto out;
+        }
+        if (c.err_line) {
+                fail(err, n, "%s:%u: %s", esc(path, e, sizeof(e)), c.err_line, c.err);
+                r = c.err_code;
+                goto out;
+        }
+        if (r < 0) {
+                r = -ENOMEM;
+                fail(err, n, "%s: out of memory", esc(path, e, sizeof(e)));
+                goto out;
+        }
+
+        if (c.input != INPUT_NONE && !(cli_set & SET_INPUT)) {
+                o->input = c.input;
+                free(o->source);
+                o->source = c.input_value;
+                c.input_value = NULL;
+        }
+        r = 0;
+out:
+        free(c.input_value);
+        return r;
+}
+
+/* ---- command line ------------------------------------------------------ */
+
+static int getopt_error(int ch, int argc, char **argv, char *err, size_t n)
+{
+        const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+        char e[96];
+
+        if (ch == ':') {
+                if (optopt > 0 && optopt < 0x100)
+                        return fail(err, n, "option '-%c' needs an argument", optopt);
+                return fail(err, n, "option '%s' needs an argument", esc(arg, e, sizeof(e)));
+        }
+        if (optopt >= 0x100)
+                return fail(err, n, "option '%s' takes no argument", esc(arg, e, sizeof(e)));
+        if (optopt > 0x20 && optopt < 0x7f)
+                return fail(err, n, "unknown option '-%c' (see --help)", optopt);
+        return fail(err, n, "unknown or ambiguous option '%s' (see --help)",
+                    esc(arg, e, sizeof(e)));
+}
+
+int options_parse(Options *o, int argc, char **argv, const char *default_config, char *err,
+                  size_t errlen)
+{
+        unsigned set = 0;
+        char e[256];
+        int ch, r;
+
+        if (err && errlen > 0)
+                err[0] = '\0';
+        optind = 0; /* glibc: full re-initialisation, so tests may call us again */
+        opterr = 0;
+        while ((ch = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+                switch (ch) {
+                case 'i':
+                case 'r': {
+                        InputKind k = ch == 'i' ? INPUT_LIVE : INPUT_FILE;
+
+                        if (optarg[0] == '\0')
+                                return fail(err, errlen, "option '-%c' needs a non-empty argument",
+                                            ch);
+                        if ((set & SET_INPUT) && o->input != k)
+                                return fail(err, errlen,
+                                            "options -i and -r cannot be used together");
+                        r = set_str(&o->source, optarg, err, errlen);
+                        if (r < 0)
+                                return r;
+                        o->input = k;
+                        set |= SET_INPUT;
+                        break;
+                }
+                case 'f':
+                        r = set_str(&o->filter, optarg, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_FILTER;
+                        break;
+                case 'c':
+                        if (optarg[0] == '\0')
+                                return fail(err, errlen, "option '-c' needs a non-empty argument");
+                        r = set_str(&o->config, optarg, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_CREDENTIALS:
+                        if (optarg[0] == '\0')
+                                return fail(err, errlen,
+                                            "option '--credentials' needs a non-empty argument");
+                        r = set_str(&o->credentials, optarg, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_CREDENTIALS;
+                        break;
+                case 'o':
+                        r = set_value(o, SET_OUTPUT, "--output", optarg, true, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_OUTPUT;
+                        break;
+                case OPT_THRESHOLD:
+                        r = set_value(o, SET_THRESHOLD, "--threshold", optarg, true, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_THRESHOLD;
+                        break;
+                case OPT_WINDOW:
+                        r = set_value(o, SET_WINDOW, "--window", optarg, true, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_WINDOW;
+                        break;
+                case OPT_DURATION:
+                        r = set_value(o, SET_DURATION, "--duration", optarg, true, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_DURATION;
+                        break;
+                case OPT_COUNT:
+                        r = set_value(o, SET_COUNT, "--count", optarg, true, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_COUNT;
+                        break;
+                case OPT_STATS:
+                        o->stats = true;
+                        set |= SET_STATS;
+                        break;
+                case 'v':
+                        if (o->verbose < 16)
+                                o->verbose++;
+                        break;
+                case 'q':
+                        o->quiet = true;
+                        break;
+                case 'h':
+                        o->help = true;
+                        break;
+                case 'V':
+                        o->version = true;
+                        break;
+                default:
+                        return getopt_error(ch, argc, argv, err, errlen);
+                }
+        }
+        if (optind < argc)
+                return fail(err, errlen, "unexpected argument '%s' (see --help)",
+                            esc(argv[optind], e, sizeof(e)));
+        if (o->help || o->version)
+                return 0;
+        if (o->verbose && o->quiet)
+                return fail(err, errlen, "options -v and -q cannot be used together");
+
+        if (o->config)
+                r = load_config(o, set, o->config, true, err, errlen);
+        else if (default_config)
+                r = load_config(o, set, default_config, false, err, errlen);
+        else
+                r = 0;
+        if (r < 0)
+                return r;
+
+        if (o->input == INPUT_NONE)
+                return fail(err, errlen, "no input: use -i IFACE or -r FILE (see --help)");
+        if (o->input == INPUT_FILE && o->duration_s) {
+                if (set & SET_DURATION)
+                        return fail(err, errlen, "--duration applies to live capture (-i) only");
+                o->duration_s = 0; /* from the config file, meant for the live daemon */
+        }
+        if (!o->output_explicit)
+                o->output =
+                    getenv("INVOCATION_ID") || getenv("JOURNAL_STREAM") ? SINK_JOURNAL : SINK_TEXT;
+        return 0;
+}

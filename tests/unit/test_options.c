@@ -1,6 +1,387 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* placeholder until the module lands: skipped, never passed */
+/*
+ * Command line and configuration file parsing (daemon/options.c): good
+ * values, bad values and ranges, configuration errors with file:line, and
+ * the command line overriding the configuration file.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "../analysis/tracker.h"
+
+static int failures;
+static char tmpdir[] = "/tmp/test-options-XXXXXX";
+static char err[OPTIONS_ERR_MAX];
+static Options opt;
+
+#define CHECK(cond, ...)                                                                           \
+        do {                                                                                       \
+                if (!(cond)) {                                                                     \
+                        failures++;                                                                \
+                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
+                        fprintf(stderr, __VA_ARGS__);                                              \
+                        fputc('\n', stderr);                                                       \
+                }                                                                                  \
+        } while (0)
+
+/* Parse "sipauthmon ARGS..." (NULL-terminated) with default_config. */
+static int parse(const char *default_config, ...)
+{
+        char *argv[64];
+        int argc = 0;
+        va_list ap;
+        const char *a;
+
+        argv[argc++] = (char *)"sipauthmon";
+        va_start(ap, default_config);
+        while ((a = va_arg(ap, const char *)) && argc < 63)
+                argv[argc++] = (char *)a;
+        va_end(ap);
+        argv[argc] = NULL;
+
+        options_done(&opt);
+        options_init(&opt);
+        return options_parse(&opt, argc, argv, default_config, err, sizeof(err));
+}
+
+static const char *write_file(const char *name, const char *content)
+{
+        static char path[8][256];
+        static unsigned k;
+        char *p = path[k++ % 8];
+        FILE *f;
+
+        snprintf(p, 256, "%s/%s", tmpdir, name);
+        f = fopen(p, "we");
+        if (!f || fputs(content, f) < 0 || fclose(f) != 0) {
+                fprintf(stderr, "cannot write %s\n", p);
+                exit(1);
+        }
+        return p;
+}
+
+/* A parse that must fail with -EINVAL and a one-line message containing want. */
+#define BAD(want, ...)                                                                             \
+        do {                                                                                       \
+                int r_ = parse(NULL, __VA_ARGS__, (const char *)NULL);                             \
+                CHECK(r_ == -EINVAL, "r=%d err='%s'", r_, err);                                    \
+                CHECK(strstr(err, want) != NULL, "err='%s' lacks '%s'", err, want);                \
+                CHECK(strchr(err, '\n') == NULL, "multi-line err='%s'", err);                      \
+        } while (0)
+
+static void test_numbers(void)
+{
+        uint64_t v = 42;
+
+        CHECK(options_parse_uint("0", 0, 10, &v) && v == 0, "v=%llu", (unsigned long long)v);
+        CHECK(options_parse_uint("18446744073709551615", 0, UINT64_MAX, &v) && v == UINT64_MAX,
+              "max");
+        v = 7;
+        CHECK(!options_parse_uint("18446744073709551616", 0, UINT64_MAX, &v) && v == 7,
+              "overflow accepted or out-param touched");
+        CHECK(!options_parse_uint("", 0, 10, &v), "empty");
+        CHECK(!options_parse_uint("+1", 0, 10, &v), "sign");
+        CHECK(!options_parse_uint("-1", 0, 10, &v), "negative");
+        CHECK(!options_parse_uint(" 1", 0, 10, &v), "leading space");
+        CHECK(!options_parse_uint("1 ", 0, 10, &v), "trailing space");
+        CHECK(!options_parse_uint("0x10", 0, 100, &v), "hex");
+        CHECK(!options_parse_uint("11", 0, 10, &v), "above max");
+        CHECK(!options_parse_uint("4", 5, 10, &v), "below min");
+        CHECK(options_parse_uint("007", 0, 10, &v) && v == 7, "leading zeros");
+}
+
+static void test_good_command_lines(void)
+{
+        int r;
+
+        unsetenv("INVOCATION_ID");
+        unsetenv("JOURNAL_STREAM");
+
+        r = parse(NULL, "-r", "x.pcap", NULL);
+        CHECK(r == 0, "r=%d err=%s", r, err);
+        CHECK(opt.input == INPUT_FILE && strcmp(opt.source, "x.pcap") == 0, "input");
+        CHECK(opt.threshold == 3 && opt.window_s == 300, "defaults %u %u", opt.threshold,
+              opt.window_s);
+        CHECK(opt.output == SINK_TEXT && !opt.output_explicit, "default output text");
+        CHECK(!opt.filter && !opt.stats && !opt.count && !opt.duration_s && !opt.credentials,
+              "defaults");
+
+        r = parse(NULL, "-i", "any", "--duration", "10", "--count", "5", "-f", "udp port 5060",
+                  "-o", "json", "--threshold", "5", "--window", "60", "--stats", "-v", "-v",
+                  "--credentials", "/etc/x", NULL);
+        CHECK(r == 0, "r=%d err=%s", r, err);
+        CHECK(opt.input == INPUT_LIVE && strcmp(opt.source, "any") == 0, "live");
+        CHECK(opt.duration_s == 10 && opt.count == 5, "limits %u %llu", opt.duration_s,
+              (unsigned long long)opt.count);
+        CHECK(opt.filter && strcmp(opt.filter, "udp port 5060") == 0, "filter");
+        CHECK(opt.output == SINK_JSON && opt.output_explicit, "json");
+        CHECK(opt.threshold == 5 && opt.window_s == 60, "threshold/window");
+        CHECK(opt.stats && opt.verbose == 2 && !opt.quiet, "flags");
+        CHECK(opt.credentials && strcmp(opt.credentials, "/etc/x") == 0, "credentials");
+
+        r = parse(NULL, "--read=-", "--threshold=1", "--window=1", "--output=journal", "-q", NULL);
+        CHECK(r == 0, "r=%d err=%s", r, err);
+        CHECK(opt.input == INPUT_FILE && strcmp(opt.source, "-") == 0, "stdin");
+        CHECK(opt.threshold == 1 && opt.window_s == 1 && opt.quiet, "long forms");
+        CHECK(opt.output == SINK_JOURNAL, "journal");
+
+        /* Upper bounds are inclusive. */
+        char max[16];
+        snprintf(max, sizeof(max), "%u", (unsigned)TRACKER_THRESHOLD_MAX);
+        r = parse(NULL, "-r", "x", "--threshold", max, "--count", "18446744073709551615", NULL);
+        CHECK(r == 0 && opt.threshold == TRACKER_THRESHOLD_MAX && opt.count == UINT64_MAX,
+              "r=%d err=%s", r, err);
+
+        /* -f "" means no filter at all (capture everything). */
+        r = parse(NULL, "-i", "eth0", "-f", "", NULL);
+        CHECK(r == 0 && opt.filter && opt.filter[0] == '\0', "empty filter r=%d", r);
+
+        /* -h and -V need no input and do not read the configuration. */
+        r = parse("/nonexistent/dir/x.conf", "-h", NULL);
+        CHECK(r == 0 && opt.help, "-h r=%d", r);
+        r = parse(NULL, "--version", NULL);
+        CHECK(r == 0 && opt.version, "-V r=%d", r);
+        r = parse(NULL, "-V", "-c", "/nonexistent/x.conf", NULL);
+        CHECK(r == 0 && opt.version, "-V with a missing -c r=%d err=%s", r, err);
+        CHECK(strstr(options_usage(), "--threshold") && strstr(options_usage(), "--credentials"),
+              "usage lists the options");
+}
+
+static void test_output_default(void)
+{
+        int r;
+
+        unsetenv("INVOCATION_ID");
+        setenv("JOURNAL_STREAM", "8:12345", 1);
+        r = parse(NULL, "-r", "x", NULL);
+        CHECK(r == 0 && opt.output == SINK_JOURNAL, "JOURNAL_STREAM -> journal (%d)", opt.output);
+        unsetenv("JOURNAL_STREAM");
+        setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+        r = parse(NULL, "-r", "x", NULL);
+        CHECK(r == 0 && opt.output == SINK_JOURNAL, "INVOCATION_ID -> journal");
+        r = parse(NULL, "-r", "x", "-o", "text", NULL);
+        CHECK(r == 0 && opt.output == SINK_TEXT, "explicit -o text under systemd");
+        unsetenv("INVOCATION_ID");
+        r = parse(NULL, "-r", "x", NULL);
+        CHECK(r == 0 && opt.output == SINK_TEXT, "text otherwise");
+}
+
+static void test_bad_command_lines(void)
+{
+        BAD("--threshold", "-r", "x", "--threshold", "0");
+        BAD("--threshold", "-r", "x", "--threshold", "65");
+        BAD("--threshold", "-r", "x", "--threshold", "-1");
+        BAD("--threshold", "-r", "x", "--threshold", "3x");
+        BAD("--threshold", "-r", "x", "--threshold", "");
+        BAD("--threshold", "-r", "x", "--threshold", " 3");
+        BAD("--threshold", "-r", "x", "--threshold", "99999999999999999999999");
+        char above[16];
+        snprintf(above, sizeof(above), "%u", (unsigned)TRACKER_THRESHOLD_MAX + 1);
+        BAD("--threshold", "-r", "x", "--threshold", above);
+        BAD("--window", "-r", "x", "--window", "0");
+        BAD("--window", "-r", "x", "--window", "1.5");
+        BAD("--window", "-r", "x", "--window", "99999999999");
+        BAD("--count", "-r", "x", "--count", "0");
+        BAD("--count", "-r", "x", "--count", "18446744073709551616");
+        BAD("--duration", "-i", "any", "--duration", "abc");
+        BAD("--duration", "-i", "any", "--duration", "0");
+        BAD("--output", "-r", "x", "-o", "xml");
+        BAD("--output", "-r", "x", "--output", "JSON");
+        BAD("'--bogus'", "-r", "x", "--bogus");
+        BAD("'-Z'", "-r", "x", "-Z");
+        BAD("'-i' needs an argument", "-i");
+        BAD("'--count' needs an argument", "-r", "x", "--count");
+        BAD("'--stats=1' takes no argument", "-r", "x", "--stats=1");
+        BAD("unexpected argument 'extra'", "-r", "x", "extra");
+        BAD("cannot be used together", "-i", "eth0", "-r", "x");
+        BAD("cannot be used together", "-r", "x", "-v", "-q");
+        BAD("no input", "--stats");
+        BAD("--duration applies to live capture", "-r", "x", "--duration", "5");
+        BAD("non-empty", "-r", "");
+        BAD("non-empty", "-i", "");
+        /* Untrusted text is escaped in the message. */
+        BAD("\\x1b", "-r", "x", "-o", "\x1b[31mred");
+}
+
+static void test_config(void)
+{
+        const char *p, *bad;
+        char want[512];
+        int r;
+
+        unsetenv("INVOCATION_ID");
+        unsetenv("JOURNAL_STREAM");
+
+        p = write_file("good.conf", "# comment\n"
+                                    "; another\n"
+                                    "threshold = 5\n"
+                                    "\n"
+                                    "[sipauthmon]\n"
+                                    "  window = 100\n"
+                                    "read = /var/tmp/a.pcap\n"
+                                    "filter = udp port 5062 ; inline comment\n"
+                                    "output = json\n"
+                                    "credentials = /etc/sipauthmon/credentials\n"
+                                    "count = 1000\n"
+                                    "stats = yes\n");
+        r = parse(NULL, "-c", p, NULL);
+        CHECK(r == 0, "r=%d err=%s", r, err);
+        CHECK(opt.threshold == 5 && opt.window_s == 100, "values %u %u", opt.threshold,
+              opt.window_s);
+        CHECK(opt.input == INPUT_FILE && opt.source && strcmp(opt.source, "/var/tmp/a.pcap") == 0,
+              "read from config");
+        CHECK(opt.filter && strcmp(opt.filter, "udp port 5062") == 0, "filter '%s'",
+              opt.filter ? opt.filter : "(null)");
+        CHECK(opt.output == SINK_JSON && opt.output_explicit, "output");
+        CHECK(opt.credentials && strcmp(opt.credentials, "/etc/sipauthmon/credentials") == 0,
+              "credentials");
+        CHECK(opt.count == 1000 && opt.stats, "count/stats");
+
+        /* The command line overrides the configuration, setting by setting. */
+        r = parse(NULL, "-c", p, "--threshold", "7", "-r", "b.pcap", "-o", "text", "-f", "tcp",
+                  NULL);
+        CHECK(r == 0, "r=%d err=%s", r, err);
+        CHECK(opt.threshold == 7 && opt.window_s == 100, "threshold overridden, window kept");
+        CHECK(strcmp(opt.source, "b.pcap") == 0 && opt.output == SINK_TEXT, "read/output");
+        CHECK(strcmp(opt.filter, "tcp") == 0, "filter overridden");
+        r = parse(NULL, "-c", p, "-i", "eth1", NULL);
+        CHECK(r == 0 && opt.input == INPUT_LIVE && strcmp(opt.source, "eth1") == 0,
+              "-i overrides read= r=%d", r);
+
+        /* The default configuration file: read when present ... */
+        r = parse(p, "--window", "42", NULL);
+        CHECK(r == 0 && opt.threshold == 5 && opt.window_s == 42, "default config r=%d err=%s", r,
+              err);
+        /* ... skipped silently when absent ... */
+        snprintf(want, sizeof(want), "%s/absent.conf", tmpdir);
+        r = parse(want, "-r", "x", NULL);
+        CHECK(r == 0 && opt.threshold == 3, "absent default r=%d err=%s", r, err);
+        /* ... and not read when -c names another. */
+        bad = write_file("bad-default.conf", "bogus = 1\n");
+        r = parse(bad, "-c", p, NULL);
+        CHECK(r == 0, "-c replaces the default r=%d err=%s", r, err);
+        r = parse(bad, "-r", "x", NULL);
+        CHECK(r == -EINVAL, "broken default config must fail r=%d", r);
+
+        /* -c FILE must exist. */
+        snprintf(want, sizeof(want), "%s/missing.conf", tmpdir);
+        r = parse(NULL, "-c", want, "-r", "x", NULL);
+        CHECK(r == -ENOENT && strstr(err, want) && strstr(err, "No such file"),
+              "missing -c r=%d err=%s", r, err);
+        r = parse(NULL, "-c", tmpdir, "-r", "x", NULL);
+        CHECK(r < 0 && strstr(err, tmpdir), "directory as config r=%d err=%s", r, err);
+
+        /* Errors name the file and the line. */
+        struct {
+                const char *content;
+                const char *want; /* after "PATH:" */
+        } cases[] = {
+            {"threshold = 3\n\n\n\n\n# x\ntreshold = 4\n", "7: unknown key 'treshold'"},
+            {"\n\nthreshold = 0\n", "3: threshold: invalid value '0'"},
+            {"window = -5\n", "1: window: invalid value '-5'"},
+            {"count = 0\n", "1: count: invalid value '0'"},
+            {"duration = 1h\n", "1: duration: invalid value '1h'"},
+            {"output = syslog\n", "1: output: invalid value 'syslog'"},
+            {"stats = maybe\n", "1: stats: invalid value 'maybe'"},
+            {"[other]\nthreshold = 3\n", "2: unknown section '[other]'"},
+            {"threshold = 3\ngarbage line\n", "2: syntax error"},
+            {"[sipauthmon\n", "1: syntax error"},
+            {"interface = eth0\nread = x.pcap\n", "2: 'interface' and 'read' cannot both"},
+            {"read =\n", "1: read: empty value"},
+            {"credentials =\n", "1: credentials: empty value"},
+            /* an indented line is not silently glued onto the previous value */
+            {"filter = udp\n   port 5060\n", "2: syntax error"},
+            /* the first error is reported, whichever kind it is */
+            {"bogus = 1\ngarbage\n", "1: unknown key 'bogus'"},
+            {"threshold = 3\ngarbage\nbogus = 1\n", "2: syntax error"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                p = write_file("case.conf", cases[i].content);
+                r = parse(NULL, "-c", p, "-r", "x", NULL);
+                snprintf(want, sizeof(want), "%s:%s", p, cases[i].want);
+                CHECK(r == -EINVAL, "case %zu: r=%d", i, r);
+                CHECK(strncmp(err, want, strlen(want)) == 0, "case %zu: err='%s' want '%s...'", i,
+                      err, want);
+                CHECK(strchr(err, '\n') == NULL, "case %zu: multi-line", i);
+        }
+
+        /* A bad line is reported even when the command line overrides the key. */
+        p = write_file("override.conf", "threshold = 100\n");
+        r = parse(NULL, "-c", p, "-r", "x", "--threshold", "4", NULL);
+        CHECK(r == -EINVAL && strstr(err, ":1: threshold"), "r=%d err=%s", r, err);
+
+        /* Over-long lines are refused, not split into two lines. */
+        char longline[400];
+        memset(longline, 'a', sizeof(longline));
+        memcpy(longline, "filter = ", 9);
+        longline[sizeof(longline) - 2] = '\n';
+        longline[sizeof(longline) - 1] = '\0';
+        char content[600];
+        snprintf(content, sizeof(content), "threshold = 4\n%s", longline);
+        p = write_file("long.conf", content);
+        r = parse(NULL, "-c", p, "-r", "x", NULL);
+        snprintf(want, sizeof(want), "%s:2: line too long", p);
+        CHECK(r == -EINVAL && strncmp(err, want, strlen(want)) == 0, "r=%d err='%s'", r, err);
+
+        /* duration in the config is for the live daemon: ignored with -r. */
+        p = write_file("live.conf", "interface = eth0\nduration = 60\n");
+        r = parse(NULL, "-c", p, NULL);
+        CHECK(r == 0 && opt.input == INPUT_LIVE && opt.duration_s == 60, "r=%d err=%s", r, err);
+        r = parse(NULL, "-c", p, "-r", "x", NULL);
+        CHECK(r == 0 && opt.input == INPUT_FILE && opt.duration_s == 0, "r=%d err=%s", r, err);
+
+        /* An empty filter in the file means capture everything; stats=no works. */
+        p = write_file("empty.conf", "filter =\nstats = off\n");
+        r = parse(NULL, "-c", p, "-i", "eth0", NULL);
+        CHECK(r == 0 && opt.filter && opt.filter[0] == '\0' && !opt.stats, "r=%d err=%s", r, err);
+        r = parse(NULL, "-c", p, "-i", "eth0", "--stats", NULL);
+        CHECK(r == 0 && opt.stats, "--stats overrides stats=off");
+
+        /* Parsing twice gives the same result (getopt state is reset). */
+        r = parse(NULL, "-r", "x", "--threshold", "9", NULL);
+        CHECK(r == 0 && opt.threshold == 9, "first");
+        r = parse(NULL, "-r", "x", "--threshold", "8", NULL);
+        CHECK(r == 0 && opt.threshold == 8, "second");
+}
+
+static void cleanup(void)
+{
+        static const char *const names[] = {"good.conf",     "bad-default.conf", "case.conf",
+                                            "override.conf", "long.conf",        "live.conf",
+                                            "empty.conf"};
+        char p[300];
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                snprintf(p, sizeof(p), "%s/%s", tmpdir, names[i]);
+                unlink(p);
+        }
+        rmdir(tmpdir);
+}
+
 int main(void)
 {
-        return 77;
+        if (!mkdtemp(tmpdir)) {
+                perror("mkdtemp");
+                return 1;
+        }
+        options_init(&opt);
+        test_numbers();
+        test_good_command_lines();
+        test_output_default();
+        test_bad_command_lines();
+        test_config();
+        options_done(&opt);
+        cleanup();
+        if (failures) {
+                fprintf(stderr, "%d check(s) failed\n", failures);
+                return 1;
+        }
+        printf("test-options: all checks passed\n");
+        return 0;
 }

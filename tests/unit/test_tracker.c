@@ -495,8 +495,26 @@ static void test_flood_keeps_real_failures(void)
         tracker_free(t);
 }
 
+/* Every code has a name, a severity, a distinct 128-bit MESSAGE_ID and a rule. */
+static void test_code_tables(void)
+{
+        for (unsigned i = 0; i < DIAG__MAX; i++) {
+                const char *id = diag_code_message_id((DiagCode)i);
+                DiagCode back;
+                CHECK(strcmp(diag_code_name((DiagCode)i), "unknown") != 0, "code %u has a name", i);
+                CHECK(diag_code_from_name(diag_code_name((DiagCode)i), &back) && back == i,
+                      "name of code %u maps back", i);
+                CHECK(strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32,
+                      "code %u MESSAGE_ID is 32 lowercase hex digits", i);
+                for (unsigned j = 0; j < i; j++)
+                        CHECK(strcmp(id, diag_code_message_id((DiagCode)j)) != 0,
+                              "MESSAGE_IDs of %u and %u differ", i, j);
+        }
+}
+
 int main(void)
 {
+        test_code_tables();
         test_wrong_password();
         test_healthy();
         test_realm_alg_qop();

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "credentials_file.h"
+#include "escape.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!err || errlen == 0)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+}
+
+/* Read at most max bytes; *n is what was read. -EFBIG when more remain. */
+static int read_all(int fd, char *buf, size_t max, size_t *n)
+{
+        size_t got = 0;
+        char extra;
+
+        while (got < max) {
+                ssize_t r = read(fd, buf + got, max - got);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (r == 0)
+                        break;
+                got += (size_t)r;
+        }
+        *n = got;
+        if (got == max) {
+                /* The file grew after fstat(), or max was the size limit. */
+                for (;;) {
+                        ssize_t r = read(fd, &extra, 1);
+                        if (r < 0 && errno == EINTR)
+                                continue;
+                        if (r < 0)
+                                return -errno;
+                        return r == 0 ? 0 : -EFBIG;
+                }
+        }
+        return 0;
+}
+
+int credentials_file_load(const char *path, CredStore **out, char *err, size_t errlen)
+{
+        char name[256];
+        char perr[CREDENTIALS_ERR_MAX];
+        struct stat st;
+        CredStore *store = NULL;
+        char *buf = NULL;
+        size_t size = 0, n = 0;
+        int fd, r;
+
+        if (err && errlen > 0)
+                err[0] = '\0';
+        if (!path || !out) {
+                set_err(err, errlen, "credentials: no file given");
+                return -EINVAL;
+        }
+        escape_text(path, name, sizeof name);
+
+        /* O_NOFOLLOW: a link could point the daemon at a file whose mode
+         * is not the one the operator checked. O_NONBLOCK: opening a FIFO
+         * must not hang; it is refused below as not a regular file. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                if (r == -ELOOP)
+                        set_err(err, errlen,
+                                "%s: is a symbolic link; give the path of the file itself", name);
+                else
+                        set_err(err, errlen, "%s: %s", name, strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                set_err(err, errlen, "%s: %s", name, strerror(-r));
+                goto out;
+        }
+        r = credstore_check_stat(&st, name, err, errlen);
+        if (r < 0)
+                goto out;
+        if (st.st_size < 0 || (unsigned long long)st.st_size > CRED_MAX_BYTES) {
+                set_err(err, errlen, "%s: larger than %u bytes", name, CRED_MAX_BYTES);
+                r = -EFBIG;
+                goto out;
+        }
+        size = (size_t)st.st_size;
+        buf = malloc(size + 1);
+        if (!buf) {
+                r = -ENOMEM;
+                set_err(err, errlen, "%s: out of memory", name);
+                goto out;
+        }
+        r = read_all(fd, buf, size, &n);
+        if (r == -EFBIG) {
+                set_err(err, errlen, "%s: changed while being read; try again", name);
+                goto out;
+        }
+        if (r < 0) {
+                set_err(err, errlen, "%s: %s", name, strerror(-r));
+                goto out;
+        }
+        r = credstore_parse(buf, n, &store, perr, sizeof perr);
+        if (r < 0) {
+                set_err(err, errlen, "%s: %s", name, perr);
+                goto out;
+        }
+        *out = store;
+        r = 0;
+out:
+        if (buf) {
+                explicit_bzero(buf, size + 1);
+                free(buf);
+        }
+        close(fd);
+        return r;
+}
