@@ -30,11 +30,12 @@ static const struct {
                                    "27b81c0066ad453697375dad71850d8e"},
     [DIAG_WRONG_PASSWORD] = {"wrong-password", SEV_WARNING, "4556f8fff4e9436abfdb8dc5e2bd0d33"},
     [DIAG_RESOLVED] = {"resolved", SEV_INFO, "57b761044fca4e30824b3eff262dc090"},
+    [DIAG_RATE_LIMITED] = {"rate-limited", SEV_NOTICE, "c0d6a4a9e1f34f0e9b8e2b7c61d5a3f2"},
 };
 
 const char *diag_code_name(DiagCode c)
 {
-        return (unsigned)c < DIAG__MAX ? diag_table[c].name : "unknown";
+        return (unsigned)c < DIAG__MAX && diag_table[c].name ? diag_table[c].name : "unknown";
 }
 
 bool diag_code_from_name(const char *s, DiagCode *out)

@@ -112,9 +112,11 @@ typedef struct {
         unsigned n_verified_ok;   /* responses that verify against the configured secret */
         unsigned n_verified_bad;  /* responses that do not */
         unsigned n_distinct_responses;
-        uint32_t span_ms;           /* first attempt in the window -> now */
-        unsigned n_users;           /* account-scan: distinct usernames failing */
-        const char *user_list;      /* account-scan: some of them, comma separated */
+        uint32_t span_ms;          /* first attempt in the window -> now */
+        unsigned n_users;          /* account-scan: distinct usernames failing */
+        const char *user_list;     /* account-scan: refused/unknown names, comma separated */
+        const char *existing_list; /* account-scan: challenged, never answered (they exist) */
+        unsigned n_refused_users, n_existing_users;
         const char *user_agent;     /* client's User-Agent */
         const char *resolved_codes; /* resolved: the codes that were open */
         unsigned success_status;    /* resolved: the accepting status */
@@ -147,7 +149,7 @@ DiagCode rules_choose(const unsigned n_cls[DIAG__MAX], unsigned attempts);
 /* Server family from Server/User-Agent text and the challenge's shape. */
 ServerFamily server_family_detect(const char *server_agent, bool pjsip_shape);
 const char *server_family_name(ServerFamily f);
-/* How to reload credentials on that server ("pjsip reload" ...). */
+/* How a changed secret takes effect on that server ("asterisk -rx 'pjsip reload'" ...). */
 const char *server_reload_hint(ServerFamily f);
 /* Where the server keeps the account's secret. */
 const char *server_secret_hint(ServerFamily f);

@@ -64,14 +64,14 @@ static const struct {
                            "nonce-ttl of the sofia profile",
                            "the sofia profile's auth algorithm settings"},
     [SERVER_KAMAILIO] = {"Kamailio",
-                         "auth_db reads the subscriber table per request, so no reload is needed "
-                         "(kamcmd htable.reload if secrets come from an htable)",
+                         "nothing to reload: auth_db reads the subscriber table on every request "
+                         "(kamcmd htable.reload if the secrets live in an htable)",
                          "the subscriber table (password, ha1, ha1b columns)",
                          "the realm argument of www_authorize/auth_check",
                          "modparam(\"auth\", \"nonce_expire\") and the shared secret on every node",
                          "modparam(\"auth\", \"algorithm\")"},
     [SERVER_OPENSIPS] = {"OpenSIPS",
-                         "auth_db reads the subscriber table per request, so no reload is needed",
+                         "nothing to reload: auth_db reads the subscriber table on every request",
                          "the subscriber table (password, ha1 columns)",
                          "the realm argument of www_authorize",
                          "modparam(\"auth\", \"nonce_expire\")",

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "credentials.h"
 #include "digest.h"
 #include "lru.h"
 #include "rules.h"
@@ -475,11 +476,18 @@ static void source_mark(Tracker *t, const Endpoint *src, const char *user, bool 
 /* RFC 7616 §3.4.1: does the response match the secret the operator configured? */
 static uint8_t verify_attempt(Tracker *t, const SipMsg *m, const SipCredentials *cred)
 {
+        DigestVerdict v;
+
         if (!t->cfg.credentials)
                 return VERIFY_NO_SECRET;
-        (void)m;
-        (void)cred;
-        return VERIFY_NO_SECRET;
+        v = credstore_verify(t->cfg.credentials, cred, m->method, m->body, m->body_len);
+        if (v == VERIFY_OK)
+                t->st.verified_ok++;
+        else if (v == VERIFY_MISMATCH)
+                t->st.verified_bad++;
+        else if (v == VERIFY_UNSUPPORTED)
+                t->st.verify_unsupported++;
+        return (uint8_t)v;
 }
 
 static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
@@ -741,9 +749,9 @@ static void emit_rate_summary(Tracker *t, int64_t now_us)
         d.attempts = t->rate_held;
         d.first_seen_us = t->rate_first_held_us;
         d.last_seen_us = t->rate_last_held_us;
-        snprintf(d.message, sizeof d.message,
-                 "%u diagnosis records held back: more than %u in one minute", t->rate_held,
-                 t->cfg.max_records_per_minute);
+        strbuf_append(d.message, sizeof d.message,
+                      "%u diagnosis records held back: more than %u in one minute", t->rate_held,
+                      t->cfg.max_records_per_minute);
         r->evidence(&s, d.evidence, sizeof d.evidence);
         r->remedy(&s, d.remedy, sizeof d.remedy);
         t->rate_held = 0;
@@ -820,9 +828,9 @@ static void emit(Tracker *t, Principal *p, DiagCode code, const Streak *s, int64
         d.first_seen_us = first_us;
         d.last_seen_us = now_us;
         endpoint_format_addr(&p->addr, ip, sizeof ip);
-        snprintf(d.message, sizeof d.message, "%s of %s%s%s from %s refused %u times: %s",
-                 p->method, p->user, p->realm[0] ? "@" : "", p->realm, ip, s->attempts,
-                 code_cause(code));
+        strbuf_append(d.message, sizeof d.message, "%s of %s%s%s from %s refused %u times: %s",
+                      p->method, p->user, p->realm[0] ? "@" : "", p->realm, ip, s->attempts,
+                      code_cause(code));
         if (r) {
                 r->evidence(s, d.evidence, sizeof d.evidence);
                 r->remedy(s, d.remedy, sizeof d.remedy);
@@ -1012,44 +1020,56 @@ static void source_mark(Tracker *t, const Endpoint *src, const char *user, bool 
         u->succeeded |= succeeded;
 }
 
-/* Usernames failing from this source within the window; at end of input a
- * pending challenge counts at once, since no answer can follow. */
-static unsigned scan_count(const Tracker *t, const Source *so, int64_t now, bool final, char *names,
-                           size_t n)
-{
-        unsigned count = 0;
+/* Usernames failing from this source within the window. A challenge left
+ * unanswered counts once it is SCAN_PENDING_US old (at end of input at once,
+ * since no answer can follow). The names are listed in two groups: refused or
+ * unknown (403/404), and challenged but never answered, which tells the
+ * operator the scanner found accounts that exist. */
+typedef struct {
+        unsigned count;
+        unsigned n_refused, n_existing;
+        char refused[200];
+        char existing[200];
+} ScanCount;
 
-        if (names && n)
-                names[0] = '\0';
+static void scan_list(char *buf, size_t n, unsigned *k, const char *name)
+{
+        if (*k < 10)
+                strbuf_append(buf, n, "%s%s", *k ? ", " : "", name);
+        else if (*k == 10)
+                strbuf_append(buf, n, ", ...");
+        (*k)++;
+}
+
+static void scan_count(const Tracker *t, const Source *so, int64_t now, bool final, ScanCount *c)
+{
+        memset(c, 0, sizeof *c);
         for (unsigned i = 0; i < so->n_users; i++) {
                 const SourceUser *u = &so->users[i];
-                bool failing;
+                bool old_enough = final || now - u->fail_us >= SCAN_PENDING_US;
                 if (u->succeeded || u->fail_us == 0 || u->fail_us < now - t->cfg.window_us)
                         continue;
-                failing = u->definite || (u->pending && !u->answered &&
-                                          (final || now - u->fail_us >= SCAN_PENDING_US));
-                if (!failing)
-                        continue;
-                if (names && count < 12)
-                        strbuf_append(names, n, "%s%s", count ? ", " : "", u->name);
-                count++;
+                if (u->definite) {
+                        scan_list(c->refused, sizeof c->refused, &c->n_refused, u->name);
+                        c->count++;
+                } else if (u->pending && !u->answered) {
+                        scan_list(c->existing, sizeof c->existing, &c->n_existing, u->name);
+                        c->count += old_enough;
+                }
         }
-        if (names && count > 12)
-                strbuf_append(names, n, ", ... (%u in all)", count);
-        return count;
 }
 
 static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
 {
         const Rule *r = rules_get(DIAG_ACCOUNT_SCAN);
-        char names[400], client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN], ip[ENDPOINT_STRLEN];
+        char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN], ip[ENDPOINT_STRLEN];
         int64_t first = now;
-        unsigned count;
+        ScanCount c;
         Streak s;
         Diagnosis d;
 
-        count = scan_count(t, so, now, final, names, sizeof names);
-        if (count < t->cfg.scan_threshold)
+        scan_count(t, so, now, final, &c);
+        if (c.count < t->cfg.scan_threshold)
                 return;
         if (so->emitted && now - so->last_emit_us < t->cfg.window_us) {
                 t->st.suppressed++;
@@ -1068,8 +1088,11 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
         endpoint_format_addr(&so->addr, ip, sizeof ip);
         s.code = DIAG_ACCOUNT_SCAN;
         s.attempts = so->failures;
-        s.n_users = count;
-        s.user_list = names;
+        s.n_users = c.n_refused + c.n_existing;
+        s.n_refused_users = c.n_refused;
+        s.n_existing_users = c.n_existing;
+        s.user_list = c.refused;
+        s.existing_list = c.existing;
         s.span_ms = ms_between(first, now);
         s.method = so->method;
         s.realm = so->realm;
@@ -1093,9 +1116,9 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
         copy_str(d.method, sizeof d.method, so->method);
         copy_str(d.user_agent, sizeof d.user_agent, so->user_agent);
         copy_str(d.server_agent, sizeof d.server_agent, so->server_agent);
-        snprintf(d.message, sizeof d.message,
-                 "account scan from %s: %u usernames tried and refused within %u s", ip, count,
-                 s.span_ms / 1000);
+        strbuf_append(d.message, sizeof d.message,
+                      "account scan from %s: %u usernames tried within %u s", ip, s.n_users,
+                      s.span_ms / 1000 + 1);
         r->evidence(&s, d.evidence, sizeof d.evidence);
         r->remedy(&s, d.remedy, sizeof d.remedy);
         deliver(t, &d, now);
@@ -1226,9 +1249,9 @@ static void emit_resolved(Tracker *t, Principal *p, const Txn *x, unsigned statu
         d.first_seen_us = p->streak_first_us;
         d.last_seen_us = now_us;
         endpoint_format_addr(&p->addr, ip, sizeof ip);
-        snprintf(d.message, sizeof d.message,
-                 "%s of %s%s%s from %s authenticated again after %s (%u refusals)", x->method,
-                 p->user, p->realm[0] ? "@" : "", p->realm, ip, codes, p->streak_total);
+        strbuf_append(d.message, sizeof d.message,
+                      "%s of %s%s%s from %s authenticated again after %s (%u refusals)", x->method,
+                      p->user, p->realm[0] ? "@" : "", p->realm, ip, codes, p->streak_total);
         r->evidence(&s, d.evidence, sizeof d.evidence);
         r->remedy(&s, d.remedy, sizeof d.remedy);
         deliver(t, &d, now_us);
@@ -1378,7 +1401,7 @@ void tracker_flush(Tracker *t, int64_t now_us)
                 emit_rate_summary(t, now_us);
 }
 
-void tracker_set_credentials(Tracker *t, const struct CredStore *store)
+void tracker_set_credentials(Tracker *t, struct CredStore *store)
 {
         t->cfg.credentials = store;
 }

@@ -33,9 +33,9 @@ typedef struct {
         size_t max_sources;         /* per-source counters (account-scan) */
         unsigned guess_threshold;   /* distinct failing responses: credential-guessing (10) */
         unsigned scan_threshold;    /* distinct failing usernames per source: account-scan (10) */
-        unsigned max_records_per_minute;     /* global cap; 0 = no cap (default 60) */
-        const struct CredStore *credentials; /* not owned; NULL = no verification */
-        uint64_t hash_seed; /* keys the table hash; the daemon draws it at random */
+        unsigned max_records_per_minute; /* global cap; 0 = no cap (default 60) */
+        struct CredStore *credentials;   /* not owned; NULL = no verification */
+        uint64_t hash_seed;              /* keys the table hash; the daemon draws it at random */
 } TrackerConfig;
 
 #define TRACKER_THRESHOLD_MAX 32
@@ -95,6 +95,6 @@ void tracker_expire(Tracker *t, int64_t now_us);
 void tracker_flush(Tracker *t, int64_t now_us);
 
 /* Swap the credential store (after a reload); NULL turns verification off. */
-void tracker_set_credentials(Tracker *t, const struct CredStore *store);
+void tracker_set_credentials(Tracker *t, struct CredStore *store);
 
 void tracker_get_stats(const Tracker *t, TrackerStats *out);

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "capture.h"
+#include "credentials_file.h"
 #include "escape.h"
 #include "options.h"
 #include "sink.h"
@@ -304,6 +305,47 @@ static int open_capture(const Options *o, Capture **cap)
         return 0;
 }
 
+/* Config keys and options that tune the tracker; unset ones keep its defaults. */
+static void apply_tunables(const Options *o, TrackerConfig *tc)
+{
+        for (unsigned i = 0; i < TUNE__MAX; i++) {
+                uint64_t v = o->tune[i].value;
+                if (!o->tune[i].set)
+                        continue;
+                switch ((Tunable)i) {
+                case TUNE_GUESS_THRESHOLD:
+                        tc->guess_threshold = (unsigned)v;
+                        break;
+                case TUNE_SCAN_THRESHOLD:
+                        tc->scan_threshold = (unsigned)v;
+                        break;
+                case TUNE_MAX_RECORDS_PER_MINUTE:
+                        tc->max_records_per_minute = (unsigned)v;
+                        break;
+                case TUNE_MAX_TRANSACTIONS:
+                        tc->max_transactions = (size_t)v;
+                        break;
+                case TUNE_MAX_CHAINS:
+                        tc->max_chains = (size_t)v;
+                        break;
+                case TUNE_MAX_CLIENTS:
+                        tc->max_clients = (size_t)v;
+                        break;
+                case TUNE_MAX_PRINCIPALS:
+                        tc->max_principals = (size_t)v;
+                        break;
+                case TUNE_MAX_NONCES:
+                        tc->max_nonces = (size_t)v;
+                        break;
+                case TUNE_MAX_SOURCES:
+                        tc->max_sources = (size_t)v;
+                        break;
+                case TUNE__MAX:
+                        break;
+                }
+        }
+}
+
 int main(int argc, char **argv)
 {
         char err[OPTIONS_ERR_MAX];
@@ -314,6 +356,7 @@ int main(int argc, char **argv)
         Run run = {0};
         Capture *cap = NULL;
         Pipeline *p = NULL;
+        CredStore *creds = NULL;
         bool have_cs = false, color;
         int r, status = EXIT_ERROR, cap_r;
 
@@ -339,10 +382,12 @@ int main(int argc, char **argv)
                 goto out;
         }
         if (o.credentials) {
-                escape_text(o.credentials, err, sizeof(err));
-                log_info("--credentials %s: response verification is not implemented yet; "
-                         "the file is not read",
-                         err);
+                r = credentials_file_load(o.credentials, &creds, err, sizeof(err));
+                if (r < 0) {
+                        log_error("%s", err);
+                        goto out;
+                }
+                log_debug("%zu credentials loaded", credstore_count(creds));
         }
 
         r = open_capture(&o, &cap);
@@ -353,6 +398,8 @@ int main(int argc, char **argv)
         tc.hash_seed = hash_seed(tc.hash_seed);
         tc.threshold = o.threshold;
         tc.window_us = (int64_t)o.window_s * 1000000;
+        tc.credentials = creds;
+        apply_tunables(&o, &tc);
         log_debug("threshold %u, window %u s, output %s", o.threshold, o.window_s,
                   sink_kind_name(o.output));
 
@@ -395,6 +442,7 @@ int main(int argc, char **argv)
 
 out:
         p = pipeline_free(p);
+        creds = credstore_free(creds);
         run.sink = sink_free(run.sink);
         cap = capture_close(cap);
         options_done(&o);

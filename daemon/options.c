@@ -41,6 +41,7 @@ enum {
         OPT_THRESHOLD,
         OPT_WINDOW,
         OPT_STATS,
+        OPT_TUNE_BASE = 0x200, /* + Tunable */
 };
 
 static const char short_options[] = ":i:r:f:o:c:vqhV";
@@ -57,6 +58,10 @@ static const struct option long_options[] = {
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"guess-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_GUESS_THRESHOLD},
+    {"scan-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_SCAN_THRESHOLD},
+    {"max-records-per-minute", required_argument, NULL,
+     OPT_TUNE_BASE + TUNE_MAX_RECORDS_PER_MINUTE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -78,8 +83,15 @@ const char *options_usage(void)
                "                          default: journal under systemd, text otherwise\n"
                "  -c, --config FILE       default " SYSCONFDIR "/sipauthmon/sipauthmon.conf\n"
                "      --credentials FILE  secrets used to verify responses (mode 0600)\n"
-               "      --threshold N       refusals before a diagnosis (1-64, default 3)\n"
+               "      --threshold N       refusals before a diagnosis (1-32, default 3)\n"
                "      --window SEC        sliding window and suppression (default 300)\n"
+               "      --guess-threshold N distinct failing responses from one source for one\n"
+               "                          account: credential-guessing (default 10)\n"
+               "      --scan-threshold N  usernames failing from one source: account-scan\n"
+               "                          (default 10)\n"
+               "      --max-records-per-minute N\n"
+               "                          global cap, then one summary record (default 60,\n"
+               "                          0 = no cap)\n"
                "      --stats             counters on stderr at exit\n"
                "  -v, --verbose           debug detail on stderr\n"
                "  -q, --quiet             only errors on stderr\n"
@@ -89,6 +101,37 @@ const char *options_usage(void)
                "Exit status: 0 nothing diagnosed, 1 at least one diagnosis, 2 error.\n"
                "See sipauthmon(8).\n";
 }
+
+static const struct {
+        const char *key, *option;
+        uint64_t min, max;
+        const char *unit;
+} tunables[TUNE__MAX] = {
+    [TUNE_GUESS_THRESHOLD] = {"guess_threshold", "--guess-threshold", 2, TRACKER_THRESHOLD_MAX,
+                              "distinct failing responses"},
+    [TUNE_SCAN_THRESHOLD] = {"scan_threshold", "--scan-threshold", 2, 64, "usernames"},
+    [TUNE_MAX_RECORDS_PER_MINUTE] = {"max_records_per_minute", "--max-records-per-minute", 0,
+                                     1000000, "records, 0 = no cap"},
+    [TUNE_MAX_TRANSACTIONS] = {"max_transactions", NULL, 16, 16u << 20, "entries"},
+    [TUNE_MAX_CHAINS] = {"max_chains", NULL, 16, 16u << 20, "entries"},
+    [TUNE_MAX_CLIENTS] = {"max_clients", NULL, 16, 16u << 20, "entries"},
+    [TUNE_MAX_PRINCIPALS] = {"max_principals", NULL, 16, 16u << 20, "entries"},
+    [TUNE_MAX_NONCES] = {"max_nonces", NULL, 16, 16u << 20, "entries"},
+    [TUNE_MAX_SOURCES] = {"max_sources", NULL, 16, 16u << 20, "entries"},
+};
+
+const char *options_tunable_key(Tunable t)
+{
+        return (unsigned)t < TUNE__MAX ? tunables[t].key : NULL;
+}
+
+const char *options_tunable_option(Tunable t)
+{
+        return (unsigned)t < TUNE__MAX ? tunables[t].option : NULL;
+}
+
+static int set_tunable(Options *o, Tunable t, const char *what, const char *v, bool apply,
+                       char *err, size_t n);
 
 void options_init(Options *o)
 {
@@ -222,11 +265,30 @@ static int set_value(Options *o, unsigned which, const char *what, const char *v
         }
 }
 
+static int set_tunable(Options *o, Tunable t, const char *what, const char *v, bool apply,
+                       char *err, size_t n)
+{
+        char e[96];
+        uint64_t u;
+
+        if (!options_parse_uint(v, tunables[t].min, tunables[t].max, &u))
+                return fail(err, n, "%s: invalid value '%s' (expected %s, %llu-%llu)", what,
+                            esc(v, e, sizeof(e)), tunables[t].unit,
+                            (unsigned long long)tunables[t].min,
+                            (unsigned long long)tunables[t].max);
+        if (apply) {
+                o->tune[t].set = true;
+                o->tune[t].value = u;
+        }
+        return 0;
+}
+
 /* ---- configuration file ------------------------------------------------ */
 
 typedef struct {
         Options *o;
         unsigned cli_set;
+        unsigned cli_tune; /* Tunable bits given on the command line */
         const char *path;
         FILE *f;
         unsigned lineno;   /* line most recently handed to inih */
@@ -350,6 +412,19 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
                 return 1;
         }
 
+        for (unsigned i = 0; i < TUNE__MAX; i++) {
+                if (strcmp(name, tunables[i].key) != 0)
+                        continue;
+                r = set_tunable(o, (Tunable)i, name, value, !(c->cli_tune & (1u << i)), c->err,
+                                sizeof(c->err));
+                if (r < 0) {
+                        c->err_line = c->lineno;
+                        c->err_code = r;
+                        return 0;
+                }
+                return 1;
+        }
+
         if (strcmp(name, "interface") == 0 || strcmp(name, "read") == 0) {
                 InputKind k = name[0] == 'i' ? INPUT_LIVE : INPUT_FILE;
 
@@ -419,10 +494,10 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
         return 0;
 }
 
-static int load_config(Options *o, unsigned cli_set, const char *path, bool required, char *err,
-                       size_t n)
+static int load_config(Options *o, unsigned cli_set, unsigned cli_tune, const char *path,
+                       bool required, char *err, size_t n)
 {
-        ConfigCtx c = {.o = o, .cli_set = cli_set, .path = path};
+        ConfigCtx c = {.o = o, .cli_set = cli_set, .cli_tune = cli_tune, .path = path};
         char e[256];
         int r;
 
@@ -495,7 +570,7 @@ static int getopt_error(int ch, int argc, char **argv, char *err, size_t n)
 int options_parse(Options *o, int argc, char **argv, const char *default_config, char *err,
                   size_t errlen)
 {
-        unsigned set = 0;
+        unsigned set = 0, cli_tune = 0;
         char e[256];
         int ch, r;
 
@@ -592,6 +667,15 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                         o->version = true;
                         break;
                 default:
+                        if (ch >= OPT_TUNE_BASE && ch < OPT_TUNE_BASE + TUNE__MAX) {
+                                Tunable t = (Tunable)(ch - OPT_TUNE_BASE);
+                                r = set_tunable(o, t, tunables[t].option, optarg, true, err,
+                                                errlen);
+                                if (r < 0)
+                                        return r;
+                                cli_tune |= 1u << t;
+                                break;
+                        }
                         return getopt_error(ch, argc, argv, err, errlen);
                 }
         }
@@ -604,9 +688,9 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                 return fail(err, errlen, "options -v and -q cannot be used together");
 
         if (o->config)
-                r = load_config(o, set, o->config, true, err, errlen);
+                r = load_config(o, set, cli_tune, o->config, true, err, errlen);
         else if (default_config)
-                r = load_config(o, set, default_config, false, err, errlen);
+                r = load_config(o, set, cli_tune, default_config, false, err, errlen);
         else
                 r = 0;
         if (r < 0)

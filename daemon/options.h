@@ -24,6 +24,34 @@ typedef enum {
         INPUT_FILE, /* -r FILE ("-" = stdin) */
 } InputKind;
 
+/*
+ * Numeric tunables of the analysis (thresholds of the attack rules, the
+ * global record cap, the hard limits of every table). Config keys are the
+ * names below; the first three are also long options (--guess-threshold ...).
+ * Unset ones keep the tracker's defaults.
+ */
+typedef enum {
+        TUNE_GUESS_THRESHOLD = 0,
+        TUNE_SCAN_THRESHOLD,
+        TUNE_MAX_RECORDS_PER_MINUTE,
+        TUNE_MAX_TRANSACTIONS,
+        TUNE_MAX_CHAINS,
+        TUNE_MAX_CLIENTS,
+        TUNE_MAX_PRINCIPALS,
+        TUNE_MAX_NONCES,
+        TUNE_MAX_SOURCES,
+        TUNE__MAX
+} Tunable;
+
+typedef struct {
+        bool set;
+        uint64_t value;
+} TunableValue;
+
+/* The config key ("guess_threshold") and the option ("--guess-threshold", NULL when none). */
+const char *options_tunable_key(Tunable t);
+const char *options_tunable_option(Tunable t);
+
 typedef struct {
         InputKind input;
         char *source;    /* interface name or file path */
@@ -37,6 +65,7 @@ typedef struct {
         unsigned duration_s; /* 0 = no limit (live only) */
         uint64_t count;      /* 0 = no limit */
         bool stats;
+        TunableValue tune[TUNE__MAX];
         unsigned verbose; /* -v count */
         bool quiet;
         bool help;

@@ -9,9 +9,15 @@
 
 static void evidence(const Streak *s, char *buf, size_t n)
 {
-        strbuf_append(
-            buf, n, "%u distinct usernames failed from %s within %u s (%s); %u failed %ss",
-            s->n_users, s->client, s->span_ms / 1000 + 1, s->user_list, s->attempts, s->method);
+        strbuf_append(buf, n, "%u distinct usernames tried from %s within %u s, %u %ss failed",
+                      s->n_users, s->client, s->span_ms / 1000 + 1, s->attempts, s->method);
+        if (s->n_refused_users)
+                strbuf_append(buf, n, "; refused or unknown (403/404, or refused credentials): %s",
+                              s->user_list);
+        if (s->n_existing_users)
+                strbuf_append(buf, n,
+                              "; challenged but never answered, so these accounts exist: %s",
+                              s->existing_list);
         if (s->user_agent && s->user_agent[0])
                 strbuf_append(buf, n, "; User-Agent \"%s\"", s->user_agent);
         else

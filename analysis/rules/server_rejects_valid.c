@@ -27,7 +27,7 @@ static void remedy(const Streak *s, char *buf, size_t n)
                       "on the server",
                       s->user);
         if (s->family != SERVER_GENERIC)
-                strbuf_append(buf, n, " (%s: %s) and reload (%s)", server_family_name(s->family),
+                strbuf_append(buf, n, " (%s: %s; to apply it: %s)", server_family_name(s->family),
                               server_secret_hint(s->family), server_reload_hint(s->family));
         strbuf_append(
             buf, n,

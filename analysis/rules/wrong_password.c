@@ -39,9 +39,8 @@ static void remedy(const Streak *s, char *buf, size_t n)
                       "server: set a new secret on both sides",
                       s->user, s->client);
         if (s->family != SERVER_GENERIC)
-                strbuf_append(buf, n, " (%s: %s), then reload it (%s)",
-                              server_family_name(s->family), server_secret_hint(s->family),
-                              server_reload_hint(s->family));
+                strbuf_append(buf, n, " (%s: %s; to apply it: %s)", server_family_name(s->family),
+                              server_secret_hint(s->family), server_reload_hint(s->family));
         else
                 strbuf_append(buf, n, " and reload the server's credentials");
         strbuf_append(buf, n, ". Check the authentication user name too, not only the extension.");

@@ -5,7 +5,7 @@
     run.py --sipauthmon PATH [--update] [--only NAME]...
 
 For every line of tests/golden/TESTLIST (NAME, CAPTURE, EXPECTED-CODES,
-OPTIONS; see the file's header) this runs
+OPTIONS and optionally MUST-CONTAIN; see the file's header) this runs
 
     sipauthmon -r captures/CAPTURE -o json OPTIONS
 
@@ -15,9 +15,18 @@ and checks that
   * the sequence of "diagnosis" values equals EXPECTED-CODES;
   * the objects equal those in expected/NAME.jsonl (parsed, key order
     irrelevant), and that file itself agrees with EXPECTED-CODES;
+  * the MUST-CONTAIN substrings are present in (or, prefixed with "!",
+    absent from) the output's remedy fields (or the field FIELD: names);
   * no digest `response` or `cnonce` value found in the capture, and no
     nonce longer than 8 characters (beyond an 8-character prefix), appears
-    in stdout or stderr (DESIGN.md "Secrets").
+    in stdout or stderr (DESIGN.md "Secrets"); nor does any password or HA1
+    of a credentials file the test passes.
+
+OPTIONS may name the fixture credentials files by placeholder:
+@CREDENTIALS@ is tests/fixtures/credentials.txt and @CREDENTIALS_HA1@ is
+tests/fixtures/credentials-ha1.txt. git keeps them 0644 and sipauthmon
+refuses a credentials file others can read, so each is copied into a private
+temporary directory, the copy made 0600, and its path substituted.
 
 --update rewrites expected/NAME.jsonl from the actual output, but refuses
 when the codes differ from EXPECTED-CODES or any other check fails. Without
@@ -31,20 +40,37 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTLIST = os.path.join(HERE, "TESTLIST")
 CAPTURES = os.path.join(HERE, "captures")
 EXPECTED = os.path.join(HERE, "expected")
+FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")
 TIMEOUT = 60
+
+# OPTIONS placeholders -> fixture credentials files (copied 0600 at run time)
+PLACEHOLDERS = {
+    "@CREDENTIALS@": os.path.join(FIXTURES, "credentials.txt"),
+    "@CREDENTIALS_HA1@": os.path.join(FIXTURES, "credentials-ha1.txt"),
+}
+PLACEHOLDER = re.compile(r"@[A-Z0-9_]+@")
+
+# Output keys a MUST-CONTAIN item may name as FIELD: (DESIGN.md "Output schema").
+FIELDS = {
+    "diagnosis", "severity", "message", "user", "realm", "client", "server", "transport",
+    "method", "call_id", "attempts", "first_seen", "last_seen", "user_agent", "server_agent",
+    "algorithm", "evidence", "remedy",
+}
 
 CODES = {
     "challenge-missing", "header-mismatch", "no-credentials", "realm-mismatch",
     "algorithm-mismatch", "qop-mismatch", "uri-mismatch", "stale-nonce", "nonce-unknown",
     "source-changed", "credential-guessing", "account-scan", "server-rejects-valid",
-    "wrong-password", "resolved",
+    "wrong-password", "resolved", "rate-limited",
 }
 
 
@@ -61,9 +87,10 @@ def parse_testlist(path):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             fields = line.split("\t")
-            if len(fields) != 4 or not all(fields):
-                raise UsageError(f"{path}:{lineno}: want NAME<TAB>CAPTURE<TAB>CODES<TAB>OPTIONS")
-            name, capture, codes, options = fields
+            if len(fields) not in (4, 5) or not all(fields):
+                raise UsageError(f"{path}:{lineno}: want NAME<TAB>CAPTURE<TAB>CODES<TAB>OPTIONS"
+                                 "[<TAB>MUST-CONTAIN]")
+            name, capture, codes, options = fields[:4]
             if not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name in seen:
                 raise UsageError(f"{path}:{lineno}: bad or duplicate test name {name!r}")
             seen.add(name)
@@ -77,8 +104,85 @@ def parse_testlist(path):
                 opts = [] if options == "-" else shlex.split(options)
             except ValueError as e:
                 raise UsageError(f"{path}:{lineno}: bad OPTIONS: {e}") from None
-            tests.append({"name": name, "capture": capture, "codes": code_list, "options": opts})
+            for opt in opts:
+                for ph in PLACEHOLDER.findall(opt):
+                    if ph not in PLACEHOLDERS:
+                        raise UsageError(f"{path}:{lineno}: unknown placeholder {ph} in OPTIONS")
+            try:
+                must = parse_must_contain(fields[4] if len(fields) == 5 else "-")
+            except ValueError as e:
+                raise UsageError(f"{path}:{lineno}: bad MUST-CONTAIN: {e}") from None
+            tests.append({"name": name, "capture": capture, "codes": code_list, "options": opts,
+                          "must": must})
     return tests
+
+
+def parse_must_contain(text):
+    """'-' or ITEM|ITEM...; ITEM = [!][FIELD:]TEXT. Returns [(negate, field, text)]."""
+    if text == "-":
+        return []
+    items = []
+    for raw in text.split("|"):
+        negate = raw.startswith("!")
+        body = raw[1:] if negate else raw
+        field = "remedy"
+        head, sep, rest = body.partition(":")
+        if sep and head in FIELDS:
+            field, body = head, rest
+        if not body.strip():
+            raise ValueError(f"empty item {raw!r}")
+        items.append((negate, field, body))
+    return items
+
+
+def check_must_contain(objs, must):
+    """Case-insensitive substring checks on the concatenated FIELD values."""
+    problems = []
+    for negate, field, text in must:
+        hay = "\n".join(str(o[field]) for o in objs if field in o).lower()
+        found = text.lower() in hay
+        if negate and found:
+            problems.append(f"{field} must not contain {text!r}")
+        elif not negate and not found:
+            problems.append(f"{field} does not contain {text!r}")
+    return problems
+
+
+def credential_secrets(path):
+    """The passwords (6 characters or more) and HA1s in a credentials file:
+    sipauthmon must never print them."""
+    secrets = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) != 3 or fields[0].startswith("#"):
+                continue
+            value = fields[2].partition(":")[2]
+            if len(value) >= 6:
+                secrets.add(value)
+    return secrets
+
+
+def materialize(options, tmpdir):
+    """Substitute placeholders with private 0600 copies of the fixture files.
+    Returns (argv, secrets of the files used)."""
+    copies = {}
+    secrets = set()
+    out = []
+    for opt in options:
+        for ph in PLACEHOLDER.findall(opt):
+            if ph not in copies:
+                src = PLACEHOLDERS[ph]
+                dst = os.path.join(tmpdir, os.path.basename(src))
+                fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as w, open(src, "rb") as r:
+                    shutil.copyfileobj(r, w)
+                os.chmod(dst, 0o600)  # whatever the umask
+                copies[ph] = dst
+                secrets |= credential_secrets(src)
+            opt = opt.replace(ph, copies[ph])
+        out.append(opt)
+    return out, secrets
 
 
 # Digest parameters whose values must never reach any output. The capture is
@@ -111,13 +215,18 @@ def run_one(sipauthmon, t, update):
     capture = os.path.join(CAPTURES, t["capture"])
     if not os.path.isfile(capture):
         return False, f"capture {t['capture']} not found in {CAPTURES}"
-    cmd = [sipauthmon, "-r", capture, "-o", "json"] + t["options"]
-    try:
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return False, f"timed out after {TIMEOUT} s: {shlex.join(cmd)}"
-    except OSError as e:
-        return False, f"cannot run {sipauthmon}: {e}"
+    with tempfile.TemporaryDirectory(prefix="sipauthmon-golden-") as tmpdir:
+        try:
+            options, cred_secrets = materialize(t["options"], tmpdir)
+        except OSError as e:
+            return False, f"cannot copy a credentials file: {e}"
+        cmd = [sipauthmon, "-r", capture, "-o", "json"] + options
+        try:
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return False, f"timed out after {TIMEOUT} s: {shlex.join(cmd)}"
+        except OSError as e:
+            return False, f"cannot run {sipauthmon}: {e}"
     stdout = r.stdout.decode("utf-8", "replace")
     stderr = r.stderr.decode("utf-8", "replace")
     problems = []
@@ -147,12 +256,19 @@ def run_one(sipauthmon, t, update):
     if not codes_ok:
         problems.append(f"diagnoses {codes or '-'}, expected {t['codes'] or '-'}")
 
+    problems += check_must_contain(objs, t["must"])
+
     secrets = capture_secrets(capture)
     leaked = [s for s in secrets if s in stdout or s in stderr]
     if leaked:
         # never echo the secret itself
         problems.append(f"{len(leaked)} digest response/cnonce/nonce value(s) from the capture "
                         "appear in the output")
+    cred_leaked = sorted(s for s in cred_secrets if s in stdout or s in stderr)
+    if cred_leaked:
+        problems.append(f"{len(cred_leaked)} password/HA1 value(s) from the credentials file "
+                        "appear in the output")
+        leaked += cred_leaked
 
     expected_path = os.path.join(EXPECTED, t["name"] + ".jsonl")
     if update:

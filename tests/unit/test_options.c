@@ -350,6 +350,43 @@ static void test_config(void)
         CHECK(r == 0 && opt.threshold == 8, "second");
 }
 
+/* Thresholds, the record cap and table limits: options, config keys, ranges, override. */
+static void test_tunables(void)
+{
+        const char *cfg;
+        int r;
+
+        r = parse(NULL, "-r", "x.pcap", "--guess-threshold", "12", "--scan-threshold", "20",
+                  "--max-records-per-minute", "0", NULL);
+        CHECK(r == 0, "r=%d err=%s", r, err);
+        CHECK(opt.tune[TUNE_GUESS_THRESHOLD].set && opt.tune[TUNE_GUESS_THRESHOLD].value == 12,
+              "guess");
+        CHECK(opt.tune[TUNE_SCAN_THRESHOLD].value == 20, "scan");
+        CHECK(opt.tune[TUNE_MAX_RECORDS_PER_MINUTE].set &&
+                  opt.tune[TUNE_MAX_RECORDS_PER_MINUTE].value == 0,
+              "0 = no cap is allowed");
+        CHECK(!opt.tune[TUNE_MAX_PRINCIPALS].set, "unset tunables stay unset");
+        BAD("--guess-threshold", "-r", "x.pcap", "--guess-threshold", "1");
+        BAD("--guess-threshold", "-r", "x.pcap", "--guess-threshold", "33");
+        BAD("--scan-threshold", "-r", "x.pcap", "--scan-threshold", "x");
+
+        cfg = write_file("tune.conf", "guess_threshold = 15\nmax_principals = 1000\n"
+                                      "max_records_per_minute = 5\n");
+        r = parse(NULL, "-r", "x.pcap", "-c", cfg, "--max-records-per-minute", "7", NULL);
+        CHECK(r == 0, "r=%d err=%s", r, err);
+        CHECK(opt.tune[TUNE_GUESS_THRESHOLD].value == 15, "config guess_threshold");
+        CHECK(opt.tune[TUNE_MAX_PRINCIPALS].set && opt.tune[TUNE_MAX_PRINCIPALS].value == 1000,
+              "config max_principals");
+        CHECK(opt.tune[TUNE_MAX_RECORDS_PER_MINUTE].value == 7, "command line overrides config");
+
+        cfg = write_file("tune-bad.conf", "# limits\nmax_nonces = 3\n");
+        r = parse(NULL, "-r", "x.pcap", "-c", cfg, NULL);
+        CHECK(r == -EINVAL && strstr(err, ":2:") && strstr(err, "max_nonces"),
+              "bad limit names file:line: r=%d err='%s'", r, err);
+        for (unsigned i = 0; i < TUNE__MAX; i++)
+                CHECK(options_tunable_key((Tunable)i) != NULL, "tunable %u has a config key", i);
+}
+
 static void cleanup(void)
 {
         static const char *const names[] = {"good.conf",     "bad-default.conf", "case.conf",
@@ -376,6 +413,7 @@ int main(void)
         test_output_default();
         test_bad_command_lines();
         test_config();
+        test_tunables();
         options_done(&opt);
         cleanup();
         if (failures) {
