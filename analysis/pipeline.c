@@ -88,30 +88,53 @@ void pipeline_frame(Pipeline *p, int linktype, int64_t ts_us, const uint8_t *dat
 
         meta = (PacketMeta){
             .ts_us = ts_us, .src = pkt.src, .dst = pkt.dst, .transport = pkt.transport};
-        if (pkt.transport == TRANSPORT_UDP) {
+        if (pkt.transport == TRANSPORT_UDP && hep_looks_like(pkt.payload, pkt.payload_len))
+                pipeline_hep(p, ts_us, pkt.payload, pkt.payload_len);
+        else
+                pipeline_payload(p, &meta, pkt.payload, pkt.payload_len);
+        pipeline_tick(p, ts_us);
+}
+
+void pipeline_payload(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len)
+{
+        if (meta->transport == TRANSPORT_UDP) {
                 /* RFC 3261 §18.3: one message per datagram; trailing octets are ignored. */
-                feed_message(p, &meta, pkt.payload, pkt.payload_len);
-        } else {
-                const uint8_t *q = pkt.payload;
-                size_t left = pkt.payload_len;
+                feed_message(p, meta, data, len);
+                return;
+        }
+        /* RFC 3261 §18.3: a stream carries messages back to back, framed by
+         * Content-Length. Bounded: each message consumes at least one byte. */
+        while (len > 0) {
+                size_t used = feed_message(p, meta, data, len);
 
-                /* RFC 3261 §18.3: a stream carries messages back to back, framed by
-                 * Content-Length. Bounded: each message consumes at least one byte. */
-                while (left > 0) {
-                        size_t used = feed_message(p, &meta, q, left);
-
-                        if (used == 0)
-                                break;
-                        q += used;
-                        left -= used;
-                        /* Skip CRLF keep-alives between messages (RFC 5626 §3.5.1). */
-                        while (left > 0 && (*q == '\r' || *q == '\n')) {
-                                q++;
-                                left--;
-                        }
+                if (used == 0)
+                        break;
+                data += used;
+                len -= used;
+                /* Skip CRLF keep-alives between messages (RFC 5626 §3.5.1). */
+                while (len > 0 && (*data == '\r' || *data == '\n')) {
+                        data++;
+                        len--;
                 }
         }
-        pipeline_tick(p, ts_us);
+}
+
+/* HEP carries the original addresses and time: the analysis sees the SIP as
+ * if it had been captured where the HEP agent sits. */
+void pipeline_hep(Pipeline *p, int64_t ts_us, const uint8_t *data, size_t len)
+{
+        HepPacket h;
+        HepVerdict v = hep_decode(data, len, &h);
+        PacketMeta meta;
+
+        p->stats.hep[v]++;
+        if (v != HEP_OK)
+                return;
+        meta = (PacketMeta){.ts_us = h.ts_us ? h.ts_us : ts_us,
+                            .src = h.src,
+                            .dst = h.dst,
+                            .transport = h.transport};
+        pipeline_payload(p, &meta, h.payload, h.payload_len);
 }
 
 void pipeline_tick(Pipeline *p, int64_t now_us)

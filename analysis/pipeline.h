@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "tracker.h"
+#include "../parser/hep.h"
 
 typedef struct Pipeline Pipeline;
 
@@ -20,6 +21,7 @@ typedef struct {
         uint64_t sip[SIP_PARSE__MAX]; /* per parse verdict; [SIP_PARSE_OK] = SIP messages */
         uint64_t sip_requests;
         uint64_t sip_responses;
+        uint64_t hep[HEP__MAX]; /* HEP packets by verdict (in UDP or from the listener) */
         TrackerStats tracker;
 } PipelineStats;
 
@@ -28,6 +30,15 @@ Pipeline *pipeline_free(Pipeline *p);
 
 /* One captured frame; ts_us is the capture timestamp (µs since the epoch). */
 void pipeline_frame(Pipeline *p, int linktype, int64_t ts_us, const uint8_t *data, size_t caplen);
+
+/*
+ * One SIP payload that arrived without a captured frame (the HEP listener):
+ * meta says where it came from. Stream payloads may hold several messages.
+ */
+void pipeline_payload(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len);
+
+/* One HEP packet (from the listener, or found inside captured UDP). */
+void pipeline_hep(Pipeline *p, int64_t ts_us, const uint8_t *data, size_t len);
 
 /* Periodic housekeeping (expiry) at packet time now_us. */
 void pipeline_tick(Pipeline *p, int64_t now_us);

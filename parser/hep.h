@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * HEP (Homer Encapsulation Protocol) v2 and v3: the copies of SIP that
+ * Kamailio siptrace, Asterisk res_hep, FreeSWITCH capture-server and heplify
+ * send. Decoding only; no state, no allocation: the result points into the
+ * caller's buffer.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+typedef enum {
+        HEP_OK = 0,
+        HEP_E_NOT_HEP,   /* no HEP signature */
+        HEP_E_TRUNCATED, /* shorter than its declared length */
+        HEP_E_MALFORMED, /* bad chunk lengths, missing mandatory chunks */
+        HEP_E_NOT_SIP,   /* a valid HEP packet carrying something else (RTCP, logs) */
+        HEP__MAX
+} HepVerdict;
+
+typedef struct {
+        int64_t ts_us; /* capture time from the HEP header; 0 when absent */
+        Endpoint src, dst;
+        Transport transport; /* UDP or TCP as the original packet was (TLS/WS count as TCP) */
+        bool encrypted_orig; /* the original was TLS/WSS on the wire (HEP proto or ports) */
+        uint32_t capture_id;
+        const uint8_t *payload; /* the SIP message */
+        size_t payload_len;
+        size_t hep_len; /* bytes of input this HEP packet used (for streams) */
+} HepPacket;
+
+/* Cheap check of the signature ("HEP3", or a v2 header), without decoding. */
+bool hep_looks_like(const uint8_t *data, size_t len);
+
+/* Decode one HEP packet. On HEP_OK *out is filled; otherwise untouched. */
+HepVerdict hep_decode(const uint8_t *data, size_t len, HepPacket *out);
+
+const char *hep_verdict_name(HepVerdict v);
