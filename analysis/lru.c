@@ -142,6 +142,15 @@ void lru_insert(LruMap *m, LruNode *n, uint64_t hash, int64_t now_us)
         m->count++;
 }
 
+void lru_set_max(LruMap *m, size_t max)
+{
+        m->max = max ? max : 1;
+        while (m->count > m->max && m->head.prev != &m->head) {
+                lru_remove(m, m->head.prev);
+                m->evictions++;
+        }
+}
+
 void lru_expire(LruMap *m, int64_t cutoff_us)
 {
         while (m->head.prev != &m->head && m->head.prev->last_us < cutoff_us) {

@@ -63,5 +63,8 @@ void lru_insert(LruMap *m, LruNode *n, uint64_t hash, int64_t now_us);
 /* Remove a node and free it through free_fn. */
 void lru_remove(LruMap *m, LruNode *n);
 
+/* Change the limit; when lowered, evicts down to it at once (counted as evictions). */
+void lru_set_max(LruMap *m, size_t max);
+
 /* Free every entry not touched since before cutoff_us. */
 void lru_expire(LruMap *m, int64_t cutoff_us);

@@ -31,7 +31,7 @@
 typedef struct {
         LruNode node;
         uint16_t keylen;
-        uint8_t key[KEY_MAX];
+        uint8_t *key; /* keylen bytes, allocated right after the entry */
 } Keyed;
 
 typedef struct {
@@ -140,10 +140,12 @@ typedef struct {
         char name[24];
 } SourceUser;
 
-typedef struct {
+typedef struct Source Source;
+struct Source {
         Keyed k;
         Endpoint addr;
-        SourceUser users[SOURCE_USERS];
+        SourceUser *users; /* grows on demand up to SOURCE_USERS: most sources have one */
+        unsigned cap_users;
         unsigned n_users;
         unsigned next; /* replacement cursor once full */
         int64_t last_emit_us;
@@ -156,7 +158,14 @@ typedef struct {
         Endpoint client, server;
         Transport transport;
         bool pjsip_shape;
-} Source;
+};
+
+static void free_source(LruNode *n, void *userdata)
+{
+        (void)userdata;
+        free(((Source *)n)->users);
+        free(n);
+}
 
 /* A challenge without credentials counts toward a scan once it has gone this
  * long unanswered: a real client answers within milliseconds. */
@@ -231,6 +240,8 @@ static bool keyed_eq(const LruNode *n, const void *key)
         return kd->keylen == k->len && memcmp(kd->key, k->buf, k->len) == 0;
 }
 
+static void clamp_config(TrackerConfig *c);
+
 static Keyed *table_find(LruMap *m, const Key *k, int64_t now)
 {
         return (Keyed *)lru_find(m, lru_hash(m, k->buf, k->len), keyed_eq, k, now);
@@ -246,10 +257,12 @@ static Keyed *table_get(LruMap *m, const Key *k, size_t size, int64_t now, bool 
                 *created = false;
         if (kd)
                 return kd;
-        kd = calloc(1, size);
+        /* One allocation: the entry, then its key at its real length. */
+        kd = calloc(1, size + k->len);
         if (!kd)
                 return NULL;
         kd->keylen = k->len;
+        kd->key = (uint8_t *)kd + size;
         memcpy(kd->key, k->buf, k->len);
         lru_insert(m, &kd->node, h, now);
         if (created)
@@ -289,7 +302,7 @@ void tracker_config_default(TrackerConfig *cfg)
             .max_transactions = 16384,
             .max_chains = 16384,
             .max_clients = 16384,
-            .max_principals = 8192,
+            .max_principals = 4096,
             .max_nonces = 32768,
             .transaction_ttl_us = 32 * 1000000LL,
             .max_sources = 16384,
@@ -310,18 +323,7 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
                 t->cfg = *cfg;
         else
                 tracker_config_default(&t->cfg);
-        if (t->cfg.threshold < 1)
-                t->cfg.threshold = 1;
-        if (t->cfg.threshold > TRACKER_THRESHOLD_MAX)
-                t->cfg.threshold = TRACKER_THRESHOLD_MAX;
-        if (t->cfg.guess_threshold < 2)
-                t->cfg.guess_threshold = 2;
-        if (t->cfg.guess_threshold > TRACKER_THRESHOLD_MAX)
-                t->cfg.guess_threshold = TRACKER_THRESHOLD_MAX;
-        if (t->cfg.scan_threshold < 2)
-                t->cfg.scan_threshold = 2;
-        if (t->cfg.scan_threshold > SOURCE_USERS)
-                t->cfg.scan_threshold = SOURCE_USERS;
+        clamp_config(&t->cfg);
         t->fn = fn;
         t->userdata = userdata;
         if (!lru_init(&t->txns, t->cfg.max_transactions, t->cfg.hash_seed, free_node, NULL) ||
@@ -330,7 +332,7 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
             !lru_init(&t->nonces, t->cfg.max_nonces, t->cfg.hash_seed ^ 3, free_node, NULL) ||
             !lru_init(&t->principals, t->cfg.max_principals, t->cfg.hash_seed ^ 4, free_node,
                       NULL) ||
-            !lru_init(&t->sources, t->cfg.max_sources, t->cfg.hash_seed ^ 5, free_node, NULL))
+            !lru_init(&t->sources, t->cfg.max_sources, t->cfg.hash_seed ^ 5, free_source, NULL))
                 return tracker_free(t);
         t->principals.keep_fn = principal_keep;
         t->sources.keep_fn = source_keep;
@@ -995,12 +997,22 @@ static SourceUser *source_user(Source *so, const char *user, bool create)
                         return &so->users[i];
         if (!create)
                 return NULL;
-        /* Bounded: past SOURCE_USERS names the oldest slots are reused. */
-        if (so->n_users < SOURCE_USERS) {
+        if (so->n_users == so->cap_users && so->cap_users < SOURCE_USERS) {
+                unsigned cap = so->cap_users ? so->cap_users * 2 : 2;
+                SourceUser *grown = realloc(so->users, cap * sizeof *grown);
+                if (grown) {
+                        so->users = grown;
+                        so->cap_users = cap;
+                }
+        }
+        /* Bounded: past SOURCE_USERS names (or out of memory) the oldest slots are reused. */
+        if (so->n_users < so->cap_users) {
                 u = &so->users[so->n_users++];
+        } else if (so->n_users == 0) {
+                return NULL;
         } else {
-                u = &so->users[so->next];
-                so->next = (so->next + 1) % SOURCE_USERS;
+                u = &so->users[so->next % so->n_users];
+                so->next = (so->next + 1) % so->n_users;
         }
         memset(u, 0, sizeof *u);
         u->user_hash = h;
@@ -1136,6 +1148,8 @@ static void source_fail(Tracker *t, const PacketMeta *meta, const SipMsg *m, con
         if (!so)
                 return;
         u = source_user(so, x->user, true);
+        if (!u)
+                return; /* out of memory: counted nowhere better than not at all */
         u->fail_us = meta->ts_us;
         u->definite |= definite;
         u->pending |= !definite;
@@ -1399,6 +1413,42 @@ void tracker_flush(Tracker *t, int64_t now_us)
         scan_recent_sources(t, now_us, true);
         if (t->rate_held)
                 emit_rate_summary(t, now_us);
+}
+
+static void clamp_config(TrackerConfig *c)
+{
+        if (c->threshold < 1)
+                c->threshold = 1;
+        if (c->threshold > TRACKER_THRESHOLD_MAX)
+                c->threshold = TRACKER_THRESHOLD_MAX;
+        if (c->guess_threshold < 2)
+                c->guess_threshold = 2;
+        if (c->guess_threshold > TRACKER_THRESHOLD_MAX)
+                c->guess_threshold = TRACKER_THRESHOLD_MAX;
+        if (c->scan_threshold < 2)
+                c->scan_threshold = 2;
+        if (c->scan_threshold > SOURCE_USERS)
+                c->scan_threshold = SOURCE_USERS;
+}
+
+static void resize(LruMap *m, size_t max)
+{
+        lru_set_max(m, max ? max : 1);
+}
+
+void tracker_reconfigure(Tracker *t, const TrackerConfig *cfg)
+{
+        uint64_t seed = t->cfg.hash_seed;
+
+        t->cfg = *cfg;
+        t->cfg.hash_seed = seed; /* the tables stay keyed as they were built */
+        clamp_config(&t->cfg);
+        resize(&t->txns, cfg->max_transactions);
+        resize(&t->chains, cfg->max_chains);
+        resize(&t->clients, cfg->max_clients);
+        resize(&t->nonces, cfg->max_nonces);
+        resize(&t->principals, cfg->max_principals);
+        resize(&t->sources, cfg->max_sources);
 }
 
 void tracker_set_credentials(Tracker *t, struct CredStore *store)

@@ -94,6 +94,13 @@ void tracker_expire(Tracker *t, int64_t now_us);
 /* End of input: emit what is pending (the rate-limit summary). */
 void tracker_flush(Tracker *t, int64_t now_us);
 
+/*
+ * Apply a new configuration (a reload): thresholds, window, caps and the
+ * credential store take effect at once; a smaller table limit evicts the
+ * least recently used entries down to it (counted). The hash seed stays.
+ */
+void tracker_reconfigure(Tracker *t, const TrackerConfig *cfg);
+
 /* Swap the credential store (after a reload); NULL turns verification off. */
 void tracker_set_credentials(Tracker *t, struct CredStore *store);
 

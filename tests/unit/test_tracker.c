@@ -512,6 +512,34 @@ static void test_code_tables(void)
         }
 }
 
+/* A reload: a lower limit evicts down to it; a new threshold applies at once. */
+static void test_reconfigure(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 5);
+        TrackerConfig cfg;
+        TrackerStats st;
+        unsigned cseq = 1;
+        char cid[16];
+        int64_t ts = 1000000;
+
+        for (unsigned i = 0; i < 50; i++) {
+                snprintf(cid, sizeof cid, "rc%u", i);
+                ts = cycle(t, ts, cid, &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        }
+        tracker_config_default(&cfg);
+        cfg.threshold = 2;
+        cfg.max_chains = 10;
+        tracker_reconfigure(t, &cfg);
+        tracker_get_stats(t, &st);
+        CHECK(st.chains <= 10 && st.evicted_chains >= 40, "lower limit evicts: %llu chains",
+              (unsigned long long)st.chains);
+        cycle(t, ts, "rc-fail", &cseq, 2, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD, "threshold 2 after reload: %u records",
+              s.n);
+        tracker_free(t);
+}
+
 int main(void)
 {
         test_code_tables();
@@ -526,6 +554,7 @@ int main(void)
         test_rate_limit();
         test_account_scan();
         test_flood_keeps_real_failures();
+        test_reconfigure();
         if (failures)
                 fprintf(stderr, "%d check(s) failed\n", failures);
         else
