@@ -45,7 +45,7 @@ typedef struct {
         unsigned attempts;
         int64_t first_seen_us; /* packet time, µs since the epoch */
         int64_t last_seen_us;
-        char message[320];
+        char message[512]; /* room for the longest user@realm and the fixed ending */
         char user[128];
         char realm[128];
         char client[64]; /* ip:port or [v6]:port */

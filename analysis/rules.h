@@ -109,6 +109,7 @@ typedef struct {
         const char *cred_uri, *ruri;
         const char *nonce_prefix; /* at most 8 characters */
         unsigned n_moved;         /* attempts from another address/port than challenged */
+        uint32_t tolerated_seen;  /* anomalies present but accepted by this server elsewhere */
         unsigned n_verified_ok;   /* responses that verify against the configured secret */
         unsigned n_verified_bad;  /* responses that do not */
         unsigned n_distinct_responses;

@@ -23,10 +23,11 @@
 #include "lru.h"
 #include "rules.h"
 
-#define KEY_MAX    200
-#define USER_MAX   64
-#define METHOD_MAX 16
-#define ALG_MAX    24
+#define KEY_MAX     200
+#define SERVERS_MAX 4096 /* servers whose tolerated anomalies are learned */
+#define USER_MAX    64
+#define METHOD_MAX  16
+#define ALG_MAX     24
 
 typedef struct {
         LruNode node;
@@ -89,7 +90,8 @@ typedef struct {
         int64_t ts_us;
         uint32_t delay_ms, nonce_age_ms;
         uint16_t status;
-        uint8_t cls;
+        uint32_t
+            mask; /* anomalies (1u << DiagCode), incl. stale, no-credentials, challenge-missing */
         bool answered_latest;
         bool stale;
         bool nonce_age_known;
@@ -175,7 +177,7 @@ struct Tracker {
         TrackerConfig cfg;
         DiagnosisFn fn;
         void *userdata;
-        LruMap txns, chains, clients, nonces, principals, sources;
+        LruMap txns, chains, clients, nonces, principals, sources, servers;
         TrackerStats st;
         /* global cap on records per minute of packet time */
         int64_t rate_minute_us;
@@ -332,7 +334,8 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
             !lru_init(&t->nonces, t->cfg.max_nonces, t->cfg.hash_seed ^ 3, free_node, NULL) ||
             !lru_init(&t->principals, t->cfg.max_principals, t->cfg.hash_seed ^ 4, free_node,
                       NULL) ||
-            !lru_init(&t->sources, t->cfg.max_sources, t->cfg.hash_seed ^ 5, free_source, NULL))
+            !lru_init(&t->sources, t->cfg.max_sources, t->cfg.hash_seed ^ 5, free_source, NULL) ||
+            !lru_init(&t->servers, SERVERS_MAX, t->cfg.hash_seed ^ 6, free_node, NULL))
                 return tracker_free(t);
         t->principals.keep_fn = principal_keep;
         t->sources.keep_fn = source_keep;
@@ -349,6 +352,7 @@ Tracker *tracker_free(Tracker *t)
         lru_done(&t->nonces);
         lru_done(&t->principals);
         lru_done(&t->sources);
+        lru_done(&t->servers);
         free(t);
         return NULL;
 }
@@ -390,9 +394,13 @@ static void client_key(Key *k, const char *from_user, const Endpoint *addr)
         key_add_addr(k, addr);
 }
 
-static void nonce_key(Key *k, const char *nonce)
+/* A nonce is the server's: nodes of a cluster that share a secret can mint
+ * the same string (Kamailio does within one second), each for its own
+ * algorithm, so the key includes the issuing server's address. */
+static void nonce_key(Key *k, const Endpoint *server, const char *nonce)
 {
         key_init(k);
+        key_add_addr(k, server);
         key_add_str(k, nonce);
 }
 
@@ -551,7 +559,7 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         }
 
         Nonce *nonce;
-        nonce_key(&k, cred->nonce);
+        nonce_key(&k, &meta->dst, cred->nonce);
         nonce = (Nonce *)table_find(&t->nonces, &k, meta->ts_us);
 
         AttemptCtx ctx = {
@@ -672,10 +680,15 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
                 bool created;
                 if (c->proxy != cs->proxy || !c->digest || !c->nonce || !c->nonce[0])
                         continue;
-                nonce_key(&k, c->nonce);
+                nonce_key(&k, &meta->src, c->nonce);
                 n = (Nonce *)table_get(&t->nonces, &k, sizeof *n, meta->ts_us, &created);
-                if (!n || !created)
-                        continue; /* a retransmitted challenge does not re-issue */
+                if (!n)
+                        continue;
+                /* Issued again in a new challenge (Kamailio hands out the same nonce
+                 * within a second): the client rightly starts again at nc=1
+                 * (RFC 7616 §3.4), so the nc history restarts. */
+                n->info.nc_seen = false;
+                n->info.last_nc = 0;
                 n->info.issued_us = meta->ts_us;
                 n->info.server = meta->src;
                 n->info.client = *client;
@@ -695,6 +708,55 @@ static unsigned status_slot(unsigned status)
         default:
                 return 3;
         }
+}
+
+/* ---- classes ---------------------------------------------------------- */
+
+static DiagCode lowest_bit(uint32_t mask)
+{
+        for (unsigned i = 0; i < DIAG__MAX; i++)
+                if (mask & (1u << i))
+                        return (DiagCode)i;
+        return DIAG_WRONG_PASSWORD;
+}
+
+/* Class of a refused attempt: the most specific anomaly, else what verification
+ * says about the secret. */
+static DiagCode classify(uint32_t mask, uint8_t verify)
+{
+        if (mask)
+                return lowest_bit(mask);
+        return verify == VERIFY_OK ? DIAG_SERVER_REJECTS_VALID : DIAG_WRONG_PASSWORD;
+}
+
+/*
+ * Anomalies a server is seen to accept: when a server answers 2xx to a
+ * request whose digest showed an anomaly (Kamailio does not compare the
+ * digest uri with the Request-URI; some servers accept any realm), that
+ * anomaly is not why it refuses others. A nonce we never saw issued proves
+ * only that the capture started late, so it is not learned.
+ */
+#define LEARNABLE                                                                                  \
+        ((1u << DIAG_HEADER_MISMATCH) | (1u << DIAG_REALM_MISMATCH) |                              \
+         (1u << DIAG_ALGORITHM_MISMATCH) | (1u << DIAG_QOP_MISMATCH) | (1u << DIAG_URI_MISMATCH) | \
+         (1u << DIAG_SOURCE_CHANGED))
+
+typedef struct {
+        Keyed k;
+        uint32_t tolerated;
+} ServerInfo;
+
+static ServerInfo *server_info(Tracker *t, const Endpoint *server, int64_t now, bool create)
+{
+        Endpoint addr = *server;
+        Key k;
+
+        addr.port = 0;
+        key_init(&k);
+        key_add_addr(&k, &addr);
+        if (!create)
+                return (ServerInfo *)table_find(&t->servers, &k, now);
+        return (ServerInfo *)table_get(&t->servers, &k, sizeof(ServerInfo), now, NULL);
 }
 
 /* ---- records ---------------------------------------------------------- */
@@ -894,6 +956,8 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         char client[ENDPOINT_STRLEN], moved_from[ENDPOINT_STRLEN], moved_to[ENDPOINT_STRLEN],
             server[ENDPOINT_STRLEN];
         DiagCode code;
+        const ServerInfo *si = server_info(t, &p->server, now_us, false);
+        uint32_t tolerated = si ? si->tolerated : 0;
 
         memset(&s, 0, sizeof s);
         for (unsigned i = 0; i < p->ring_n; i++) {
@@ -902,7 +966,8 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
                 if (a->ts_us < cutoff)
                         break;
                 win[s.attempts++] = a;
-                s.n_cls[a->cls]++;
+                s.n_cls[classify(a->mask & ~tolerated, a->verify)]++;
+                s.tolerated_seen |= a->mask & tolerated;
                 s.n_status[status_slot(a->status)]++;
                 s.n_answered_latest += a->answered_latest;
                 s.n_stale += a->stale;
@@ -1169,8 +1234,8 @@ static void source_fail(Tracker *t, const PacketMeta *meta, const SipMsg *m, con
 
 /* ---- refusals and successes ------------------------------------------- */
 
-static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x, DiagCode cls,
-                    bool stale, const ChallengeSet *cs, bool pjsip_shape)
+static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x,
+                    uint32_t mask, bool stale, const ChallengeSet *cs, bool pjsip_shape)
 {
         const char *realm = x->realm[0] ? x->realm : (cs && cs->n ? cs->ch[0].realm : "");
         const char *agent = m->server ? m->server : m->user_agent;
@@ -1192,7 +1257,7 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
             .delay_ms = x->delay_ms,
             .nonce_age_ms = x->nonce_age_ms,
             .status = (uint16_t)m->status,
-            .cls = (uint8_t)cls,
+            .mask = mask,
             .answered_latest = x->answered_latest,
             .stale = stale,
             .nonce_age_known = x->nonce_known,
@@ -1278,6 +1343,11 @@ static void success(Tracker *t, const PacketMeta *meta, const Txn *x, unsigned s
 
         t->st.successes++;
         source_mark(t, &x->src, x->user, false, true, meta->ts_us);
+        if (x->has_creds && (x->anomalies & LEARNABLE)) {
+                ServerInfo *si = server_info(t, &x->dst, meta->ts_us, true);
+                if (si)
+                        si->tolerated |= x->anomalies & LEARNABLE;
+        }
         if (!p)
                 return;
         /* Success ends the streak, but only an authenticated one or one of the
@@ -1291,25 +1361,6 @@ static void success(Tracker *t, const PacketMeta *meta, const Txn *x, unsigned s
         p->ring_n = 0;
         p->streak_total = 0;
         memset(p->emitted, 0, sizeof p->emitted);
-}
-
-static DiagCode lowest_bit(uint32_t mask)
-{
-        for (unsigned i = 0; i < DIAG__MAX; i++)
-                if (mask & (1u << i))
-                        return (DiagCode)i;
-        return DIAG_WRONG_PASSWORD;
-}
-
-/* Class of a refused credentialed attempt: the most specific anomaly, else
- * what verification says about the secret. */
-static DiagCode attempt_class(const Txn *x, bool stale)
-{
-        uint32_t mask = x->anomalies | (stale ? 1u << DIAG_STALE_NONCE : 0);
-
-        if (mask)
-                return lowest_bit(mask);
-        return x->verify == VERIFY_OK ? DIAG_SERVER_REJECTS_VALID : DIAG_WRONG_PASSWORD;
 }
 
 static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
@@ -1350,16 +1401,18 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 if (cs.valid)
                         record_challenge(t, meta, m, x->from_user, &x->src, &cs, pjsip_shape);
                 if (!cs.valid)
-                        refusal(t, meta, m, x, DIAG_CHALLENGE_MISSING, false, &cs, pjsip_shape);
+                        refusal(t, meta, m, x, 1u << DIAG_CHALLENGE_MISSING, false, &cs,
+                                pjsip_shape);
                 else if (x->has_creds)
-                        refusal(t, meta, m, x, attempt_class(x, stale), stale, &cs, pjsip_shape);
+                        refusal(t, meta, m, x, x->anomalies | (stale ? 1u << DIAG_STALE_NONCE : 0),
+                                stale, &cs, pjsip_shape);
                 else if (x->nocreds_after_challenge)
-                        refusal(t, meta, m, x, DIAG_NO_CREDENTIALS, false, &cs, pjsip_shape);
+                        refusal(t, meta, m, x, 1u << DIAG_NO_CREDENTIALS, false, &cs, pjsip_shape);
                 else
                         source_fail(t, meta, m, x, false, pjsip_shape); /* pending */
         } else if (m->status == 403 && x->has_creds) {
                 /* chan_sip and others answer wrong credentials with 403 Forbidden. */
-                refusal(t, meta, m, x, attempt_class(x, false), false, NULL, false);
+                refusal(t, meta, m, x, x->anomalies, false, NULL, false);
         } else if ((m->status == 403 || m->status == 404) && is_method(x->method, "REGISTER")) {
                 /* Extension enumeration (svwar): 404/403 for names that do not exist. */
                 source_fail(t, meta, m, x, true, false);

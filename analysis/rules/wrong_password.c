@@ -18,7 +18,30 @@ static void evidence(const Streak *s, char *buf, size_t n)
         else
                 strbuf_append(buf, n, "%s, %u of them answering the latest nonce; ", att,
                               s->n_answered_latest);
-        strbuf_append(buf, n, "realm, uri, algorithm (%s) and qop match; ", s->cred_alg);
+        if (s->tolerated_seen) {
+                /* Mismatches this server accepts from clients that do log in. */
+                static const struct {
+                        DiagCode code;
+                        const char *what;
+                } items[] = {
+                    {DIAG_HEADER_MISMATCH, "the header kind"},
+                    {DIAG_REALM_MISMATCH, "the realm"},
+                    {DIAG_ALGORITHM_MISMATCH, "the algorithm"},
+                    {DIAG_QOP_MISMATCH, "qop/nc"},
+                    {DIAG_URI_MISMATCH, "the digest uri"},
+                    {DIAG_SOURCE_CHANGED, "the source port"},
+                };
+                unsigned k = 0;
+                for (size_t i = 0; i < sizeof items / sizeof items[0]; i++)
+                        if (s->tolerated_seen & (1u << items[i].code))
+                                strbuf_append(buf, n, "%s%s", k++ ? " and " : "", items[i].what);
+                strbuf_append(buf, n,
+                              " differ%s, but this server accepts that from clients that log in; "
+                              "the rest matches (%s); ",
+                              k == 1 ? "s" : "", s->cred_alg);
+        } else {
+                strbuf_append(buf, n, "realm, uri, algorithm (%s) and qop match; ", s->cred_alg);
+        }
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
         if (s->n_verified_bad == s->attempts)
                 strbuf_append(buf, n,

@@ -540,6 +540,72 @@ static void test_reconfigure(void)
         tracker_free(t);
 }
 
+/* One REGISTER attempt with credentials for `user`, answered `status`; the
+ * server (re)issues `nonce` in its 401 challenges. */
+static void attempt(Tracker *t, int64_t ts, const char *user, unsigned cseq, const char *nonce,
+                    const char *uri, uint32_t nc, unsigned status)
+{
+        char br[48], cid[32];
+        snprintf(br, sizeof br, "z9hG4bK-%s-%u", user, cseq);
+        snprintf(cid, sizeof cid, "cid-%s", user);
+        Req r = {cid, "tag", user, br, "REGISTER", cseq};
+        SipMsg q = request(&r);
+        add_cred(&q, "example.test", nonce, DIGEST_ALG_MD5, uri, QOP_AUTH, nc);
+        q.credentials[0].response = br; /* distinct per attempt */
+        feed(t, ts, &q, true);
+        SipMsg a = response(&q, status);
+        if (status == 401)
+                add_chal(&a, "example.test", nonce, DIGEST_ALG_MD5, QOP_AUTH, false);
+        feed(t, ts + 2000, &a, false);
+}
+
+/* Kamailio re-issues the same nonce within a second; a client answering each
+ * new challenge with nc=00000001 is right, not a qop/nc fault. */
+static void test_reissued_nonce(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        char br[16] = "z9hG4bK-first";
+        Req r = {"cid-kam", "tag", "kam", br, "REGISTER", 1};
+        SipMsg q = request(&r);
+        feed(t, 1000000, &q, true);
+        SipMsg a = response(&q, 401);
+        add_chal(&a, "example.test", "same-nonce", DIGEST_ALG_MD5, QOP_AUTH, false);
+        feed(t, 1001000, &a, false);
+        for (unsigned i = 2; i <= 5; i++)
+                attempt(t, 1000000 + i * 100000, "kam", i, "same-nonce", "sip:example.test", 1,
+                        401);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
+              "re-issued nonce answered with nc=1: %u records, first %s", s.n,
+              s.n ? diag_code_name(s.codes[0]) : "-");
+        tracker_free(t);
+}
+
+/* An anomaly the server accepted from a client that logged in is not why it
+ * refuses another: Kamailio does not check the digest uri. */
+static void test_learned_tolerance(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        attempt(t, 1000000, "good", 1, "n-good", "sip:10.0.0.1:5060", 1, 200);
+        for (unsigned i = 1; i <= 3; i++)
+                attempt(t, 2000000 + i * 100000, "bad", i, "n-bad", "sip:10.0.0.1:5060", i, 401);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
+              "tolerated uri mismatch: %u records, first %s", s.n,
+              s.n ? diag_code_name(s.codes[0]) : "-");
+        CHECK(s.n == 1 && strstr(s.last.evidence, "this server accepts that") != NULL,
+              "evidence says the mismatch is accepted: %s", s.last.evidence);
+        tracker_free(t);
+
+        /* The same refusals without a successful precedent: the uri is the cause. */
+        t = mk(&s, 3);
+        for (unsigned i = 1; i <= 3; i++)
+                attempt(t, 2000000 + i * 100000, "bad", i, "n-bad", "sip:10.0.0.1:5060", i, 401);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_URI_MISMATCH, "uri-mismatch: %u records, first %s",
+              s.n, s.n ? diag_code_name(s.codes[0]) : "-");
+        tracker_free(t);
+}
+
 int main(void)
 {
         test_code_tables();
@@ -555,6 +621,8 @@ int main(void)
         test_account_scan();
         test_flood_keeps_real_failures();
         test_reconfigure();
+        test_reissued_nonce();
+        test_learned_tolerance();
         if (failures)
                 fprintf(stderr, "%d check(s) failed\n", failures);
         else
