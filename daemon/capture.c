@@ -252,7 +252,100 @@ static int choose_linktype(Capture *c)
         return -EPROTONOSUPPORT;
 }
 
+static bool parse_port(const char **p, unsigned *out)
+{
+        unsigned v = 0;
+        const char *s = *p;
+
+        if (*s < '0' || *s > '9')
+                return false;
+        while (*s >= '0' && *s <= '9') {
+                v = v * 10 + (unsigned)(*s - '0');
+                if (v > 65535)
+                        return false;
+                s++;
+        }
+        if (v == 0)
+                return false;
+        *p = s;
+        *out = v;
+        return true;
+}
+
+/*
+ * "5060,5080,5100-5110" -> "((udp or tcp) and (port 5060 or port 5080 or
+ * portrange 5100-5110))" + the fragment clauses of CAPTURE_DEFAULT_FILTER.
+ */
+int capture_default_filter(const char *sip_ports, char *buf, size_t n)
+{
+        const char *p = sip_ports;
+        size_t k = 0;
+        int w;
+
+        if (!sip_ports) {
+                w = snprintf(buf, n, "%s", CAPTURE_DEFAULT_FILTER);
+                return w < 0 || (size_t)w >= n ? -ENOBUFS : 0;
+        }
+        w = snprintf(buf, n, "((udp or tcp) and (");
+        if (w < 0 || (size_t)w >= n)
+                return -ENOBUFS;
+        k = (size_t)w;
+        for (bool first = true;; first = false) {
+                unsigned lo, hi;
+
+                if (!parse_port(&p, &lo))
+                        return -EINVAL;
+                hi = lo;
+                if (*p == '-') {
+                        p++;
+                        if (!parse_port(&p, &hi) || hi < lo)
+                                return -EINVAL;
+                }
+                if (hi == lo)
+                        w = snprintf(buf + k, n - k, "%sport %u", first ? "" : " or ", lo);
+                else
+                        w = snprintf(buf + k, n - k, "%sportrange %u-%u", first ? "" : " or ", lo,
+                                     hi);
+                if (w < 0 || (size_t)w >= n - k)
+                        return -ENOBUFS;
+                k += (size_t)w;
+                if (*p == '\0')
+                        break;
+                if (*p++ != ',')
+                        return -EINVAL;
+        }
+        w = snprintf(buf + k, n - k, "))%s", CAPTURE_FRAGMENT_CLAUSES);
+        if (w < 0 || (size_t)w >= n - k)
+                return -ENOBUFS;
+        return 0;
+}
+
+static int open_live(Capture **out, const char *iface, const char *filter, bool is_default,
+                     char *err, size_t n);
+
 int capture_open_live(Capture **out, const char *iface, const char *filter, char *err, size_t n)
+{
+        return open_live(out, iface, filter ? filter : CAPTURE_DEFAULT_FILTER, filter == NULL, err,
+                         n);
+}
+
+int capture_open_live_ports(Capture **out, const char *iface, const char *sip_ports, char *err,
+                            size_t n)
+{
+        char filter[CAPTURE_FILTER_MAX], e[128];
+        int r;
+
+        r = capture_default_filter(sip_ports, filter, sizeof(filter));
+        if (r < 0) {
+                escape_text(sip_ports ? sip_ports : "", e, sizeof(e));
+                msg(err, n, "invalid SIP port list '%s'", e);
+                return r;
+        }
+        return open_live(out, iface, filter, true, err, n);
+}
+
+static int open_live(Capture **out, const char *iface, const char *filter, bool is_default,
+                     char *err, size_t n)
 {
         char ebuf[PCAP_ERRBUF_SIZE] = "";
         char name[128], lt[128];
@@ -261,7 +354,7 @@ int capture_open_live(Capture **out, const char *iface, const char *filter, char
         int r;
 
         escape_text(iface, name, sizeof(name));
-        c = capture_alloc(iface, filter ? filter : CAPTURE_DEFAULT_FILTER, err, n);
+        c = capture_alloc(iface, filter, err, n);
         if (!c)
                 return -ENOMEM;
         c->live = true;
@@ -316,7 +409,7 @@ int capture_open_live(Capture **out, const char *iface, const char *filter, char
                 return -EPROTONOSUPPORT;
         }
         if (c->filter) {
-                r = apply_filter(c, c->filter, filter == NULL, err, n);
+                r = apply_filter(c, c->filter, is_default, err, n);
                 if (r < 0) {
                         capture_close(c);
                         return r;

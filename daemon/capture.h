@@ -26,9 +26,9 @@ typedef struct Capture Capture;
  * reassembly. On Ethernet the same expression is repeated behind one and two
  * VLAN tags (802.1Q, QinQ).
  */
+#define CAPTURE_FRAGMENT_CLAUSES " or (ip and ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44)"
 #define CAPTURE_DEFAULT_FILTER                                                                     \
-        "((udp or tcp) and (port 5060 or port 5080 or port 5061))"                                 \
-        " or (ip and ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44)"
+        "((udp or tcp) and (port 5060 or port 5080 or port 5061))" CAPTURE_FRAGMENT_CLAUSES
 
 typedef struct {
         int64_t ts_us;       /* capture time, µs since the epoch */
@@ -62,6 +62,22 @@ int capture_open_file(Capture **out, const char *path, const char *filter, char 
  * On success capture_warning() may hold a non-fatal activation warning.
  */
 int capture_open_live(Capture **out, const char *iface, const char *filter, char *err, size_t n);
+
+/*
+ * Open a live capture with the default filter built for sip_ports (the
+ * normalised list options_parse_ports() makes, "5060,5080,5100-5110"; NULL =
+ * the ports of CAPTURE_DEFAULT_FILTER), with the fragment and VLAN clauses.
+ */
+int capture_open_live_ports(Capture **out, const char *iface, const char *sip_ports, char *err,
+                            size_t n);
+
+/*
+ * The default filter for sip_ports into buf: CAPTURE_DEFAULT_FILTER with
+ * its port clause replaced. -EINVAL for a malformed list, -ENOBUFS when buf
+ * is too small (CAPTURE_FILTER_MAX always suffices for a list options accepts).
+ */
+#define CAPTURE_FILTER_MAX 4096
+int capture_default_filter(const char *sip_ports, char *buf, size_t n);
 
 Capture *capture_close(Capture *c);
 

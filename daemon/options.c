@@ -7,6 +7,7 @@
  * what the command line left alone, but every line is still validated so a
  * broken file is reported even when the command line overrides it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -32,6 +33,9 @@ enum {
         SET_DURATION = 1u << 6,
         SET_COUNT = 1u << 7,
         SET_STATS = 1u << 8,
+        SET_SIP_PORTS = 1u << 9,
+        SET_HEP_LISTEN = 1u << 10,
+        SET_USER = 1u << 11,
 };
 
 enum {
@@ -41,6 +45,9 @@ enum {
         OPT_THRESHOLD,
         OPT_WINDOW,
         OPT_STATS,
+        OPT_SIP_PORTS,
+        OPT_HEP_LISTEN,
+        OPT_USER,
         OPT_TUNE_BASE = 0x200, /* + Tunable */
 };
 
@@ -58,6 +65,9 @@ static const struct option long_options[] = {
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"sip-ports", required_argument, NULL, OPT_SIP_PORTS},
+    {"hep-listen", required_argument, NULL, OPT_HEP_LISTEN},
+    {"user", required_argument, NULL, OPT_USER},
     {"guess-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_GUESS_THRESHOLD},
     {"scan-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_SCAN_THRESHOLD},
     {"max-records-per-minute", required_argument, NULL,
@@ -79,6 +89,10 @@ const char *options_usage(void)
                "      --duration SEC      with -i: stop after SEC seconds\n"
                "      --count N           stop after N packets\n"
                "  -f, --filter BPF        capture filter; the default also keeps IP fragments\n"
+               "      --sip-ports LIST    ports of the default filter (default 5060,5061,5080;\n"
+               "                          ranges allowed: 5060,5100-5110)\n"
+               "      --hep-listen ADDR:PORT\n"
+               "                          receive HEP copies on UDP and TCP (with -i or alone)\n"
                "  -o, --output journal|text|json\n"
                "                          default: journal under systemd, text otherwise\n"
                "  -c, --config FILE       default " SYSCONFDIR "/sipauthmon/sipauthmon.conf\n"
@@ -93,6 +107,8 @@ const char *options_usage(void)
                "                          global cap, then one summary record (default 60,\n"
                "                          0 = no cap)\n"
                "      --stats             counters on stderr at exit\n"
+               "      --user USER         started as root outside systemd: run as USER after\n"
+               "                          opening the capture (default sipauthmon, else nobody)\n"
                "  -v, --verbose           debug detail on stderr\n"
                "  -q, --quiet             only errors on stderr\n"
                "  -h, --help              this text\n"
@@ -146,6 +162,9 @@ void options_done(Options *o)
 {
         free(o->source);
         free(o->filter);
+        free(o->sip_ports);
+        free(o->hep_listen);
+        free(o->user);
         free(o->config);
         free(o->credentials);
         options_init(o);
@@ -191,6 +210,85 @@ bool options_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out
                 return false;
         *out = v;
         return true;
+}
+
+bool options_parse_ports(const char *s, char *norm, size_t n)
+{
+        size_t k = 0, items = 0;
+        const char *p = s;
+
+        if (!s || n == 0)
+                return false;
+        for (;;) {
+                uint64_t lo, hi;
+                char num[8];
+                size_t d;
+                int w;
+
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                for (d = 0; p[d] >= '0' && p[d] <= '9'; d++)
+                        if (d + 1 >= sizeof(num))
+                                return false;
+                memcpy(num, p, d);
+                num[d] = '\0';
+                if (!options_parse_uint(num, 1, 65535, &lo))
+                        return false;
+                p += d;
+                hi = lo;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (*p == '-') {
+                        p++;
+                        while (*p == ' ' || *p == '\t')
+                                p++;
+                        for (d = 0; p[d] >= '0' && p[d] <= '9'; d++)
+                                if (d + 1 >= sizeof(num))
+                                        return false;
+                        memcpy(num, p, d);
+                        num[d] = '\0';
+                        if (!options_parse_uint(num, 1, 65535, &hi) || hi < lo)
+                                return false;
+                        p += d;
+                        while (*p == ' ' || *p == '\t')
+                                p++;
+                }
+                if (++items > OPTIONS_SIP_PORTS_MAX)
+                        return false;
+                if (hi == lo)
+                        w = snprintf(norm + k, n - k, "%s%u", k ? "," : "", (unsigned)lo);
+                else
+                        w = snprintf(norm + k, n - k, "%s%u-%u", k ? "," : "", (unsigned)lo,
+                                     (unsigned)hi);
+                if (w < 0 || (size_t)w >= n - k)
+                        return false;
+                k += (size_t)w;
+                if (*p == '\0')
+                        return true;
+                if (*p++ != ',')
+                        return false;
+        }
+}
+
+bool options_check_listen(const char *s)
+{
+        const char *colon;
+        uint64_t port;
+
+        if (!s || !*s)
+                return false;
+        colon = strrchr(s, ':');
+        /* Port 0: any free port (STATUS says which). */
+        if (!colon || !options_parse_uint(colon + 1, 0, 65535, &port))
+                return false;
+        if (s[0] == '[') {
+                /* "[v6]:port": the bracket closes right before the colon. */
+                if (colon - s < 3 || colon[-1] != ']')
+                        return false;
+                return memchr(s + 1, ']', (size_t)(colon - s - 2)) == NULL;
+        }
+        /* An unbracketed address has no colon of its own ("::1:9060" is ambiguous). */
+        return memchr(s, ':', (size_t)(colon - s)) == NULL && strpbrk(s, " \t[]") == NULL;
 }
 
 static int set_str(char **dst, const char *v, char *err, size_t n)
@@ -260,6 +358,44 @@ static int set_value(Options *o, unsigned which, const char *what, const char *v
                 }
                 return 0;
         }
+        default:
+                return fail(err, n, "internal error: unknown setting");
+        }
+}
+
+/*
+ * The string settings that need a check: --sip-ports, --hep-listen, --user.
+ * Same contract as set_value().
+ */
+static int set_string(Options *o, unsigned which, const char *what, const char *v, bool apply,
+                      char *err, size_t n)
+{
+        char norm[1024], e[96];
+
+        switch (which) {
+        case SET_SIP_PORTS:
+                if (!options_parse_ports(v, norm, sizeof(norm)))
+                        return fail(err, n,
+                                    "%s: invalid value '%s' (expected ports and ranges 1-65535, "
+                                    "e.g. 5060,5080,5100-5110; at most %u)",
+                                    what, esc(v, e, sizeof(e)), OPTIONS_SIP_PORTS_MAX);
+                return apply ? set_str(&o->sip_ports, norm, err, n) : 0;
+        case SET_HEP_LISTEN:
+                if (!options_check_listen(v))
+                        return fail(err, n,
+                                    "%s: invalid value '%s' (expected ADDR:PORT, [ADDR]:PORT or "
+                                    ":PORT)",
+                                    what, esc(v, e, sizeof(e)));
+                return apply ? set_str(&o->hep_listen, v, err, n) : 0;
+        case SET_USER:
+                /* A user name as useradd(8) takes it; no path or option characters. */
+                if (!*v || strlen(v) > 32 || v[0] == '-' ||
+                    strspn(v,
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                        strlen(v))
+                        return fail(err, n, "%s: invalid user name '%s'", what,
+                                    esc(v, e, sizeof(e)));
+                return apply ? set_str(&o->user, v, err, n) : 0;
         default:
                 return fail(err, n, "internal error: unknown setting");
         }
@@ -477,6 +613,27 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
                 return 1;
         }
 
+        static const struct {
+                const char *key;
+                unsigned which;
+        } strings[] = {
+            {"sip_ports", SET_SIP_PORTS},
+            {"hep_listen", SET_HEP_LISTEN},
+            {"user", SET_USER},
+        };
+        for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+                if (strcmp(name, strings[i].key) != 0)
+                        continue;
+                r = set_string(o, strings[i].which, name, value, !(c->cli_set & strings[i].which),
+                               c->err, sizeof(c->err));
+                if (r < 0) {
+                        c->err_line = c->lineno;
+                        c->err_code = r;
+                        return 0;
+                }
+                return 1;
+        }
+
         if (strcmp(name, "stats") == 0) {
                 bool b;
 
@@ -544,6 +701,62 @@ static int load_config(Options *o, unsigned cli_set, unsigned cli_tune, const ch
         r = 0;
 out:
         free(c.input_value);
+        return r;
+}
+
+/*
+ * The main file, then FILE.d/\*.conf in lexical (C locale, alphasort) order:
+ * the systemd convention, so that a package or an admin can add a file
+ * instead of editing the main one. An absent main file is skipped (when not
+ * required); the drop-ins are read all the same.
+ */
+static int dropin_filter(const struct dirent *d)
+{
+        size_t len = strlen(d->d_name);
+
+        return d->d_name[0] != '.' && len > 5 && strcmp(d->d_name + len - 5, ".conf") == 0;
+}
+
+static int load_config_all(Options *o, unsigned cli_set, unsigned cli_tune, const char *path,
+                           bool required, char *err, size_t n)
+{
+        struct dirent **list = NULL;
+        char e[256];
+        char *dir = NULL;
+        int r, k;
+
+        r = load_config(o, cli_set, cli_tune, path, required, err, n);
+        if (r < 0)
+                return r;
+        if (asprintf(&dir, "%s.d", path) < 0) {
+                fail(err, n, "out of memory");
+                return -ENOMEM;
+        }
+        k = scandir(dir, &list, dropin_filter, alphasort);
+        if (k < 0) {
+                r = errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+                if (r < 0)
+                        fail(err, n, "%s: %s", esc(dir, e, sizeof(e)), strerror(-r));
+                free(dir);
+                return r;
+        }
+        for (int i = 0; i < k; i++) {
+                char *file = NULL;
+
+                if (r == 0) {
+                        if (asprintf(&file, "%s/%s", dir, list[i]->d_name) < 0) {
+                                fail(err, n, "out of memory");
+                                r = -ENOMEM;
+                        } else {
+                                /* Listed a moment ago: a vanished file is an error now. */
+                                r = load_config(o, cli_set, cli_tune, file, true, err, n);
+                                free(file);
+                        }
+                }
+                free(list[i]);
+        }
+        free(list);
+        free(dir);
         return r;
 }
 
@@ -653,6 +866,19 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                         o->stats = true;
                         set |= SET_STATS;
                         break;
+                case OPT_SIP_PORTS:
+                case OPT_HEP_LISTEN:
+                case OPT_USER: {
+                        static const unsigned which[] = {SET_SIP_PORTS, SET_HEP_LISTEN, SET_USER};
+                        static const char *const what[] = {"--sip-ports", "--hep-listen", "--user"};
+                        unsigned i = (unsigned)(ch - OPT_SIP_PORTS);
+
+                        r = set_string(o, which[i], what[i], optarg, true, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= which[i];
+                        break;
+                }
                 case 'v':
                         if (o->verbose < 16)
                                 o->verbose++;
@@ -688,16 +914,23 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                 return fail(err, errlen, "options -v and -q cannot be used together");
 
         if (o->config)
-                r = load_config(o, set, cli_tune, o->config, true, err, errlen);
+                r = load_config_all(o, set, cli_tune, o->config, true, err, errlen);
         else if (default_config)
-                r = load_config(o, set, cli_tune, default_config, false, err, errlen);
+                r = load_config_all(o, set, cli_tune, default_config, false, err, errlen);
         else
                 r = 0;
         if (r < 0)
                 return r;
 
-        if (o->input == INPUT_NONE)
-                return fail(err, errlen, "no input: use -i IFACE or -r FILE (see --help)");
+        if (o->input == INPUT_NONE && !o->hep_listen)
+                return fail(err, errlen,
+                            "no input: use -i IFACE, -r FILE or --hep-listen (see --help)");
+        if (o->input == INPUT_FILE && o->hep_listen) {
+                if (set & SET_HEP_LISTEN)
+                        return fail(err, errlen, "--hep-listen cannot be used with -r");
+                free(o->hep_listen); /* from the config file, meant for the live daemon */
+                o->hep_listen = NULL;
+        }
         if (o->input == INPUT_FILE && o->duration_s) {
                 if (set & SET_DURATION)
                         return fail(err, errlen, "--duration applies to live capture (-i) only");
@@ -707,4 +940,48 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                 o->output =
                     getenv("INVOCATION_ID") || getenv("JOURNAL_STREAM") ? SINK_JOURNAL : SINK_TEXT;
         return 0;
+}
+
+/* Config keys and options that tune the tracker; unset ones keep its defaults. */
+void options_tracker_config(const Options *o, TrackerConfig *tc)
+{
+        tc->threshold = o->threshold;
+        tc->window_us = (int64_t)o->window_s * 1000000;
+        for (unsigned i = 0; i < TUNE__MAX; i++) {
+                uint64_t v = o->tune[i].value;
+
+                if (!o->tune[i].set)
+                        continue;
+                switch ((Tunable)i) {
+                case TUNE_GUESS_THRESHOLD:
+                        tc->guess_threshold = (unsigned)v;
+                        break;
+                case TUNE_SCAN_THRESHOLD:
+                        tc->scan_threshold = (unsigned)v;
+                        break;
+                case TUNE_MAX_RECORDS_PER_MINUTE:
+                        tc->max_records_per_minute = (unsigned)v;
+                        break;
+                case TUNE_MAX_TRANSACTIONS:
+                        tc->max_transactions = (size_t)v;
+                        break;
+                case TUNE_MAX_CHAINS:
+                        tc->max_chains = (size_t)v;
+                        break;
+                case TUNE_MAX_CLIENTS:
+                        tc->max_clients = (size_t)v;
+                        break;
+                case TUNE_MAX_PRINCIPALS:
+                        tc->max_principals = (size_t)v;
+                        break;
+                case TUNE_MAX_NONCES:
+                        tc->max_nonces = (size_t)v;
+                        break;
+                case TUNE_MAX_SOURCES:
+                        tc->max_sources = (size_t)v;
+                        break;
+                case TUNE__MAX:
+                        break;
+                }
+        }
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sink.h"
+#include "../analysis/tracker.h"
 
 #define OPTIONS_WINDOW_MAX_S                                                                       \
         (30u * 24u * 3600u) /* a month: keeps µs arithmetic far from overflow */
@@ -58,6 +59,9 @@ typedef struct {
         char *filter;    /* NULL: default filter (live) / no filter (file) */
         SinkKind output; /* resolved: explicit, else journal under systemd, else text */
         bool output_explicit;
+        char *sip_ports;   /* normalised "5060,5080,5100-5110"; NULL = default ports */
+        char *hep_listen;  /* "ADDR:PORT" of the HEP listener; NULL = none */
+        char *user;        /* user to drop to when started as root; NULL = default */
         char *config;      /* the -c path, NULL when the default was used */
         char *credentials; /* path; verified by a later module */
         unsigned threshold;
@@ -72,6 +76,10 @@ typedef struct {
         bool version;
 } Options;
 
+#define OPTIONS_SIP_PORTS_MAX 64 /* entries (ports or ranges) in sip_ports */
+#define OPTIONS_DEFAULT_USER  "sipauthmon"
+#define OPTIONS_FALLBACK_USER "nobody"
+
 /* Defaults: threshold 3, window 300 s, no limits, text output. */
 void options_init(Options *o);
 /* Free the strings; the struct can be initialised again afterwards. */
@@ -79,9 +87,13 @@ void options_done(Options *o);
 
 /*
  * Parse argv (getopt_long; resets getopt's state, so it can be called more
- * than once) and the configuration file: -c FILE when given (it must exist),
- * else default_config (skipped silently when it does not exist; NULL = none).
+ * than once, e.g. again on SIGHUP) and the configuration file: -c FILE when
+ * given (it must exist), else default_config (skipped silently when it does
+ * not exist; NULL = none). Then the drop-ins FILE.d/\*.conf in lexical order
+ * (absent directory: none); later files override earlier ones, the command
+ * line overrides them all. An error names the file (drop-in included) and line.
  * With -h or -V the configuration is not read and no input is required.
+ * --hep-listen without -i/-r is a valid input (listen only).
  *
  * Returns 0, or -EINVAL (bad option, value or configuration line) / other
  * negative errno with a one-line message in err (without the "sipauthmon: "
@@ -95,6 +107,22 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
  * min <= value <= max. false (and *out untouched) otherwise.
  */
 bool options_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * A SIP port list: comma-separated ports and ranges ("5060,5080,5100-5110"),
+ * 1-65535, at most OPTIONS_SIP_PORTS_MAX entries, blanks around items
+ * allowed. Writes the normalised form (no blanks) into norm; false on error.
+ */
+bool options_parse_ports(const char *s, char *norm, size_t n);
+
+/*
+ * A listen address: "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (all
+ * addresses). Only the form is checked here; the listener resolves it.
+ */
+bool options_check_listen(const char *s);
+
+/* The tracker configuration the options ask for (threshold, window, tunables). */
+void options_tracker_config(const Options *o, TrackerConfig *tc);
 
 /* The --help text. */
 const char *options_usage(void);

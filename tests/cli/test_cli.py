@@ -480,7 +480,8 @@ def test_signal(r):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=r.env)
     p.stdin.write(data)
     p.stdin.flush()
-    time.sleep(0.5)
+    # TEST_TIME_SCALE: slower runs (valgrind, tests/valgrind/run_valgrind.py) start up later.
+    time.sleep(0.5 * float(os.environ.get("TEST_TIME_SCALE", "1")))
     p.send_signal(signal.SIGTERM)
     try:
         out, err = p.communicate(timeout=10)

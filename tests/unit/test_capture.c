@@ -602,6 +602,60 @@ static void test_live_errors(void)
         CHECK(strncmp(err, "nonexistent-if0: ", 17) == 0, "err='%s'", err);
 }
 
+/* --sip-ports / sip_ports: the default filter with other ports (issue 4). */
+static void test_ports_filter(void)
+{
+        static const struct {
+                unsigned port;
+                bool keep;
+        } ports[] = {{5060, true}, {5061, false}, {5080, false}, {5099, false}, {5100, true},
+                     {5105, true}, {5110, true},  {5111, false}, {40000, false}};
+        char buf[CAPTURE_FILTER_MAX], err[512];
+        struct bpf_program prog;
+        pcap_t *p;
+        Buf f;
+
+        CHECK(capture_default_filter(NULL, buf, sizeof(buf)) == 0 &&
+                  strcmp(buf, CAPTURE_DEFAULT_FILTER) == 0,
+              "NULL: %s", buf);
+        CHECK(capture_default_filter("5060,5100-5110", buf, sizeof(buf)) == 0 &&
+                  strcmp(buf, "((udp or tcp) and (port 5060 or portrange "
+                              "5100-5110))" CAPTURE_FRAGMENT_CLAUSES) == 0,
+              "built: %s", buf);
+        CHECK(capture_default_filter("5060,", buf, sizeof(buf)) == -EINVAL, "trailing comma");
+        CHECK(capture_default_filter("5070-5060", buf, sizeof(buf)) == -EINVAL, "reversed range");
+        CHECK(capture_default_filter("0", buf, sizeof(buf)) == -EINVAL, "port 0");
+        CHECK(capture_default_filter("5060", buf, 20) == -ENOBUFS, "small buffer");
+
+        CHECK(capture_default_filter("5060,5100-5110", buf, sizeof(buf)) == 0, "%s", buf);
+        p = pcap_open_dead(DLT_EN10MB, CAPTURE_SNAPLEN);
+        if (capture_compile_filter(p, buf, true, &prog, err, sizeof(err)) != 0) {
+                CHECK(false, "ports filter does not compile: %s", err);
+                pcap_close(p);
+                return;
+        }
+        for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+                for (int tags = 0; tags <= 1; tags++) {
+                        f.n = 0;
+                        put(&f, mac, 12);
+                        if (tags) {
+                                put16(&f, 0x8100);
+                                put16(&f, 100);
+                        }
+                        put16(&f, 0x0800);
+                        ip4(&f, L4_UDP, 40001, ports[i].port, 0);
+                        CHECK(matches(&prog, &f) == ports[i].keep, "port %u, %d tag(s): %s",
+                              ports[i].port, tags, ports[i].keep ? "dropped" : "kept");
+                }
+        }
+        /* The fragment clause is kept. */
+        f.n = 0;
+        frame_ether(&f, V4_FRAG_LATER, 0, 0);
+        CHECK(matches(&prog, &f), "non-first fragment dropped by the ports filter");
+        pcap_freecode(&prog);
+        pcap_close(p);
+}
+
 int main(void)
 {
         if (!mkdtemp(tmpdir)) {
@@ -609,6 +663,7 @@ int main(void)
                 return 1;
         }
         test_default_filter();
+        test_ports_filter();
         test_files();
         test_live_errors();
         rmdir(tmpdir);

@@ -387,16 +387,130 @@ static void test_tunables(void)
                 CHECK(options_tunable_key((Tunable)i) != NULL, "tunable %u has a config key", i);
 }
 
+/* --sip-ports, --hep-listen, --user and their keys; drop-ins (issue 4). */
+static void test_service_options(void)
+{
+        char norm[1024], dir[320], path[300];
+        const char *p;
+        int r;
+
+        CHECK(options_parse_ports("5060", norm, sizeof(norm)) && strcmp(norm, "5060") == 0, "%s",
+              norm);
+        CHECK(options_parse_ports(" 5060 , 5080,5100 - 5110 ", norm, sizeof(norm)) &&
+                  strcmp(norm, "5060,5080,5100-5110") == 0,
+              "%s", norm);
+        CHECK(options_parse_ports("1,65535", norm, sizeof(norm)), "bounds");
+        static const char *const bad_ports[] = {"",
+                                                "0",
+                                                "65536",
+                                                "5060,",
+                                                ",5060",
+                                                "5070-5060",
+                                                "50a",
+                                                "5060;5061",
+                                                "-5060",
+                                                "5060--5061",
+                                                "99999999999999999999"};
+        for (size_t i = 0; i < sizeof(bad_ports) / sizeof(bad_ports[0]); i++)
+                CHECK(!options_parse_ports(bad_ports[i], norm, sizeof(norm)), "accepted '%s'",
+                      bad_ports[i]);
+        /* At most OPTIONS_SIP_PORTS_MAX entries. */
+        {
+                char many[1024] = "";
+                size_t k = 0;
+
+                for (unsigned i = 0; i <= OPTIONS_SIP_PORTS_MAX; i++)
+                        k += (size_t)snprintf(many + k, sizeof(many) - k, "%s%u", i ? "," : "",
+                                              5000 + i);
+                CHECK(!options_parse_ports(many, norm, sizeof(norm)), "too many entries");
+        }
+
+        static const char *const good_listen[] = {"127.0.0.1:9060", ":9060", "[::1]:9060", "[::]:0",
+                                                  "0.0.0.0:65535"};
+        static const char *const bad_listen[] = {"9060",      "127.0.0.1", "::1:9060",
+                                                 "[::1]9060", ":",         "1.2.3.4:70000",
+                                                 "[]:9060",   "a b:1",     ""};
+        for (size_t i = 0; i < sizeof(good_listen) / sizeof(good_listen[0]); i++)
+                CHECK(options_check_listen(good_listen[i]), "refused '%s'", good_listen[i]);
+        for (size_t i = 0; i < sizeof(bad_listen) / sizeof(bad_listen[0]); i++)
+                CHECK(!options_check_listen(bad_listen[i]), "accepted '%s'", bad_listen[i]);
+
+        r = parse(NULL, "-i", "eth0", "--sip-ports", "5060,5100-5110", "--hep-listen", ":9060",
+                  "--user", "sipmon", NULL);
+        CHECK(r == 0 && strcmp(opt.sip_ports, "5060,5100-5110") == 0 &&
+                  strcmp(opt.hep_listen, ":9060") == 0 && strcmp(opt.user, "sipmon") == 0,
+              "r=%d err=%s", r, err);
+        /* --hep-listen alone is an input; with -r it is not allowed. */
+        r = parse(NULL, "--hep-listen", "127.0.0.1:9060", NULL);
+        CHECK(r == 0 && opt.input == INPUT_NONE && opt.hep_listen, "r=%d err=%s", r, err);
+        BAD("--hep-listen cannot be used with -r", "-r", "x.pcap", "--hep-listen", ":9060");
+        BAD("--sip-ports: invalid value '5060-'", "-i", "eth0", "--sip-ports", "5060-");
+        BAD("--hep-listen: invalid value", "-i", "eth0", "--hep-listen", "9060");
+        BAD("--user: invalid user name", "-i", "eth0", "--user", "../root");
+        BAD("--user: invalid user name", "-i", "eth0", "--user", "-x");
+
+        /* Config keys, and drop-ins in lexical order overriding the main file. */
+        p = write_file("svc.conf", "interface = eth0\nsip_ports = 5060\nthreshold = 4\n"
+                                   "hep_listen = :9060\nuser = sipmon\n");
+        snprintf(dir, sizeof(dir), "%s.d", p);
+        CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+        write_file("svc.conf.d/20-b.conf", "threshold = 6\n");
+        write_file("svc.conf.d/10-a.conf", "threshold = 5\nsip_ports = 5070-5079\n");
+        write_file("svc.conf.d/30-c.conf.disabled", "bogus = 1\n");
+        write_file("svc.conf.d/.hidden.conf", "bogus = 1\n");
+        r = parse(NULL, "-c", p, NULL);
+        CHECK(r == 0 && opt.threshold == 6 && strcmp(opt.sip_ports, "5070-5079") == 0 &&
+                  strcmp(opt.hep_listen, ":9060") == 0 && strcmp(opt.user, "sipmon") == 0,
+              "drop-ins: r=%d err=%s threshold=%u", r, err, opt.threshold);
+        /* The command line still wins over every file. */
+        r = parse(NULL, "-c", p, "--threshold", "2", "--sip-ports", "5062", NULL);
+        CHECK(r == 0 && opt.threshold == 2 && strcmp(opt.sip_ports, "5062") == 0,
+              "cli over drop-ins: r=%d err=%s", r, err);
+        /* An error in a drop-in names the drop-in and its line. */
+        write_file("svc.conf.d/25-bad.conf", "# typo below\n\ntreshold = 3\n");
+        r = parse(NULL, "-c", p, NULL);
+        CHECK(r == -EINVAL && strstr(err, "svc.conf.d/25-bad.conf:3: unknown key 'treshold'"),
+              "drop-in error: r=%d err=%s", r, err);
+        write_file("svc.conf.d/25-bad.conf", "sip_ports = 5060,x\n");
+        r = parse(NULL, "-c", p, NULL);
+        CHECK(r == -EINVAL && strstr(err, "25-bad.conf:1: sip_ports: invalid value '5060,x'"),
+              "drop-in error: r=%d err=%s", r, err);
+        /* The default file may be absent; its drop-ins are still read. */
+        snprintf(path, sizeof(path), "%s/absent.conf", tmpdir);
+        snprintf(dir, sizeof(dir), "%s.d", path);
+        CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+        write_file("absent.conf.d/a.conf", "interface = eth1\n");
+        r = parse(path, NULL);
+        CHECK(r == 0 && opt.input == INPUT_LIVE && strcmp(opt.source, "eth1") == 0,
+              "drop-ins without a main file: r=%d err=%s", r, err);
+}
+
 static void cleanup(void)
 {
-        static const char *const names[] = {"good.conf",     "bad-default.conf", "case.conf",
-                                            "override.conf", "long.conf",        "live.conf",
-                                            "empty.conf"};
+        static const char *const names[] = {"good.conf",
+                                            "bad-default.conf",
+                                            "case.conf",
+                                            "override.conf",
+                                            "long.conf",
+                                            "live.conf",
+                                            "empty.conf",
+                                            "svc.conf.d/20-b.conf",
+                                            "svc.conf.d/10-a.conf",
+                                            "svc.conf.d/30-c.conf.disabled",
+                                            "svc.conf.d/.hidden.conf",
+                                            "svc.conf.d/25-bad.conf",
+                                            "svc.conf.d",
+                                            "svc.conf",
+                                            "absent.conf.d/a.conf",
+                                            "absent.conf.d",
+                                            "tune.conf",
+                                            "tune-bad.conf"};
         char p[300];
 
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
                 snprintf(p, sizeof(p), "%s/%s", tmpdir, names[i]);
-                unlink(p);
+                if (unlink(p) < 0)
+                        rmdir(p);
         }
         rmdir(tmpdir);
 }
@@ -414,6 +528,7 @@ int main(void)
         test_bad_command_lines();
         test_config();
         test_tunables();
+        test_service_options();
         options_done(&opt);
         cleanup();
         if (failures) {

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The capture thread (DESIGN.md "Data flow"): it owns the pcap handle and
+ * does nothing but copy frames into the ring. It never waits for the
+ * analysis: a full ring is a counted drop. The analysis thread is woken
+ * through wake_fd (an eventfd) when the ring goes non-empty and when the
+ * state below changes.
+ *
+ * A live capture that fails (the interface was deleted or went down) is
+ * closed and reopened with exponential backoff, 1 s doubling up to 30 s,
+ * until it comes back or the thread is stopped.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "ring.h"
+
+typedef struct CaptureThread CaptureThread;
+
+#define CAPTURE_RETRY_MIN_MS 1000
+#define CAPTURE_RETRY_MAX_MS 30000
+
+typedef enum {
+        CAPTURE_STATE_RUNNING = 0,
+        CAPTURE_STATE_LOST,  /* failed; retrying */
+        CAPTURE_STATE_ENDED, /* end of file, or stopped */
+} CaptureState;
+
+typedef struct {
+        /* How to reopen a live capture. */
+        const char *iface;
+        const char *filter;    /* NULL = the default filter for sip_ports */
+        const char *sip_ports; /* NULL = default ports */
+        /* A capture file: wait for room in the ring instead of dropping (never for live). */
+        bool lossless;
+} CaptureThreadConfig;
+
+typedef struct {
+        CaptureState state;
+        unsigned generation;  /* changes with every state change */
+        char message[640];    /* why the capture was lost (escaped), "" when running */
+        unsigned retry_in_ms; /* LOST: delay before the next attempt */
+        uint64_t losses;      /* times the capture failed */
+        uint64_t reopens;     /* times it came back */
+        CaptureStats kernel;  /* summed over every handle this thread had */
+        bool have_kernel;
+        int linktype;
+} CaptureThreadStatus;
+
+/*
+ * Start the thread on an open capture (taken over, also on failure). The
+ * caller blocks the signals it handles before calling, so that the thread
+ * inherits the mask. ring and wake_fd are not owned and must outlive it.
+ */
+int capture_thread_start(CaptureThread **out, Capture *cap, const CaptureThreadConfig *cfg,
+                         Ring *ring, int wake_fd, char *err, size_t errlen);
+
+/* Stop and join (promptly: the pcap wait is broken); the status stays readable. */
+void capture_thread_stop(CaptureThread *t);
+
+/* capture_thread_stop(), then free; NULL-tolerant. Returns NULL. */
+CaptureThread *capture_thread_free(CaptureThread *t);
+
+void capture_thread_get_status(CaptureThread *t, CaptureThreadStatus *out);

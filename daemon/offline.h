@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * -r FILE: read a capture file to its end on one thread (capture ->
+ * pipeline -> sink), then exit. The live service's capture thread + ring
+ * (lossless for files) was measured against this with bench/bench_read.c on
+ * a 1,000,001-packet bench/gen_workload.py capture (2 CPUs): one thread
+ * 36,000-56,000 packets/s, two threads 22,000-41,000. Reading a file costs
+ * little next to the analysis, so a second thread only adds a copy into the
+ * ring and cache traffic between cores.
+ */
+#pragma once
+
+#include "options.h"
+
+/* Returns the exit status: 0 nothing diagnosed, 1 at least one diagnosis, 2 error. */
+int offline_run(const Options *o);

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * SPSC byte ring. Frames are stored contiguously, each behind a 16-byte
+ * header and padded to 16 bytes; a frame that does not fit before the end of
+ * the buffer is preceded by a wrap marker and starts again at offset 0.
+ * head and tail are byte counts that only grow (64 bits: no wrap in practice);
+ * their difference is the bytes in use.
+ *
+ *   producer                          consumer
+ *   copy frame at head                load head (acquire)
+ *   store head += need (release)      read frame at tail
+ *   fence seq_cst                     store tail += need (release)
+ *   load tail: == old head -> wake    empty? fence seq_cst, load head again
+ *
+ * The two fences order "publish, then look at the other side" on both sides,
+ * so either the producer sees that the consumer had caught up (and wakes it)
+ * or the consumer sees the new frame before it goes to sleep.
+ */
+#include "ring.h"
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HDR_SIZE    16u
+#define ALIGN       16u
+#define WRAP_MARKER UINT32_MAX
+#define CACHE_LINE  64
+
+typedef struct {
+        uint32_t len; /* frame bytes, or WRAP_MARKER */
+        uint32_t tag;
+        int64_t ts_us;
+} RecordHeader;
+
+_Static_assert(sizeof(RecordHeader) == HDR_SIZE, "record header is 16 bytes");
+
+struct Ring {
+        uint8_t *buf;
+        size_t size; /* power of two */
+        size_t mask;
+
+        /* Written by the producer only. */
+        alignas(CACHE_LINE) _Atomic uint64_t head;
+        _Atomic uint64_t pushed, pushed_bytes, dropped, dropped_bytes, too_big, high_water;
+
+        /* Written by the consumer only. */
+        alignas(CACHE_LINE) _Atomic uint64_t tail;
+        _Atomic uint64_t popped;
+        uint64_t peeked_need; /* bytes the frame ring_peek() returned occupies */
+};
+
+static size_t round_size(size_t size)
+{
+        size_t s = RING_SIZE_MIN;
+
+        while (s < size && s < RING_SIZE_MAX)
+                s <<= 1;
+        return s;
+}
+
+Ring *ring_new(size_t size)
+{
+        Ring *r =
+            aligned_alloc(CACHE_LINE, (sizeof(Ring) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE);
+
+        if (!r)
+                return NULL;
+        memset(r, 0, sizeof(*r));
+        r->size = round_size(size);
+        r->mask = r->size - 1;
+        r->buf = aligned_alloc(ALIGN, r->size);
+        if (!r->buf) {
+                free(r);
+                return NULL;
+        }
+        return r;
+}
+
+Ring *ring_free(Ring *r)
+{
+        if (!r)
+                return NULL;
+        free(r->buf);
+        free(r);
+        return NULL;
+}
+
+static size_t need_for(size_t len)
+{
+        return (HDR_SIZE + len + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+}
+
+/* Only the owning thread writes these counters: a load and a store suffice. */
+static void bump(_Atomic uint64_t *c, uint64_t by)
+{
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
+                              memory_order_relaxed);
+}
+
+bool ring_push(Ring *r, int64_t ts_us, uint32_t tag, const uint8_t *data, size_t len,
+               bool *was_empty)
+{
+        const uint64_t head0 = atomic_load_explicit(&r->head, memory_order_relaxed);
+        const uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint64_t head = head0, used;
+        size_t need, off, till_end, total;
+        RecordHeader h;
+
+        if (was_empty)
+                *was_empty = false;
+        if (len > r->size / 4) {
+                bump(&r->too_big, 1);
+                bump(&r->dropped, 1);
+                bump(&r->dropped_bytes, len);
+                return false;
+        }
+        need = need_for(len);
+        off = (size_t)(head & r->mask);
+        till_end = r->size - off;
+        total = need <= till_end ? need : till_end + need;
+        if (r->size - (size_t)(head - tail) < total) {
+                bump(&r->dropped, 1);
+                bump(&r->dropped_bytes, len);
+                return false;
+        }
+        if (need > till_end) {
+                /* till_end is a multiple of 16, so a header always fits. */
+                h = (RecordHeader){.len = WRAP_MARKER};
+                memcpy(r->buf + off, &h, sizeof(h));
+                head += till_end;
+                off = 0;
+        }
+        h = (RecordHeader){.len = (uint32_t)len, .tag = tag, .ts_us = ts_us};
+        memcpy(r->buf + off, &h, sizeof(h));
+        if (len)
+                memcpy(r->buf + off + HDR_SIZE, data, len);
+        head += need;
+        atomic_store_explicit(&r->head, head, memory_order_release);
+
+        bump(&r->pushed, 1);
+        bump(&r->pushed_bytes, len);
+        used = head - tail;
+        if (used > atomic_load_explicit(&r->high_water, memory_order_relaxed))
+                atomic_store_explicit(&r->high_water, used, memory_order_relaxed);
+
+        if (was_empty) {
+                atomic_thread_fence(memory_order_seq_cst);
+                *was_empty = atomic_load_explicit(&r->tail, memory_order_relaxed) == head0;
+        }
+        return true;
+}
+
+bool ring_has_room(const Ring *r, size_t len)
+{
+        const uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        const uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        size_t need, till_end;
+
+        if (len > r->size / 4)
+                return true; /* never fits: ring_push() drops it at once */
+        need = need_for(len);
+        till_end = r->size - (size_t)(head & r->mask);
+        return r->size - (size_t)(head - tail) >= (need <= till_end ? need : till_end + need);
+}
+
+bool ring_peek(Ring *r, RingRecord *out)
+{
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+        RecordHeader h;
+        size_t off;
+
+        if (head == tail) {
+                /* Pairs with the producer's fence: see the comment at the top. */
+                atomic_thread_fence(memory_order_seq_cst);
+                head = atomic_load_explicit(&r->head, memory_order_acquire);
+                if (head == tail)
+                        return false;
+        }
+        off = (size_t)(tail & r->mask);
+        memcpy(&h, r->buf + off, sizeof(h));
+        if (h.len == WRAP_MARKER) {
+                tail += r->size - off;
+                atomic_store_explicit(&r->tail, tail, memory_order_release);
+                off = 0;
+                memcpy(&h, r->buf, sizeof(h));
+        }
+        r->peeked_need = need_for(h.len);
+        *out = (RingRecord){
+            .ts_us = h.ts_us, .tag = h.tag, .data = r->buf + off + HDR_SIZE, .len = h.len};
+        return true;
+}
+
+void ring_pop(Ring *r)
+{
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+        if (!r->peeked_need)
+                return;
+        atomic_store_explicit(&r->tail, tail + r->peeked_need, memory_order_release);
+        r->peeked_need = 0;
+        bump(&r->popped, 1);
+}
+
+size_t ring_used(const Ring *r)
+{
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+
+        return head >= tail ? (size_t)(head - tail) : 0;
+}
+
+size_t ring_size(const Ring *r)
+{
+        return r->size;
+}
+
+void ring_get_stats(const Ring *r, RingStats *out)
+{
+        *out = (RingStats){
+            .pushed = atomic_load_explicit(&r->pushed, memory_order_relaxed),
+            .pushed_bytes = atomic_load_explicit(&r->pushed_bytes, memory_order_relaxed),
+            .dropped = atomic_load_explicit(&r->dropped, memory_order_relaxed),
+            .dropped_bytes = atomic_load_explicit(&r->dropped_bytes, memory_order_relaxed),
+            .too_big = atomic_load_explicit(&r->too_big, memory_order_relaxed),
+            .popped = atomic_load_explicit(&r->popped, memory_order_relaxed),
+            .high_water = atomic_load_explicit(&r->high_water, memory_order_relaxed),
+        };
+}

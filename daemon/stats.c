@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "stats.h"
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define NAME_MAX_LEN   96
+
+/* Counter names are "[a-z0-9_.]+": fold whatever a verdict name holds. */
+static void emit(StatFn fn, void *ud, const char *prefix, const char *name, uint64_t v)
+{
+        char buf[NAME_MAX_LEN];
+        size_t k = 0;
+
+        for (const char *p = prefix; *p && k + 1 < sizeof(buf); p++)
+                buf[k++] = *p;
+        for (const char *p = name; p && *p && k + 1 < sizeof(buf); p++) {
+                char ch = *p;
+
+                if (ch >= 'A' && ch <= 'Z')
+                        ch = (char)(ch - 'A' + 'a');
+                else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.'))
+                        ch = '_';
+                buf[k++] = ch;
+        }
+        buf[k] = '\0';
+        fn(buf, v, ud);
+}
+
+/*
+ * pipeline_stats_foreach_reassembly() takes a callback without user data:
+ * route it through the caller of stats_foreach() on this thread.
+ */
+static _Thread_local struct {
+        StatFn fn;
+        void *ud;
+} reassembly_to;
+
+static void reassembly_one(const char *prefix, const char *name, uint64_t value)
+{
+        emit(reassembly_to.fn, reassembly_to.ud, prefix, name, value);
+}
+
+void stats_foreach(const StatsView *v, StatFn fn, void *ud)
+{
+        static const struct {
+                const char *name;
+                size_t offset;
+        } tracker_fields[] = {
+        /* clang-format off */
+#define F(x) {#x, offsetof(TrackerStats, x)}
+                F(requests),
+                F(responses),
+                F(retransmissions),
+                F(unmatched_responses),
+                F(challenges),
+                F(refusals),
+                F(successes),
+                F(diagnoses),
+                F(suppressed),
+                F(rate_limited),
+                F(verified_ok),
+                F(verified_bad),
+                F(verify_unsupported),
+                F(transactions),
+                F(chains),
+                F(clients),
+                F(principals),
+                F(nonces),
+                F(sources),
+                F(evicted_transactions),
+                F(evicted_chains),
+                F(evicted_clients),
+                F(evicted_principals),
+                F(evicted_nonces),
+                F(evicted_sources),
+#undef F
+            /* clang-format on */
+        };
+        static const char *const listener_names[STATS_HEP_LISTENER__MAX] = {
+            [STATS_HEP_LISTENER_PACKETS] = "packets",
+            [STATS_HEP_LISTENER_BYTES] = "bytes",
+            [STATS_HEP_LISTENER_CONNECTIONS] = "connections",
+            [STATS_HEP_LISTENER_ERRORS] = "errors",
+            [STATS_HEP_LISTENER_DROPPED] = "dropped",
+        };
+        const PipelineStats *ps = v->pipeline;
+        uint64_t errors = 0;
+
+        /* Every TrackerStats field is listed above: a new one breaks the build here. */
+        _Static_assert(sizeof(TrackerStats) ==
+                           sizeof(tracker_fields) / sizeof(tracker_fields[0]) * sizeof(uint64_t),
+                       "stats_foreach(): TrackerStats fields missing from tracker_fields[]");
+
+        emit(fn, ud, "packets.total", "", ps->packets);
+        emit(fn, ud, "packets.bytes", "", ps->bytes);
+        emit(fn, ud, "decode.", "ok", ps->decode[DECODE_OK]);
+        for (int i = 1; i < DECODE__MAX; i++)
+                emit(fn, ud, "decode.", decode_verdict_name((DecodeVerdict)i), ps->decode[i]);
+        for (int i = 1; i < SIP_PARSE__MAX; i++)
+                errors += ps->sip[i];
+        emit(fn, ud, "sip.messages", "", ps->sip[SIP_PARSE_OK]);
+        emit(fn, ud, "sip.requests", "", ps->sip_requests);
+        emit(fn, ud, "sip.responses", "", ps->sip_responses);
+        emit(fn, ud, "sip.not_sip", "", ps->not_sip);
+        emit(fn, ud, "sip.parse_errors", "", errors);
+        for (int i = 1; i < SIP_PARSE__MAX; i++)
+                emit(fn, ud, "sip.parse_error.", sip_parse_verdict_name((SipParseVerdict)i),
+                     ps->sip[i]);
+        reassembly_to.fn = fn;
+        reassembly_to.ud = ud;
+        pipeline_stats_foreach_reassembly(ps, reassembly_one);
+        reassembly_to.fn = NULL;
+        emit(fn, ud, "tls.suspected", "", ps->tls_suspected);
+        emit(fn, ud, "hep.", "ok", ps->hep[HEP_OK]);
+        for (int i = 1; i < HEP__MAX; i++)
+                emit(fn, ud, "hep.", hep_verdict_name((HepVerdict)i), ps->hep[i]);
+        for (size_t i = 0; i < sizeof(tracker_fields) / sizeof(tracker_fields[0]); i++) {
+                uint64_t x;
+
+                memcpy(&x, (const char *)&ps->tracker + tracker_fields[i].offset, sizeof(x));
+                emit(fn, ud, "tracker.", tracker_fields[i].name, x);
+        }
+        emit(fn, ud, "diagnoses.emitted", "", v->diagnoses);
+        if (v->capture) {
+                emit(fn, ud, "capture.received", "", v->capture->received);
+                emit(fn, ud, "capture.kernel_drops", "", v->capture->kernel_drops);
+                emit(fn, ud, "capture.if_drops", "", v->capture->if_drops);
+                emit(fn, ud, "capture.losses", "", v->capture_losses);
+                emit(fn, ud, "capture.reopens", "", v->capture_reopens);
+        }
+        if (v->ring) {
+                emit(fn, ud, "ring.packets", "", v->ring->pushed);
+                emit(fn, ud, "ring.drops", "", v->ring->dropped);
+                emit(fn, ud, "ring.drop_bytes", "", v->ring->dropped_bytes);
+                emit(fn, ud, "ring.too_big", "", v->ring->too_big);
+                emit(fn, ud, "ring.high_water_bytes", "", v->ring->high_water);
+        }
+        if (v->hep_listener)
+                for (int i = 0; i < STATS_HEP_LISTENER__MAX; i++)
+                        emit(fn, ud, "hep_listener.", listener_names[i], v->hep_listener[i]);
+        if (v->service) {
+                emit(fn, ud, "service.reloads", "", v->reloads);
+                emit(fn, ud, "service.reload_failures", "", v->reload_failures);
+        }
+}
+
+void stats_tls_hint(const PipelineStats *ps)
+{
+        if (ps->tls_suspected)
+                log_info("%" PRIu64 " TCP segments on port 5061 look like SIP over TLS, which "
+                         "cannot be read on the wire: send HEP copies from the server "
+                         "(--hep-listen)",
+                         ps->tls_suspected);
+}
+
+static void print_one(const char *name, uint64_t value, void *ud)
+{
+        fprintf((FILE *)ud, "%-32s %" PRIu64 "\n", name, value);
+}
+
+void stats_print(const StatsView *v, FILE *f)
+{
+        stats_foreach(v, print_one, f);
+        fflush(f);
+}
+
+#define JOURNAL_FIELDS_MAX 160
+
+typedef struct {
+        struct iovec iov[JOURNAL_FIELDS_MAX + 4];
+        char *owned[JOURNAL_FIELDS_MAX + 4];
+        size_t n;
+        char *message; /* grows */
+        size_t message_len;
+        int error;
+} JournalBuild;
+
+static void add_owned(JournalBuild *b, char *s)
+{
+        if (!s) {
+                b->error = -ENOMEM;
+                return;
+        }
+        if (b->n >= sizeof(b->iov) / sizeof(b->iov[0])) {
+                free(s);
+                return; /* more counters than fields: the MESSAGE still has them all */
+        }
+        b->owned[b->n] = s;
+        b->iov[b->n] = (struct iovec){.iov_base = s, .iov_len = strlen(s)};
+        b->n++;
+}
+
+static void journal_one(const char *name, uint64_t value, void *ud)
+{
+        JournalBuild *b = ud;
+        char field[NAME_MAX_LEN + 16], *s = NULL, *m;
+        size_t k = 0;
+        int w;
+
+        if (b->error)
+                return;
+        /* Journal field names: [A-Z0-9_], at most 64 characters. */
+        k = (size_t)snprintf(field, sizeof(field), "SIPAUTHMON_");
+        for (const char *p = name; *p && k < 64; p++)
+                field[k++] = *p >= 'a' && *p <= 'z'     ? (char)(*p - 'a' + 'A')
+                             : (*p >= '0' && *p <= '9') ? *p
+                                                        : '_';
+        field[k] = '\0';
+        if (b->n < JOURNAL_FIELDS_MAX) {
+                if (asprintf(&s, "%s=%" PRIu64, field, value) < 0)
+                        s = NULL;
+                add_owned(b, s);
+        }
+        m = realloc(b->message, b->message_len + strlen(name) + 32);
+        if (!m) {
+                b->error = -ENOMEM;
+                return;
+        }
+        b->message = m;
+        w = sprintf(b->message + b->message_len, " %s=%" PRIu64, name, value);
+        b->message_len += (size_t)w;
+}
+
+int stats_journal(const StatsView *v)
+{
+        JournalBuild b = {0};
+        struct stat st;
+        int r;
+
+        if (stat(JOURNAL_SOCKET, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return -ENOTCONN;
+        b.message = strdup("MESSAGE=counters:");
+        if (!b.message)
+                return -ENOMEM;
+        b.message_len = strlen(b.message);
+        add_owned(&b, strdup("PRIORITY=6"));
+        add_owned(&b, strdup("SYSLOG_IDENTIFIER=sipauthmon"));
+        stats_foreach(v, journal_one, &b);
+        r = b.error;
+        if (r == 0) {
+                b.iov[b.n++] = (struct iovec){.iov_base = b.message, .iov_len = b.message_len};
+                r = sd_journal_sendv(b.iov, (int)b.n);
+                b.n--;
+        }
+        for (size_t i = 0; i < b.n; i++)
+                free(b.owned[i]);
+        free(b.message);
+        return r;
+}

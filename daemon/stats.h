@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The counters of a run, by name ("[a-z0-9_.]+"): --stats prints them on
+ * stderr at exit, SIGUSR1 writes them to the journal while running. One list,
+ * so that both always agree.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture.h"
+#include "ring.h"
+#include "../analysis/pipeline.h"
+
+typedef struct {
+        const PipelineStats *pipeline;
+        uint64_t diagnoses;           /* records handed to the sink */
+        const CaptureStats *capture;  /* NULL: no live capture */
+        uint64_t capture_reopens;     /* with capture: times a lost capture came back */
+        uint64_t capture_losses;      /* with capture: times the capture failed */
+        const RingStats *ring;        /* NULL: no ring (capture file) */
+        const uint64_t *hep_listener; /* NULL: none; else STATS_HEP_LISTENER__MAX values */
+        uint64_t reloads, reload_failures;
+        bool service; /* the live service: reload counters are shown */
+} StatsView;
+
+/* Order of the listener counters in StatsView.hep_listener. */
+enum {
+        STATS_HEP_LISTENER_PACKETS = 0,
+        STATS_HEP_LISTENER_BYTES,
+        STATS_HEP_LISTENER_CONNECTIONS,
+        STATS_HEP_LISTENER_ERRORS,
+        STATS_HEP_LISTENER_DROPPED,
+        STATS_HEP_LISTENER__MAX
+};
+
+typedef void (*StatFn)(const char *name, uint64_t value, void *userdata);
+
+void stats_foreach(const StatsView *v, StatFn fn, void *userdata);
+
+/*
+ * SIP over TLS on 5061 was seen (PipelineStats.tls_suspected): say once, on
+ * stderr, that only HEP copies can show it. No-op when there was none.
+ */
+void stats_tls_hint(const PipelineStats *ps);
+
+/* "name value" lines, names padded to 32 columns. */
+void stats_print(const StatsView *v, FILE *f);
+
+/*
+ * One journal entry: MESSAGE "counters: name=value ..." and one field
+ * SIPAUTHMON_<NAME> per counter. -ENOTCONN when journald is not running (the
+ * caller prints them instead), other negative errno on failure.
+ */
+int stats_journal(const StatsView *v);
