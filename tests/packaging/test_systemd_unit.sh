@@ -1,0 +1,394 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# The installed units under a real systemd as PID 1. `meson install
+# --destdir` fills a staging tree; systemd-nspawn boots a container whose
+# /usr is the host's /usr with the staging tree laid over it (read-only
+# overlay: no debootstrap, about 3 s to boot), with a private network
+# namespace and an empty /etc. Inside, inner.sh (run as a boot service)
+# creates a veth pair and:
+#
+#   1. systemd-analyze verify on both units (man pages included), and the
+#      online security rating;
+#   2. starts sipauthmon@veth0.service as shipped: Type=notify readiness,
+#      STATUS=, a dynamic user, CAP_NET_RAW and nothing else, seccomp;
+#   3. sends the frames of wrong-password.pcap from veth1 (to MACs that are
+#      not veth0's: promiscuous mode must work in the sandbox) and finds the
+#      diagnosis in the journal with the unit's _SYSTEMD_UNIT, and its
+#      catalog text under journalctl -x;
+#   4. reload (SIGHUP): same process, still running;
+#   5. watchdog: with WatchdogSec=2s the service survives 5 s unrestarted;
+#   6. stop after a diagnosis: exit status 1 ("diagnosed") is a success;
+#   7. the credentials drop-in of the examples: a root-only 0600 file reaches
+#      the dynamic user as a 0400 copy, and the diagnosis is "confirmed";
+#      a missing credentials file fails the start with 243/CREDENTIALS;
+#   8. sipauthmon.service with interface= from a sipauthmon.conf.d drop-in;
+#   9. --hep-listen: the sandbox as shipped refuses IP sockets, the example
+#      drop-in hep-listen.conf opens UDP and TCP listeners.
+#
+# Results land in a bind-mounted directory; the checks run outside.
+#
+# usage: test_systemd_unit.sh MESON BUILDDIR     (exit 0 pass, 1 fail, 77 skip)
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRCDIR=${SRCDIR:-$(cd "$HERE/../.." && pwd)}
+
+skip() {
+        echo "SKIP: $*"
+        exit 77
+}
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+MESON=${1:-}
+BUILDDIR=${2:-}
+[ -n "$MESON" ] && [ -d "$BUILDDIR" ] || fail "usage: $0 MESON BUILDDIR"
+[ "$(id -u)" -eq 0 ] || skip "needs root to boot a container"
+command -v systemd-nspawn >/dev/null 2>&1 || skip "systemd-nspawn missing (package systemd-container)"
+[ -x /usr/lib/systemd/systemd ] || skip "/usr/lib/systemd/systemd missing"
+[ -L /bin ] && [ -L /lib ] || skip "the host is not merged-/usr: its /usr alone does not boot"
+command -v python3 >/dev/null 2>&1 || skip "python3 missing"
+command -v ip >/dev/null 2>&1 || skip "ip (iproute2) missing"
+grep -q overlay /proc/filesystems || modprobe overlay 2>/dev/null || true
+grep -q overlay /proc/filesystems || skip "no overlay file system"
+
+eval "$(python3 - "$MESON" "$BUILDDIR" <<'PY'
+import json, os, subprocess, sys
+o = {x["name"]: x["value"] for x in json.loads(subprocess.run(
+    [sys.argv[1], "introspect", "--buildoptions", sys.argv[2]], capture_output=True, check=True).stdout)}
+p = o["prefix"]
+j = lambda d: d if os.path.isabs(d) else os.path.join(p, d)
+print("PREFIX=%s SYSCONF=%s DOCDIR=%s" % (p, j(o["sysconfdir"]), os.path.join(j(o["datadir"]), "doc", "sipauthmon")))
+PY
+)"
+case $PREFIX in
+/usr | /usr/*) ;;
+*) skip "prefix $PREFIX is outside /usr: the container only takes /usr from the staging tree" ;;
+esac
+case $SYSCONF in
+/usr/* | /etc/*) ;;
+*) skip "sysconfdir $SYSCONF is neither under /usr nor /etc" ;;
+esac
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/sipauthmon-nspawn.XXXXXX")
+# SIPAUTHMON_TEST_KEEP=1 keeps the container tree and the results.
+if [ "${SIPAUTHMON_TEST_KEEP:-}" = 1 ]; then
+        echo "keeping $T"
+else
+        trap 'rm -rf "$T"' EXIT INT TERM
+fi
+"$MESON" install -C "$BUILDDIR" --destdir "$T/dest" --no-rebuild --quiet ||
+        fail "meson install --destdir failed"
+
+# The root: /usr comes from the overlay, /etc starts almost empty.
+R=$T/root
+mkdir -p "$R/usr" "$R/etc/systemd/system" "$R/srv/work" "$R/var" "$T/work/out"
+for l in bin lib lib64 sbin; do
+        [ -e "/usr/$l" ] && ln -s "usr/$l" "$R/$l"
+done
+cp /usr/lib/os-release "$R/etc/os-release"
+[ -f /etc/manpath.config ] && cp /etc/manpath.config "$R/etc/"
+# A machine ID: not a first boot, so no presets enable the host's services.
+python3 -c 'import uuid; print(uuid.uuid4().hex)' >"$R/etc/machine-id"
+[ -d "$T/dest/etc" ] && cp -a "$T/dest/etc/." "$R/etc/"
+case $SYSCONF in
+/etc/*) CONFROOT=$R ;;
+*) CONFROOT=$T/dest ;;
+esac
+
+# What the administrator would put in place before starting: a root-only
+# credentials file, and the interface for sipauthmon.service in a drop-in.
+install -m 0600 "$SRCDIR/tests/fixtures/credentials.txt" "$CONFROOT$SYSCONF/sipauthmon/credentials"
+printf '[sipauthmon]\ninterface = veth0\n' >"$CONFROOT$SYSCONF/sipauthmon/sipauthmon.conf.d/50-test.conf"
+
+cp "$HERE/inject_pcap.py" "$SRCDIR/tests/golden/captures/wrong-password.pcap" "$T/work/"
+cat >"$T/work/env" <<EOF
+SYSCONF=$SYSCONF
+DOCDIR=$DOCDIR
+EOF
+cat >"$T/work/inner.sh" <<'EOF'
+#!/bin/sh
+# Runs inside the container as sipauthmon-test.service; never fails itself.
+. /srv/work/env
+O=/srv/work/out
+exec >"$O/inner.log" 2>&1
+set -x
+U=sipauthmon@veth0.service
+say() { echo "$1=$2" >>"$O/results"; }
+show() { systemctl show -p ActiveState,SubState,Result,Type,StatusText,MainPID,NRestarts,User,ExecMainStatus "$1" >"$O/$2"; }
+journal() { # FILE UNIT FILTER...: wait until the journal has a matching entry
+        { set +x; } 2>/dev/null
+        f=$1 u=$2
+        shift 2
+        for i in $(seq 50); do
+                journalctl -o json --no-pager -u "$u" "$@" >"$O/$f"
+                [ -s "$O/$f" ] && break
+                sleep 0.1
+        done
+        set -x
+}
+inject() { python3 /srv/work/inject_pcap.py veth1 /srv/work/wrong-password.pcap; }
+procstatus() { grep -E '^(Uid|CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "/proc/$(systemctl show -P MainPID "$1")/status" >"$O/$2"; }
+
+ip link add veth0 type veth peer name veth1 && ip link set veth0 up && ip link set veth1 up
+say veth $?
+ip link show veth0 >"$O/veth0.txt"
+
+# 1
+systemd-analyze verify sipauthmon@veth0.service sipauthmon.service >"$O/verify.txt" 2>&1
+say verify $?
+systemd-analyze security --no-pager $U >"$O/security.txt" 2>&1
+
+# 2, 3
+timeout 60 systemctl start $U
+say start $?
+show $U show1
+procstatus $U proc1
+inject
+journal entries1.json $U SIP_DIAGNOSIS=wrong-password
+journalctl --update-catalog
+journalctl -x --no-pager -u $U SIP_DIAGNOSIS=wrong-password >"$O/explained.txt"
+
+# 4
+timeout 30 systemctl reload $U
+say reload $?
+sleep 0.5
+show $U show2
+
+# 5
+mkdir -p /etc/systemd/system/$U.d
+printf '[Service]\nWatchdogSec=2s\n' >/etc/systemd/system/$U.d/watchdog.conf
+# How the main process ended, as systemd saw it ("+": outside the sandbox).
+printf '[Service]\nExecStopPost=+/bin/sh -c '"'"'echo "$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS" >>/srv/work/out/stoppost'"'"'\n' \
+        >/etc/systemd/system/$U.d/stoppost.conf
+systemctl daemon-reload
+timeout 60 systemctl restart $U
+say restart $?
+show $U show3a
+sleep 5
+show $U show3b
+rm /etc/systemd/system/$U.d/watchdog.conf
+systemctl daemon-reload
+
+# 6: after a diagnosis, so that the daemon exits with status 1
+inject
+journal entries4.json $U SIP_DIAGNOSIS=wrong-password _PID="$(systemctl show -P MainPID $U)"
+timeout 30 systemctl stop $U
+say stop $?
+show $U show4
+rm /etc/systemd/system/$U.d/stoppost.conf
+systemctl daemon-reload
+
+# 7
+mkdir -p /etc/systemd/system/sipauthmon@.service.d
+cp "$DOCDIR/examples/systemd/credentials.conf" /etc/systemd/system/sipauthmon@.service.d/
+systemctl daemon-reload
+timeout 60 systemctl start $U
+say start_cred $?
+show $U show5
+procstatus $U proc5
+stat -c '%a %u' "/run/credentials/$U/credentials" >"$O/credstat.txt"
+inject
+{ set +x; } 2>/dev/null
+for i in $(seq 50); do
+        journalctl -o json --no-pager -u $U SIP_DIAGNOSIS=wrong-password >"$O/entries2.json"
+        grep -q confirmed "$O/entries2.json" && break
+        sleep 0.1
+done
+set -x
+timeout 30 systemctl stop $U
+printf '[Service]\nLoadCredential=credentials:/nonexistent/credentials\n' >/etc/systemd/system/sipauthmon@.service.d/zz-missing.conf
+systemctl daemon-reload
+timeout 60 systemctl start $U
+say start_missing $?
+sleep 0.5
+show $U show6
+timeout 30 systemctl stop $U
+rm -r /etc/systemd/system/sipauthmon@.service.d
+systemctl daemon-reload
+
+# 8
+timeout 60 systemctl start sipauthmon.service
+say start_plain $?
+show sipauthmon.service show7
+inject
+journal entries3.json sipauthmon.service SIP_DIAGNOSIS=wrong-password
+timeout 30 systemctl stop sipauthmon.service
+
+# 9
+ip addr add 192.0.2.10/24 dev veth0
+mkdir -p /etc/systemd/system/sipauthmon.service.d
+printf '[Service]\nEnvironment=SIPAUTHMON_ARGS=--hep-listen=192.0.2.10:9060\n' \
+        >/etc/systemd/system/sipauthmon.service.d/hep-address.conf
+systemctl daemon-reload
+timeout 60 systemctl start sipauthmon.service
+say start_hep_closed $?
+show sipauthmon.service show8
+timeout 30 systemctl stop sipauthmon.service
+systemctl reset-failed sipauthmon.service
+cp "$DOCDIR/examples/systemd/hep-listen.conf" /etc/systemd/system/sipauthmon.service.d/
+systemctl daemon-reload
+timeout 60 systemctl start sipauthmon.service
+say start_hep $?
+show sipauthmon.service show9
+ss -H -lnu 'sport = :9060' >"$O/hep-udp.txt"
+ss -H -lnt 'sport = :9060' >"$O/hep-tcp.txt"
+timeout 30 systemctl stop sipauthmon.service
+
+journalctl -b --no-pager -o short-monotonic -u 'sipauthmon*' >"$O/units.log" 2>&1
+say done 1
+systemctl poweroff --no-block
+EOF
+chmod +x "$T/work/inner.sh"
+# A unit that hangs fails the test in seconds, not minutes.
+mkdir -p "$R/etc/systemd/system.conf.d"
+printf '[Manager]\nDefaultTimeoutStartSec=20s\nDefaultTimeoutStopSec=10s\n' \
+        >"$R/etc/systemd/system.conf.d/test.conf"
+cat >"$R/etc/systemd/system/sipauthmon-test.service" <<'EOF'
+[Unit]
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/srv/work/inner.sh
+EOF
+cat >"$R/etc/systemd/system/sipauthmon-test.target" <<'EOF'
+[Unit]
+Requires=multi-user.target sipauthmon-test.service
+After=sipauthmon-test.service
+EOF
+
+rc=0
+timeout 300 systemd-nspawn -q -D "$R" --machine="sipauthmon-test-$$" --keep-unit --register=no --private-network \
+        --console=pipe --overlay-ro="/usr:$T/dest/usr:/usr" --bind="$T/work:/srv/work" \
+        -b -- systemd.unit=sipauthmon-test.target systemd.firstboot=off \
+        >"$T/nspawn.log" 2>&1 </dev/null || rc=$?
+if ! grep -q '^done=1$' "$T/work/out/results" 2>/dev/null; then
+        tail -40 "$T/nspawn.log" >&2
+        [ -f "$T/work/out/inner.log" ] && tail -40 "$T/work/out/inner.log" >&2
+        fail "the container did not run the test to its end (systemd-nspawn exit $rc)"
+fi
+
+python3 - "$T/work/out" "$SRCDIR" <<'PY'
+import json, os, re, sys
+
+O, SRCDIR = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg, file=sys.stderr)
+    return cond
+
+
+def read(name):
+    p = os.path.join(O, name)
+    return open(p, encoding="utf-8", errors="replace").read() if os.path.exists(p) else ""
+
+
+def props(name):
+    return dict(l.split("=", 1) for l in read(name).splitlines() if "=" in l)
+
+
+def entries(name):
+    return [json.loads(l) for l in read(name).splitlines() if l.strip()]
+
+
+res = props("results")
+for step in ("veth", "verify", "start", "reload", "restart", "stop", "start_cred", "start_plain"):
+    check(res.get(step) == "0", "step %s exited %s" % (step, res.get(step)))
+check(read("verify.txt").strip() == "", "systemd-analyze verify:\n" + read("verify.txt"))
+m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", read("security.txt"))
+if check(m is not None, "no security rating:\n" + read("security.txt")):
+    check(float(m.group(1)) <= 2.0, "online exposure rating %s above 2.0" % m.group(1))
+
+# 2. running as shipped
+s1 = props("show1")
+check(s1.get("ActiveState") == "active" and s1.get("SubState") == "running", "after start: %r" % s1)
+check(s1.get("Type") == "notify", "Type=%s" % s1.get("Type"))
+check(s1.get("StatusText", "") != "", "no STATUS= from the daemon")
+check(s1.get("User") == "sipauthmon", "User=%s" % s1.get("User"))
+p1 = dict((k, v.split()) for k, v in (l.split(":", 1) for l in read("proc1").splitlines()))
+uid = p1.get("Uid", ["0"])[0]
+check(uid != "0" and len(set(p1.get("Uid", []))) == 1, "the service runs as uid %r" % p1.get("Uid"))
+NET_RAW = "%016x" % (1 << 13)
+for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
+    check(p1.get(k) == [NET_RAW], "%s is %r, want CAP_NET_RAW only (%s)" % (k, p1.get(k), NET_RAW))
+check(p1.get("NoNewPrivs") == ["1"], "NoNewPrivs %r" % p1.get("NoNewPrivs"))
+check(p1.get("Seccomp") == ["2"], "Seccomp %r (want 2: filter)" % p1.get("Seccomp"))
+
+# 3. captured in promiscuous mode, diagnosed, in the journal with the catalog
+e1 = entries("entries1.json")
+check(len(e1) == 1, "%d wrong-password entries from the unit, want 1" % len(e1))
+e = e1[0] if e1 else {}
+check(e.get("_SYSTEMD_UNIT") == "sipauthmon@veth0.service", "_SYSTEMD_UNIT %r" % e.get("_SYSTEMD_UNIT"))
+check(e.get("_UID") == uid, "entry _UID %r, service uid %s" % (e.get("_UID"), uid))
+check(e.get("SIP_CLIENT") == "198.51.100.31:5060" and e.get("SIP_USER") == "heidi", "entry %r" % e)
+mac = re.search(r"link/ether ([0-9a-f:]{17})", read("veth0.txt"))
+pcap = open(os.path.join(SRCDIR, "tests/golden/captures/wrong-password.pcap"), "rb").read()
+dsts = {pcap[o:o + 6].hex(":") for o in [40]}  # first frame's destination
+check(mac is not None and mac.group(1) not in dsts, "the frames were addressed to veth0 itself")
+x = read("explained.txt")
+check("Subject: Wrong password for heidi in realm asterisk" in x and "Defined-By: sipauthmon" in x,
+      "journalctl -x lacks the catalog text:\n" + x)
+
+# 4. reload
+s2 = props("show2")
+check(s2.get("ActiveState") == "active" and s2.get("MainPID") == s1.get("MainPID"), "after reload: %r" % s2)
+check(s2.get("NRestarts") == "0", "restarted during reload: %r" % s2)
+
+# 5. watchdog
+a, b = props("show3a"), props("show3b")
+check(b.get("ActiveState") == "active" and b.get("MainPID") == a.get("MainPID") and b.get("NRestarts") == "0",
+      "watchdog at 2 s: before %r, 5 s later %r" % (a, b))
+
+# 6. stop
+s4 = props("show4")
+check(len(entries("entries4.json")) == 1, "no diagnosis before the stop")
+# (a unit that stopped cleanly may be unloaded: show then gives defaults,
+# hence the ExecStopPost= record of the real outcome)
+check(s4.get("ActiveState") == "inactive" and s4.get("Result") == "success", "after the stop: %r" % s4)
+check((read("stoppost").splitlines() or [""])[-1].split() == ["success", "exited", "1"],
+      "the stop after a diagnosis: %r, want exit status 1 taken as success" % read("stoppost"))
+
+# 7. credentials
+s5 = props("show5")
+check(s5.get("ActiveState") == "active", "with the credentials drop-in: %r" % s5)
+p5 = dict((k, v.split()) for k, v in (l.split(":", 1) for l in read("proc5").splitlines()))
+check(read("credstat.txt").split() == ["400", p5.get("Uid", ["?"])[0]],
+      "credential copy: mode/owner %r, service uid %r" % (read("credstat.txt"), p5.get("Uid")))
+e2 = entries("entries2.json")
+check(any("confirmed" in x.get("SIP_EVIDENCE", "") for x in e2), "no confirmed diagnosis with the credentials: %r" % e2)
+s6 = props("show6")
+check(s6.get("ExecMainStatus") == "243" and s6.get("ActiveState") != "active",
+      "a missing credentials file: %r" % s6)
+
+# 8. the plain unit
+s7 = props("show7")
+check(s7.get("ActiveState") == "active" and s7.get("Type") == "notify", "sipauthmon.service: %r" % s7)
+e3 = entries("entries3.json")
+check(len(e3) == 1 and e3[0].get("_SYSTEMD_UNIT") == "sipauthmon.service", "sipauthmon.service entries: %r" % e3)
+
+# 9. the HEP listener: refused by the sandbox as shipped, opened by the drop-in
+s8, s9 = props("show8"), props("show9")
+check(res.get("start_hep_closed") != "0" and s8.get("ActiveState") != "active",
+      "the HEP listener opened without the drop-in: %r" % s8)
+check("cannot listen for HEP on 192.0.2.10:9060" in read("units.log") and
+      "Address family not supported" in read("units.log"),
+      "without the drop-in, the HEP listener failed for another reason")
+check(res.get("start_hep") == "0" and s9.get("ActiveState") == "active", "with the HEP drop-in: %r" % s9)
+check("192.0.2.10:9060" in read("hep-udp.txt") and "192.0.2.10:9060" in read("hep-tcp.txt"),
+      "the HEP listener is not bound: udp %r, tcp %r" % (read("hep-udp.txt"), read("hep-tcp.txt")))
+
+if failures:
+    print("---- journal of the units", file=sys.stderr)
+    print(read("units.log")[-8000:], file=sys.stderr)
+    print("%d check(s) failed" % len(failures), file=sys.stderr)
+    sys.exit(1)
+print("systemd: both units run, capture, reload, feed the watchdog, pass credentials and open HEP "
+      "under PID 1 (online exposure %s; uid %s; status \"%s\")" % (m.group(1) if m else "?", uid, s1.get("StatusText")))
+PY
