@@ -3,10 +3,11 @@
  * Frame -> decode -> SIP parse -> tracker. The per-packet path: no I/O, no
  * allocation beyond what the SIP parser and the tracker's tables need.
  *
- * SIP over TCP: a segment may carry several messages; each complete one is
- * parsed in turn. Messages split across segments need stream reassembly,
- * which is not done here yet (they are counted as truncated).
- * IP fragments are counted and skipped until fragment reassembly exists.
+ * IP fragments go to the reassembler (parser/ipfrag.h); a completed
+ * datagram continues as if it had been captured whole. Captured TCP segments
+ * go to the stream reassembler (parser/tcpstream.h), which hands back one
+ * framed SIP message at a time. Payloads that arrive without a frame (the
+ * HEP listener, HEP in UDP) are already framed by their sender.
  */
 #include "pipeline.h"
 
@@ -16,23 +17,37 @@
 struct Pipeline {
         SipParser *sip;
         Tracker *tracker;
+        IpFrag *ipfrag;
+        TcpStreams *tcp;
         SipMsg msg; /* reused; sip_parser_parse() releases what it held */
         PipelineStats stats;
         int64_t last_tick_us;
         int64_t last_ts_us; /* newest packet time seen */
 };
 
-Pipeline *pipeline_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
+static void on_tcp_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
+                           const uint8_t *data, size_t len, void *userdata);
+
+Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *userdata)
 {
         Pipeline *p = calloc(1, sizeof *p);
 
         if (!p)
                 return NULL;
         p->sip = sip_parser_new();
-        p->tracker = tracker_new(cfg, fn, userdata);
-        if (!p->sip || !p->tracker)
+        p->tracker = tracker_new(&cfg->tracker, fn, userdata);
+        p->ipfrag = ipfrag_new(&cfg->ipfrag);
+        p->tcp = tcpstream_new(&cfg->tcp, on_tcp_message, p);
+        if (!p->sip || !p->tracker || !p->ipfrag || !p->tcp)
                 return pipeline_free(p);
         return p;
+}
+
+Pipeline *pipeline_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
+{
+        PipelineConfig pc = {.tracker = *cfg};
+
+        return pipeline_new_config(&pc, fn, userdata);
 }
 
 Pipeline *pipeline_free(Pipeline *p)
@@ -42,6 +57,8 @@ Pipeline *pipeline_free(Pipeline *p)
         sipmsg_clear(&p->msg);
         sip_parser_free(p->sip);
         tracker_free(p->tracker);
+        ipfrag_free(p->ipfrag);
+        tcpstream_free(p->tcp);
         free(p);
         return NULL;
 }
@@ -71,11 +88,72 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
         return used <= len ? used : 0;
 }
 
+static void on_tcp_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
+                           const uint8_t *data, size_t len, void *userdata)
+{
+        Pipeline *p = userdata;
+        PacketMeta meta = {.ts_us = ts_us, .src = *src, .dst = *dst, .transport = TRANSPORT_TCP};
+
+        feed_message(p, &meta, data, len);
+}
+
+/* A decoded datagram, captured whole or reassembled. */
+static void feed_decoded(Pipeline *p, const DecodedPacket *pkt, int64_t ts_us)
+{
+        PacketMeta meta;
+
+        if (pkt->transport == TRANSPORT_TCP) {
+                /* SIP over TLS (RFC 3261 §26.2, port 5061): a TLS record header
+                 * (RFC 8446 §5.1: type 20-23, version 3.x) cannot be read here;
+                 * counted so the daemon can point to HEP once. */
+                if ((pkt->src.port == 5061 || pkt->dst.port == 5061) && pkt->payload_len >= 5 &&
+                    pkt->payload[0] >= 0x14 && pkt->payload[0] <= 0x17 && pkt->payload[1] == 0x03)
+                        p->stats.tls_suspected++;
+                /* Empty segments too: SYN, FIN and RST drive the stream state. */
+                tcpstream_feed(p->tcp, pkt, ts_us);
+                return;
+        }
+        if (pkt->payload_len == 0)
+                return;
+        if (hep_looks_like(pkt->payload, pkt->payload_len)) {
+                pipeline_hep(p, ts_us, pkt->payload, pkt->payload_len);
+                return;
+        }
+        meta = (PacketMeta){
+            .ts_us = ts_us, .src = pkt->src, .dst = pkt->dst, .transport = pkt->transport};
+        pipeline_payload(p, &meta, pkt->payload, pkt->payload_len);
+}
+
+/*
+ * A fragment: reassemble, then decode the datagram's payload. A tunnel
+ * whose outer datagram was fragmented may hold an inner fragment: that goes
+ * round once more (decode reports only the innermost datagram, so two levels
+ * are all there can be).
+ */
+static void feed_fragment(Pipeline *p, DecodedPacket *pkt, int64_t ts_us)
+{
+        for (int depth = 0; depth < 2; depth++) {
+                const uint8_t *data;
+                size_t len;
+                DecodeVerdict v;
+
+                if (ipfrag_feed(p->ipfrag, pkt, ts_us, &data, &len) != IPFRAG_COMPLETE)
+                        return;
+                v = decode_ip_payload(pkt->ip_proto, data, len, pkt);
+                p->stats.reassembled_decode[v]++;
+                if (v == DECODE_OK) {
+                        feed_decoded(p, pkt, ts_us);
+                        return;
+                }
+                if (v != DECODE_E_FRAGMENT)
+                        return;
+        }
+}
+
 void pipeline_frame(Pipeline *p, int linktype, int64_t ts_us, const uint8_t *data, size_t caplen)
 {
         DecodedPacket pkt;
         DecodeVerdict v;
-        PacketMeta meta;
 
         p->stats.packets++;
         p->stats.bytes += caplen;
@@ -83,15 +161,10 @@ void pipeline_frame(Pipeline *p, int linktype, int64_t ts_us, const uint8_t *dat
                 p->last_ts_us = ts_us;
         v = decode_packet(linktype, data, caplen, &pkt);
         p->stats.decode[v]++;
-        if (v != DECODE_OK || pkt.payload_len == 0)
-                return;
-
-        meta = (PacketMeta){
-            .ts_us = ts_us, .src = pkt.src, .dst = pkt.dst, .transport = pkt.transport};
-        if (pkt.transport == TRANSPORT_UDP && hep_looks_like(pkt.payload, pkt.payload_len))
-                pipeline_hep(p, ts_us, pkt.payload, pkt.payload_len);
-        else
-                pipeline_payload(p, &meta, pkt.payload, pkt.payload_len);
+        if (v == DECODE_OK)
+                feed_decoded(p, &pkt, ts_us);
+        else if (v == DECODE_E_FRAGMENT)
+                feed_fragment(p, &pkt, ts_us);
         pipeline_tick(p, ts_us);
 }
 
@@ -143,16 +216,93 @@ void pipeline_tick(Pipeline *p, int64_t now_us)
         if (now_us - p->last_tick_us < 1000000)
                 return;
         p->last_tick_us = now_us;
+        ipfrag_expire(p->ipfrag, now_us);
+        tcpstream_expire(p->tcp, now_us);
         tracker_expire(p->tracker, now_us);
 }
 
 void pipeline_flush(Pipeline *p)
 {
+        /* Messages queued behind a hole still count: frame them first. */
+        tcpstream_flush(p->tcp, p->last_ts_us);
         tracker_flush(p->tracker, p->last_ts_us);
+}
+
+void pipeline_set_credentials(Pipeline *p, struct CredStore *store)
+{
+        tracker_set_credentials(p->tracker, store);
 }
 
 void pipeline_get_stats(const Pipeline *p, PipelineStats *out)
 {
         *out = p->stats;
+        ipfrag_get_stats(p->ipfrag, &out->ipfrag);
+        tcpstream_get_stats(p->tcp, &out->tcp);
         tracker_get_stats(p->tracker, &out->tracker);
+}
+
+void pipeline_stats_foreach_reassembly_ud(const PipelineStats *ps, PipelineStatUdFn fn, void *ud)
+{
+        /* Every field is listed below: a new one breaks the build here. */
+        _Static_assert(sizeof(IpFragStats) == 13 * sizeof(uint64_t), "IpFragStats fields");
+        _Static_assert(sizeof(TcpStreamStats) == 22 * sizeof(uint64_t), "TcpStreamStats fields");
+        /* clang-format off */
+#define F(prefix, s, x) fn(prefix, #x, (s).x, ud)
+        F("ipfrag.", ps->ipfrag, fragments);
+        F("ipfrag.", ps->ipfrag, reassembled);
+        F("ipfrag.", ps->ipfrag, duplicates);
+        F("ipfrag.dropped.", ps->ipfrag, overlaps);
+        F("ipfrag.dropped.", ps->ipfrag, invalid);
+        F("ipfrag.dropped.", ps->ipfrag, too_big);
+        F("ipfrag.dropped.", ps->ipfrag, too_many_frags);
+        F("ipfrag.dropped.", ps->ipfrag, timeouts);
+        F("ipfrag.dropped.", ps->ipfrag, evicted);
+        F("ipfrag.dropped.", ps->ipfrag, source_cap);
+        F("ipfrag.dropped.", ps->ipfrag, nomem);
+        F("ipfrag.", ps->ipfrag, datagrams);
+        F("ipfrag.", ps->ipfrag, bytes);
+        F("tcp.", ps->tcp, segments);
+        F("tcp.", ps->tcp, streams);
+        F("tcp.", ps->tcp, messages);
+        F("tcp.", ps->tcp, resyncs);
+        F("tcp.", ps->tcp, skipped_bytes);
+        F("tcp.", ps->tcp, retransmitted);
+        F("tcp.", ps->tcp, trimmed);
+        F("tcp.", ps->tcp, out_of_order);
+        F("tcp.", ps->tcp, closed_fin);
+        F("tcp.", ps->tcp, closed_rst);
+        F("tcp.", ps->tcp, timeouts);
+        F("tcp.dropped.", ps->tcp, gaps);
+        F("tcp.dropped.", ps->tcp, ooo_dropped);
+        F("tcp.dropped.", ps->tcp, header_too_big);
+        F("tcp.dropped.", ps->tcp, body_too_big);
+        F("tcp.dropped.", ps->tcp, bad_content_length);
+        F("tcp.", ps->tcp, no_content_length);
+        F("tcp.dropped.", ps->tcp, stream_cap);
+        F("tcp.dropped.", ps->tcp, evicted);
+        F("tcp.dropped.", ps->tcp, nomem);
+        F("tcp.", ps->tcp, active);
+        F("tcp.", ps->tcp, bytes);
+#undef F
+        /* clang-format on */
+        for (int v = 0; v < DECODE__MAX; v++)
+                if (v != DECODE_E_FRAGMENT)
+                        fn("ipfrag.decode.", decode_verdict_name((DecodeVerdict)v),
+                           ps->reassembled_decode[v], ud);
+}
+
+typedef struct {
+        PipelineStatFn fn;
+} NoUd;
+
+static void call_no_ud(const char *prefix, const char *name, uint64_t value, void *ud)
+{
+        ((NoUd *)ud)->fn(prefix, name, value);
+}
+
+void pipeline_stats_foreach_reassembly(const PipelineStats *ps, PipelineStatFn fn)
+{
+        NoUd w = {fn};
+
+        pipeline_stats_foreach_reassembly_ud(ps, call_no_ud, &w);
 }

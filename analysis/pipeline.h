@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Frame in, diagnoses out: decode -> SIP parse -> tracker. No I/O; the
- * daemon owns capture and sinks. One Pipeline per analysis thread.
+ * Frame in, diagnoses out: decode -> [IP reassembly] -> [TCP stream
+ * framing] -> SIP parse -> tracker. No I/O; the daemon owns capture and
+ * sinks. One Pipeline per analysis thread.
  */
 #pragma once
 
@@ -10,6 +11,8 @@
 
 #include "tracker.h"
 #include "../parser/hep.h"
+#include "../parser/ipfrag.h"
+#include "../parser/tcpstream.h"
 
 typedef struct Pipeline Pipeline;
 
@@ -22,10 +25,23 @@ typedef struct {
         uint64_t sip_requests;
         uint64_t sip_responses;
         uint64_t hep[HEP__MAX]; /* HEP packets by verdict (in UDP or from the listener) */
+        uint64_t tls_suspected; /* TCP segments to/from 5061 starting a TLS record: use HEP */
+        uint64_t reassembled_decode[DECODE__MAX]; /* reassembled datagrams by decode verdict */
+        IpFragStats ipfrag;
+        TcpStreamStats tcp;
         TrackerStats tracker;
 } PipelineStats;
 
+/* Everything configurable; zeroed sub-configs mean each module's defaults. */
+typedef struct {
+        TrackerConfig tracker;
+        IpFragConfig ipfrag;
+        TcpStreamConfig tcp;
+} PipelineConfig;
+
+/* Reassembly limits at their defaults. */
 Pipeline *pipeline_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata);
+Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *userdata);
 Pipeline *pipeline_free(Pipeline *p);
 
 /* One captured frame; ts_us is the capture timestamp (µs since the epoch). */
@@ -47,3 +63,17 @@ void pipeline_tick(Pipeline *p, int64_t now_us);
 void pipeline_flush(Pipeline *p);
 
 void pipeline_get_stats(const Pipeline *p, PipelineStats *out);
+
+/* After a reload (the daemon's SIGHUP): swap the tracker's credential store (not owned). */
+void pipeline_set_credentials(Pipeline *p, struct CredStore *store);
+
+/*
+ * The reassembly counters of *ps as (prefix, name, value) triples, names
+ * "[a-z0-9_.]+" ("ipfrag." "fragments", "tcp." "messages" ...), for a
+ * --stats printer: adding a counter here needs no change to the printer.
+ */
+typedef void (*PipelineStatFn)(const char *prefix, const char *name, uint64_t value);
+void pipeline_stats_foreach_reassembly(const PipelineStats *ps, PipelineStatFn fn);
+/* The same with user data. */
+typedef void (*PipelineStatUdFn)(const char *prefix, const char *name, uint64_t value, void *ud);
+void pipeline_stats_foreach_reassembly_ud(const PipelineStats *ps, PipelineStatUdFn fn, void *ud);
