@@ -21,9 +21,12 @@
 
 #include <string.h>
 
-/* Ethertypes (IEEE 802 numbers registry). */
+/* Ethertypes (IEEE 802 numbers registry); GRE reuses them as protocol types. */
 #define ETHERTYPE_IPV4      0x0800
 #define ETHERTYPE_IPV6      0x86dd
+#define ETHERTYPE_TEB       0x6558 /* transparent Ethernet bridging (RFC 1701) */
+#define ETHERTYPE_ERSPAN_2  0x88be /* ERSPAN type I (no header) and II */
+#define ETHERTYPE_ERSPAN_3  0x22eb
 #define ETHERTYPE_VLAN      0x8100 /* IEEE 802.1Q C-tag */
 #define ETHERTYPE_QINQ      0x88a8 /* IEEE 802.1ad S-tag */
 #define ETHERTYPE_QINQ_9100 0x9100 /* pre-standard stacked VLAN tag */
@@ -36,6 +39,7 @@
 #define PROTO_UDP      17
 #define PROTO_IPV6     41
 #define PROTO_ROUTING  43
+#define PROTO_GRE      47
 #define PROTO_FRAGMENT 44
 #define PROTO_AH       51
 #define PROTO_NONE     59
@@ -63,6 +67,10 @@
 #define BSD_AF_INET6_FREEBSD 28 /* FreeBSD, DragonFly */
 #define BSD_AF_INET6_DARWIN  30 /* macOS */
 
+/* UDP destination ports of Ethernet-in-UDP tunnels (IANA service names registry). */
+#define PORT_VXLAN  4789 /* RFC 7348 */
+#define PORT_GENEVE 6081 /* RFC 8926 */
+
 /* Hard limits on attacker-growable nesting. */
 #define MAX_VLAN_TAGS    4
 #define MAX_TUNNEL_DEPTH 4
@@ -72,6 +80,9 @@ static DecodeVerdict decode_ipv4(Cursor c, bool bounded, unsigned depth, Decoded
 static DecodeVerdict decode_ipv6(Cursor c, bool bounded, unsigned depth, DecodedPacket *pkt);
 static DecodeVerdict decode_ipv6_chain(uint8_t next, Cursor c, bool bounded, unsigned depth,
                                        DecodedPacket *pkt);
+static DecodeVerdict decode_ethernet(Cursor c, bool bounded, unsigned depth, DecodedPacket *pkt);
+static DecodeVerdict decode_ethertype(uint16_t ethertype, Cursor c, bool bounded, unsigned depth,
+                                      DecodedPacket *pkt);
 
 /* A header that does not fit: the packet lied (bounded) or the capture stopped. */
 static DecodeVerdict short_verdict(bool bounded, DecodeVerdict malformed)
@@ -85,15 +96,177 @@ static void set_addr(Endpoint *e, uint8_t family)
         e->family = family;
 }
 
+/* The version nibble picks the header of an IP packet inside a tunnel. */
+static DecodeVerdict decode_ip_inner(Cursor c, bool bounded, unsigned depth, DecodedPacket *pkt)
+{
+        Cursor peek = c;
+        uint8_t v;
+
+        if (!cur_u8(&peek, &v))
+                return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+        switch (v >> 4) {
+        case 4:
+                return decode_ipv4(c, bounded, depth, pkt);
+        case 6:
+                return decode_ipv6(c, bounded, depth, pkt);
+        default:
+                return DECODE_E_BAD_IP;
+        }
+}
+
+/*
+ * RFC 7348 §5: flags(8) reserved(24) VNI(24) reserved(8), then an Ethernet
+ * frame. Only the I flag is required; the Group Policy extension's G bit
+ * (draft-smith-vxlan-group-policy) is tolerated, any other reserved flag bit
+ * means this is not VXLAN (e.g. SIP sent to port 4789) and the datagram is
+ * reported as it is. Returns DECODE__MAX for "not VXLAN".
+ */
+static DecodeVerdict decode_vxlan(Cursor c, unsigned depth, DecodedPacket *pkt)
+{
+        uint8_t flags;
+        Cursor h = c;
+
+        if (!cur_u8(&h, &flags) || (flags & 0x08) == 0 || (flags & 0x77) != 0)
+                return DECODE__MAX;
+        if (!cur_skip(&h, 7))
+                return DECODE_E_BAD_TUNNEL;
+        if (depth >= MAX_TUNNEL_DEPTH)
+                return DECODE_E_BAD_TUNNEL;
+        return decode_ethernet(h, true, depth + 1, pkt);
+}
+
+/*
+ * RFC 8926 §3.4: Ver(2) OptLen(6, 4-octet units) O C Rsvd(6) Protocol(16)
+ * VNI(24) Reserved(8), options, then the payload the protocol type names
+ * (0x6558 Ethernet, or IPv4/IPv6). A version other than 0 is not Geneve.
+ * Returns DECODE__MAX for "not Geneve".
+ */
+static DecodeVerdict decode_geneve(Cursor c, unsigned depth, DecodedPacket *pkt)
+{
+        uint8_t vopt, flags;
+        uint16_t proto;
+        Cursor h = c;
+
+        if (!cur_u8(&h, &vopt) || (vopt >> 6) != 0)
+                return DECODE__MAX;
+        if (!cur_u8(&h, &flags) || !cur_u16be(&h, &proto) || !cur_skip(&h, 4) ||
+            !cur_skip(&h, (size_t)(vopt & 0x3f) * 4))
+                return DECODE_E_BAD_TUNNEL;
+        if (depth >= MAX_TUNNEL_DEPTH)
+                return DECODE_E_BAD_TUNNEL;
+        if (proto == ETHERTYPE_TEB)
+                return decode_ethernet(h, true, depth + 1, pkt);
+        return decode_ethertype(proto, h, true, depth + 1, pkt);
+}
+
+/*
+ * ERSPAN (draft-foschiano-erspan-03 §4.1/§4.2), carried in GRE:
+ *
+ *   type II  (0x88be, S bit set)  Ver=1(4) VLAN(12) COS(3) En(2) T(1)
+ *                                  Session(10) Reserved(12) Index(20)
+ *   type III (0x22eb)              Ver=2(4) VLAN(12) COS(3) BSO(2) T(1)
+ *                                  Session(10) Timestamp(32) SGT(16) P(1)
+ *                                  FT(5) HwID(6) D(1) Gra(2) O(1)
+ *                                  [+ 8-octet platform sub-header when O]
+ *
+ * Type I is 0x88be without a GRE sequence number and has no header at all.
+ * The mirrored frame is Ethernet, except type III with FT=2 (IP).
+ */
+static DecodeVerdict decode_erspan(uint16_t proto, bool seq, Cursor c, bool bounded, unsigned depth,
+                                   DecodedPacket *pkt)
+{
+        uint8_t ver, b;
+
+        if (proto == ETHERTYPE_ERSPAN_2 && !seq)
+                return decode_ethernet(c, bounded, depth, pkt);
+        {
+                Cursor peek = c;
+                if (!cur_u8(&peek, &ver))
+                        return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+        }
+        ver >>= 4;
+        if (proto == ETHERTYPE_ERSPAN_2) {
+                if (ver != 1)
+                        return DECODE_E_BAD_TUNNEL;
+                if (!cur_skip(&c, 8))
+                        return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+                return decode_ethernet(c, bounded, depth, pkt);
+        }
+        if (ver != 2)
+                return DECODE_E_BAD_TUNNEL;
+        if (!cur_skip(&c, 10) || !cur_u8(&c, &b))
+                return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+        {
+                uint8_t ft = (uint8_t)((b >> 2) & 0x1f), o;
+                if (!cur_u8(&c, &o))
+                        return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+                if ((o & 0x01) != 0 && !cur_skip(&c, 8))
+                        return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+                switch (ft) {
+                case 0:
+                        return decode_ethernet(c, bounded, depth, pkt);
+                case 2:
+                        return decode_ip_inner(c, bounded, depth, pkt);
+                default:
+                        return DECODE_E_NOT_IP;
+                }
+        }
+}
+
+/*
+ * GRE, RFC 2784 §2 with the key and sequence number of RFC 2890 §2:
+ *
+ *   C R K S s Recur(3) Flags(5) Ver(3) | Protocol Type(16)
+ *   [Checksum(16) Reserved1(16)]   when C (or R, RFC 1701)
+ *   [Key(32)]                      when K
+ *   [Sequence Number(32)]          when S
+ *
+ * Version 1 is PPTP's enhanced GRE (RFC 2637), which carries PPP: not IP for
+ * us. Source routing (R, RFC 1701) is obsolete and not decoded. The checksum
+ * is not verified, for the same offload reasons as elsewhere.
+ */
+static DecodeVerdict decode_gre(Cursor c, bool bounded, unsigned depth, DecodedPacket *pkt)
+{
+        uint16_t flags, proto;
+        size_t opt = 0;
+
+        if (!cur_u16be(&c, &flags) || !cur_u16be(&c, &proto))
+                return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+        if ((flags & 0x0007) != 0)
+                return DECODE_E_NOT_IP;
+        if ((flags & 0x4000) != 0)
+                return DECODE_E_BAD_TUNNEL;
+        if ((flags & 0x8000) != 0)
+                opt += 4;
+        if ((flags & 0x2000) != 0)
+                opt += 4;
+        if ((flags & 0x1000) != 0)
+                opt += 4;
+        if (!cur_skip(&c, opt))
+                return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+        if (depth >= MAX_TUNNEL_DEPTH)
+                return DECODE_E_BAD_TUNNEL;
+        switch (proto) {
+        case ETHERTYPE_TEB:
+                return decode_ethernet(c, bounded, depth + 1, pkt);
+        case ETHERTYPE_ERSPAN_2:
+        case ETHERTYPE_ERSPAN_3:
+                return decode_erspan(proto, (flags & 0x1000) != 0, c, bounded, depth + 1, pkt);
+        default:
+                return decode_ethertype(proto, c, bounded, depth + 1, pkt);
+        }
+}
+
 /*
  * RFC 768: source port, destination port, length (header included), checksum.
  * The payload is clamped to the UDP length; bytes beyond it (inside the IP
  * datagram) are ignored. The checksum is not verified: captures taken on the
  * sending host carry offloaded, not yet computed checksums.
  */
-static DecodeVerdict decode_udp(Cursor c, bool bounded, DecodedPacket *pkt)
+static DecodeVerdict decode_udp(Cursor c, bool bounded, unsigned depth, DecodedPacket *pkt)
 {
         uint16_t sport, dport, ulen, csum;
+        DecodeVerdict v;
 
         if (!cur_u16be(&c, &sport) || !cur_u16be(&c, &dport) || !cur_u16be(&c, &ulen) ||
             !cur_u16be(&c, &csum))
@@ -104,6 +277,16 @@ static DecodeVerdict decode_udp(Cursor c, bool bounded, DecodedPacket *pkt)
                 return short_verdict(bounded, DECODE_E_BAD_TRANSPORT);
         if (cur_left(&c) == 0)
                 return DECODE_E_EMPTY;
+
+        /* Mirrored traffic delivered in a UDP tunnel: the datagram is complete
+         * here (its length was checked), so the inner frame is bounded. */
+        v = DECODE__MAX;
+        if (dport == PORT_VXLAN)
+                v = decode_vxlan(c, depth, pkt);
+        else if (dport == PORT_GENEVE)
+                v = decode_geneve(c, depth, pkt);
+        if (v != DECODE__MAX)
+                return v;
 
         pkt->transport = TRANSPORT_UDP;
         pkt->src.port = sport;
@@ -147,7 +330,8 @@ static DecodeVerdict decode_tcp(Cursor c, bool bounded, DecodedPacket *pkt)
 /*
  * The payload of an (unfragmented or reassembled) IP datagram: UDP, TCP, or
  * another IP header (RFC 2003 IPv4-in-IP, RFC 4213 IPv6-in-IPv4 / RFC 2473
- * IPv6 tunnels), decapsulated up to MAX_TUNNEL_DEPTH levels.
+ * IPv6 tunnels), or GRE; decapsulated up to MAX_TUNNEL_DEPTH levels in all
+ * (IP-in-IP, GRE, ERSPAN, VXLAN and Geneve each count as one level).
  */
 static DecodeVerdict decode_transport(uint8_t proto, Cursor c, bool bounded, unsigned depth,
                                       DecodedPacket *pkt)
@@ -155,7 +339,9 @@ static DecodeVerdict decode_transport(uint8_t proto, Cursor c, bool bounded, uns
         pkt->ip_proto = proto;
         switch (proto) {
         case PROTO_UDP:
-                return decode_udp(c, bounded, pkt);
+                return decode_udp(c, bounded, depth, pkt);
+        case PROTO_GRE:
+                return decode_gre(c, bounded, depth, pkt);
         case PROTO_TCP:
                 return decode_tcp(c, bounded, pkt);
         case PROTO_IPIP:
@@ -349,7 +535,8 @@ static DecodeVerdict decode_ip_any(Cursor c, DecodedPacket *pkt)
  * IEEE 802.1Q/802.1ad: each tag is 2 bytes of TCI followed by the next
  * ethertype. Stacks deeper than MAX_VLAN_TAGS are not decoded.
  */
-static DecodeVerdict decode_ethertype(uint16_t ethertype, Cursor c, DecodedPacket *pkt)
+static DecodeVerdict decode_ethertype(uint16_t ethertype, Cursor c, bool bounded, unsigned depth,
+                                      DecodedPacket *pkt)
 {
         for (unsigned tags = 0; ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ ||
                                 ethertype == ETHERTYPE_QINQ_9100;
@@ -357,16 +544,31 @@ static DecodeVerdict decode_ethertype(uint16_t ethertype, Cursor c, DecodedPacke
                 if (tags >= MAX_VLAN_TAGS)
                         return DECODE_E_NOT_IP;
                 if (!cur_skip(&c, 2) || !cur_u16be(&c, &ethertype))
-                        return DECODE_E_TRUNCATED;
+                        return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
         }
         switch (ethertype) {
         case ETHERTYPE_IPV4:
-                return decode_ipv4(c, false, 0, pkt);
+                return decode_ipv4(c, bounded, depth, pkt);
         case ETHERTYPE_IPV6:
-                return decode_ipv6(c, false, 0, pkt);
+                return decode_ipv6(c, bounded, depth, pkt);
         default:
                 return DECODE_E_NOT_IP;
         }
+}
+
+/*
+ * IEEE 802.3 header: dst(6) src(6) ethertype(2). Also the frame inside a
+ * tunnel (bounded there: a short inner header is a malformed tunnel).
+ */
+static DecodeVerdict decode_ethernet(Cursor c, bool bounded, unsigned depth, DecodedPacket *pkt)
+{
+        uint16_t ethertype;
+
+        if (!cur_skip(&c, 12) || !cur_u16be(&c, &ethertype))
+                return short_verdict(bounded, DECODE_E_BAD_TUNNEL);
+        if (ethertype < ETHER_MIN_ETHERTYPE)
+                return DECODE_E_NOT_IP;
+        return decode_ethertype(ethertype, c, bounded, depth, pkt);
 }
 
 static DecodeVerdict decode_af(uint32_t af, Cursor c, DecodedPacket *pkt)
@@ -407,19 +609,15 @@ static DecodeVerdict decode_link(int linktype, Cursor c, DecodedPacket *pkt)
 
         switch (linktype) {
         case LT_ETHERNET:
-                if (!cur_skip(&c, 12) || !cur_u16be(&c, &ethertype))
-                        return DECODE_E_TRUNCATED;
-                if (ethertype < ETHER_MIN_ETHERTYPE)
-                        return DECODE_E_NOT_IP;
-                return decode_ethertype(ethertype, c, pkt);
+                return decode_ethernet(c, false, 0, pkt);
         case LT_LINUX_SLL:
                 if (!cur_skip(&c, 14) || !cur_u16be(&c, &ethertype))
                         return DECODE_E_TRUNCATED;
-                return decode_ethertype(ethertype, c, pkt);
+                return decode_ethertype(ethertype, c, false, 0, pkt);
         case LT_LINUX_SLL2:
                 if (!cur_u16be(&c, &ethertype) || !cur_skip(&c, 18))
                         return DECODE_E_TRUNCATED;
-                return decode_ethertype(ethertype, c, pkt);
+                return decode_ethertype(ethertype, c, false, 0, pkt);
         case LT_NULL:
                 peek = c;
                 if (!cur_u32le(&peek, &af))
@@ -560,6 +758,8 @@ const char *decode_verdict_name(DecodeVerdict v)
                 return "bad_transport";
         case DECODE_E_EMPTY:
                 return "empty";
+        case DECODE_E_BAD_TUNNEL:
+                return "bad_tunnel";
         case DECODE__MAX:
                 break;
         }

@@ -6,8 +6,12 @@
  * Link types (libpcap DLT/LINKTYPE numbers): Ethernet with stacked 802.1Q /
  * 802.1ad tags, Linux cooked SLL and SLL2, raw IP (101, DLT_RAW 12/14, IPv4
  * 228, IPv6 229), BSD loopback NULL (AF in either byte order) and LOOP.
- * IPv6 extension headers are skipped; IPv4/IPv6-in-IP tunnels (protocol 4
- * and 41) are decapsulated and the innermost datagram is reported.
+ * IPv6 extension headers are skipped. Tunnels seen on mirror ports are
+ * decapsulated and the innermost datagram is reported: IPv4/IPv6-in-IP
+ * (protocol 4 and 41), GRE (protocol 47) carrying IP or Ethernet (0x6558),
+ * ERSPAN type I, II and III in GRE, VXLAN (UDP port 4789) and Geneve (UDP
+ * port 6081); at most four levels deep. Addresses, ports and the IP-fragment
+ * fields are those of the innermost datagram.
  */
 #pragma once
 
@@ -28,6 +32,7 @@ typedef enum {
         DECODE_E_NOT_TRANSPORT, /* neither UDP nor TCP (ICMP, ESP, no next header ...) */
         DECODE_E_BAD_TRANSPORT, /* bad UDP length or TCP data offset */
         DECODE_E_EMPTY,         /* UDP datagram without payload */
+        DECODE_E_BAD_TUNNEL,    /* bad GRE/ERSPAN/VXLAN/Geneve header, or nested too deep */
         DECODE__MAX
 } DecodeVerdict;
 

@@ -15,10 +15,11 @@
 
 typedef enum {
         HEP_OK = 0,
-        HEP_E_NOT_HEP,   /* no HEP signature */
-        HEP_E_TRUNCATED, /* shorter than its declared length */
-        HEP_E_MALFORMED, /* bad chunk lengths, missing mandatory chunks */
-        HEP_E_NOT_SIP,   /* a valid HEP packet carrying something else (RTCP, logs) */
+        HEP_E_NOT_HEP,    /* no HEP signature */
+        HEP_E_TRUNCATED,  /* shorter than its declared length */
+        HEP_E_MALFORMED,  /* bad chunk lengths, missing mandatory chunks */
+        HEP_E_NOT_SIP,    /* a valid HEP packet carrying something else (RTCP, logs) */
+        HEP_E_COMPRESSED, /* the payload is compressed (HEP3 chunk 16): not decoded */
         HEP__MAX
 } HepVerdict;
 
@@ -32,6 +33,18 @@ typedef struct {
         size_t payload_len;
         size_t hep_len; /* bytes of input this HEP packet used (for streams) */
 } HepPacket;
+
+/*
+ * What is decoded (layouts in hep.c):
+ *  - HEPv3: "HEP3", total length, generic chunks (vendor id ignored, as the
+ *    common collectors do). Address, payload and, when present, protocol
+ *    type chunks are required; time, ports and capture id are optional.
+ *  - HEPv1/v2: the fixed header of Kamailio siptrace / captagent; v2 adds a
+ *    time header in the sender's (little-endian) byte order.
+ * HEP carries no TLS flag: encrypted_orig is a heuristic, see hep.c.
+ * HEPv1/v2 have no total length: over a stream they cannot be framed, so
+ * hep_len is the whole input for them.
+ */
 
 /* Cheap check of the signature ("HEP3", or a v2 header), without decoding. */
 bool hep_looks_like(const uint8_t *data, size_t len);

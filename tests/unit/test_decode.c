@@ -257,6 +257,78 @@ static Buf af_hdr(uint32_t af, bool little, const Buf *inner)
         return b;
 }
 
+/* RFC 2784/2890 GRE header; optional fields present when their flag is set. */
+#define GRE_C 0x8000
+#define GRE_K 0x2000
+#define GRE_S 0x1000
+static Buf gre(uint16_t flags, uint16_t proto, const Buf *inner)
+{
+        Buf b = {.n = 0};
+        put16(&b, flags);
+        put16(&b, proto);
+        if (flags & GRE_C) {
+                put16(&b, 0xbeef); /* checksum: not verified */
+                put16(&b, 0);
+        }
+        if (flags & GRE_K)
+                put32(&b, 0x01020304);
+        if (flags & GRE_S)
+                put32(&b, 42);
+        putbuf(&b, inner);
+        return b;
+}
+
+/* draft-foschiano-erspan-03 §4.1 type II header: ver 1, VLAN 10, session 7. */
+static Buf erspan2(const Buf *frame)
+{
+        Buf b = {.n = 0};
+        put16(&b, 0x1000 | 10);
+        put16(&b, 7);
+        put32(&b, 0x00000001);
+        putbuf(&b, frame);
+        return b;
+}
+
+/* §4.2 type III header; ft = frame type (0 Ethernet, 2 IP), o = sub-header. */
+static Buf erspan3(uint8_t ft, bool o, const Buf *frame)
+{
+        Buf b = {.n = 0};
+        put16(&b, 0x2000 | 10);
+        put16(&b, 7);
+        put32(&b, 0x11223344); /* timestamp */
+        put16(&b, 0);          /* SGT */
+        put8(&b, (uint8_t)((ft & 0x1f) << 2));
+        put8(&b, o ? 1 : 0);
+        if (o)
+                putfill(&b, 0x5a, 8); /* platform specific sub-header */
+        putbuf(&b, frame);
+        return b;
+}
+
+/* RFC 7348 §5 header, VNI 5001. */
+static Buf vxlan(uint8_t flags, const Buf *frame)
+{
+        Buf b = {.n = 0};
+        put8(&b, flags);
+        putfill(&b, 0, 3);
+        put32(&b, 5001u << 8);
+        putbuf(&b, frame);
+        return b;
+}
+
+/* RFC 8926 §3.4 header with optwords 4-octet option words. */
+static Buf geneve(uint8_t ver, uint16_t proto, unsigned optwords, const Buf *inner)
+{
+        Buf b = {.n = 0};
+        put8(&b, (uint8_t)((ver << 6) | (optwords & 0x3f)));
+        put8(&b, 0);
+        put16(&b, proto);
+        put32(&b, 5001u << 8);
+        putfill(&b, 0, (size_t)optwords * 4);
+        putbuf(&b, inner);
+        return b;
+}
+
 /* ---------------------------------------------------------------- decoding */
 
 /* Heap copy of exactly the frame bytes: ASan then flags any over-read. */
@@ -800,6 +872,275 @@ static void test_tunnels(void)
         }
 }
 
+/*
+ * Tunnels on mirror ports: GRE (RFC 2784/2890) with IP or Ethernet inside,
+ * ERSPAN I/II/III, VXLAN (RFC 7348) and Geneve (RFC 8926). The innermost
+ * datagram is reported; every prefix of a tunnelled frame is truncated.
+ */
+static void test_gre_vxlan(void)
+{
+        Buf u = udp(5060, 5080, SIP, SIP_LEN, 0);
+        Buf t = tcp(5061, 41000, 9, 0x18, 0, SIP, SIP_LEN);
+        Buf in4 = v4(17, &u), in6 = v6(6, &t);
+        Buf ein4 = eth(0x0800, &in4), ein6 = eth(0x86dd, &in6);
+        static const uint16_t tag[] = {0x8100};
+        Buf ein4tag = eth_tags(tag, 1, 0x0800, &in4);
+        Buf g, ip, f, x;
+        char what[96];
+
+        /* GRE with IPv4 / IPv6 inside, every combination of optional fields. */
+        for (unsigned m = 0; m < 8; m++) {
+                uint16_t flags = (uint16_t)(((m & 1) ? GRE_C : 0) | ((m & 2) ? GRE_K : 0) |
+                                            ((m & 4) ? GRE_S : 0));
+                size_t gl = 4 + 4 * (size_t)__builtin_popcount(m);
+
+                g = gre(flags, 0x0800, &in4);
+                ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+                f = eth(0x0800, &ip);
+                snprintf(what, sizeof what, "gre %04x v4", flags);
+                expect_ok(what, 1, &f, TRANSPORT_UDP, 4, V4_A, V4_B, 5060, 5080, 14 + 20 + gl + 28,
+                          SIP, SIP_LEN);
+                expect_truncations(what, 1, &f, f.n);
+
+                g = gre(flags, 0x86dd, &in6);
+                ip = ipv6(47, V6_OUTER_A, V6_OUTER_B, &g);
+                f = eth(0x86dd, &ip);
+                snprintf(what, sizeof what, "gre %04x v6 over v6", flags);
+                expect_ok(what, 1, &f, TRANSPORT_TCP, 6, V6_A, V6_B, 5061, 41000, 14 + 40 + gl + 60,
+                          SIP, SIP_LEN);
+        }
+
+        /* Transparent Ethernet bridging (gretap), with a VLAN tag inside. */
+        g = gre(GRE_K, 0x6558, &ein4tag);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        f = eth(0x0800, &ip);
+        expect_ok("gre teb", 1, &f, TRANSPORT_UDP, 4, V4_A, V4_B, 5060, 5080, 14 + 20 + 8 + 18 + 28,
+                  SIP, SIP_LEN);
+        expect_truncations("gre teb", 1, &f, f.n);
+
+        /* ERSPAN I (no header, no sequence number), II and III. */
+        g = gre(0, 0x88be, &ein4);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_ok("erspan I", 101, &ip, TRANSPORT_UDP, 4, V4_A, V4_B, 5060, 5080, 20 + 4 + 14 + 28,
+                  SIP, SIP_LEN);
+        x = erspan2(&ein6);
+        g = gre(GRE_S, 0x88be, &x);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        f = eth(0x0800, &ip);
+        expect_ok("erspan II", 1, &f, TRANSPORT_TCP, 6, V6_A, V6_B, 5061, 41000,
+                  14 + 20 + 8 + 8 + 14 + 60, SIP, SIP_LEN);
+        expect_truncations("erspan II", 1, &f, f.n);
+        x.b[0] = (uint8_t)(0x20 | (x.b[0] & 0x0f)); /* version 2 under 0x88be */
+        g = gre(GRE_S, 0x88be, &x);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("erspan II bad version", 101, &ip, DECODE_E_BAD_TUNNEL);
+
+        for (int o = 0; o <= 1; o++) {
+                x = erspan3(0, o, &ein4);
+                g = gre(GRE_S, 0x22eb, &x);
+                ip = ipv6(47, V6_OUTER_A, V6_OUTER_B, &g);
+                f = eth(0x86dd, &ip);
+                snprintf(what, sizeof what, "erspan III o=%d", o);
+                expect_ok(what, 1, &f, TRANSPORT_UDP, 4, V4_A, V4_B, 5060, 5080,
+                          14 + 40 + 8 + 12 + (o ? 8u : 0u) + 14 + 28, SIP, SIP_LEN);
+                expect_truncations(what, 1, &f, f.n);
+        }
+        x = erspan3(2, false, &in4);
+        g = gre(GRE_S, 0x22eb, &x);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_ok("erspan III frame type ip", 101, &ip, TRANSPORT_UDP, 4, V4_A, V4_B, 5060, 5080,
+                  20 + 8 + 12 + 28, SIP, SIP_LEN);
+        x = erspan3(1, false, &ein4);
+        g = gre(GRE_S, 0x22eb, &x);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("erspan III frame type 1", 101, &ip, DECODE_E_NOT_IP);
+        x = erspan3(0, false, &ein4);
+        x.b[0] = (uint8_t)(0x10 | (x.b[0] & 0x0f));
+        g = gre(GRE_S, 0x22eb, &x);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("erspan III bad version", 101, &ip, DECODE_E_BAD_TUNNEL);
+        x = erspan3(0, true, &ein4);
+        x.n = 12 + 5; /* sub-header announced, cut by the outer length */
+        g = gre(GRE_S, 0x22eb, &x);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("erspan III sub-header cut", 101, &ip, DECODE_E_BAD_TUNNEL);
+
+        /* GRE that is not for us, or malformed. */
+        g = gre(0x0001, 0x880b, &in4); /* PPTP enhanced GRE carrying PPP */
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("gre version 1", 101, &ip, DECODE_E_NOT_IP);
+        g = gre(0, 0x8847, &in4); /* MPLS */
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("gre mpls", 101, &ip, DECODE_E_NOT_IP);
+        g = gre(0x4000, 0x0800, &in4); /* RFC 1701 routing present */
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("gre routing bit", 101, &ip, DECODE_E_BAD_TUNNEL);
+        g = gre(GRE_C | GRE_K | GRE_S, 0x0800, &in4);
+        g.n = 10; /* optional fields cut by the outer length */
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("gre options cut", 101, &ip, DECODE_E_BAD_TUNNEL);
+        g = gre(0, 0x0800, &in4);
+        g.n = 3;
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("gre header cut", 101, &ip, DECODE_E_BAD_TUNNEL);
+        x = ein4;
+        x.n = 13;
+        g = gre(0, 0x6558, &x);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("gre teb ethernet cut", 101, &ip, DECODE_E_BAD_TUNNEL);
+        g = gre(0, 0x0800, &in6);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("gre 0x0800 carrying v6", 101, &ip, DECODE_E_BAD_IP);
+        x = in4;
+        x.b[3] = (uint8_t)(x.b[3] + 1); /* inner total length one past GRE end */
+        g = gre(0, 0x0800, &x);
+        ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+        expect_err("gre inner length past outer", 101, &ip, DECODE_E_BAD_IP);
+
+        /* VXLAN: cloud traffic mirroring (UDP to 4789, random source port). */
+        x = vxlan(0x08, &ein4);
+        u = udp(49152, 4789, x.b, x.n, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        f = eth(0x0800, &ip);
+        expect_ok("vxlan", 1, &f, TRANSPORT_UDP, 4, V4_A, V4_B, 5060, 5080, 14 + 28 + 8 + 14 + 28,
+                  SIP, SIP_LEN);
+        expect_truncations("vxlan", 1, &f, f.n);
+        x = vxlan(0x88, &ein6); /* group policy G bit */
+        u = udp(49152, 4789, x.b, x.n, 0);
+        ip = ipv6(17, V6_OUTER_A, V6_OUTER_B, &u);
+        f = eth(0x86dd, &ip);
+        expect_ok("vxlan gbp over v6", 1, &f, TRANSPORT_TCP, 6, V6_A, V6_B, 5061, 41000,
+                  14 + 48 + 8 + 14 + 60, SIP, SIP_LEN);
+        /* SIP sent to port 4789 is not VXLAN ('I' = 0x49 has reserved bits). */
+        u = udp(5060, 4789, SIP, SIP_LEN, 0);
+        memcpy(u.b + 8, "INVITE", 6);
+        ip = ipv4(17, V4_A, V4_B, &u, 9, 0, 5, 0);
+        expect_ok("udp to 4789 that is not vxlan", 101, &ip, TRANSPORT_UDP, 4, V4_A, V4_B, 5060,
+                  4789, 28, u.b + 8, SIP_LEN);
+        /* Without the I flag, or with a reserved flag bit, it is plain UDP. */
+        static const uint8_t not_vxlan[] = {0x00, 0x0c, 0x48, 0x18, 0x09};
+        for (size_t i = 0; i < sizeof not_vxlan; i++) {
+                x = vxlan(not_vxlan[i], &ein4);
+                u = udp(49152, 4789, x.b, x.n, 0);
+                ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+                snprintf(what, sizeof what, "vxlan flags %02x is plain udp", not_vxlan[i]);
+                expect_ok(what, 101, &ip, TRANSPORT_UDP, 4, V4_OUTER_A, V4_OUTER_B, 49152, 4789, 28,
+                          x.b, x.n);
+        }
+        x = vxlan(0x08, &ein4);
+        u = udp(49152, 4789, x.b, 6, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        expect_err("vxlan header cut by udp length", 101, &ip, DECODE_E_BAD_TUNNEL);
+        u = udp(49152, 4789, x.b, 8 + 10, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        expect_err("vxlan inner ethernet cut", 101, &ip, DECODE_E_BAD_TUNNEL);
+        x = vxlan(0x08, &ein4);
+        x.n -= 3; /* inner IP total length past the UDP datagram */
+        u = udp(49152, 4789, x.b, x.n, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        expect_err("vxlan inner datagram cut", 101, &ip, DECODE_E_BAD_IP);
+        x = vxlan(0x08, &in4);
+        x.b[8] = 0x08; /* looks like an Ethernet with ethertype from IP bytes */
+        u = udp(49152, 4789, x.b, x.n, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        {
+                DecodedPacket p;
+                fill_sentinel(&p);
+                DecodeVerdict v = decb(101, &ip, &p);
+                CHECK(v != DECODE_OK, "vxlan with raw ip inside decoded: %s",
+                      decode_verdict_name(v));
+        }
+
+        /* Geneve: Ethernet or IP inside, options skipped. */
+        x = geneve(0, 0x6558, 2, &ein4);
+        u = udp(49152, 6081, x.b, x.n, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        f = eth(0x0800, &ip);
+        expect_ok("geneve ethernet", 1, &f, TRANSPORT_UDP, 4, V4_A, V4_B, 5060, 5080,
+                  14 + 28 + 16 + 14 + 28, SIP, SIP_LEN);
+        expect_truncations("geneve ethernet", 1, &f, f.n);
+        x = geneve(0, 0x86dd, 0, &in6);
+        u = udp(49152, 6081, x.b, x.n, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        expect_ok("geneve ipv6", 101, &ip, TRANSPORT_TCP, 6, V6_A, V6_B, 5061, 41000, 28 + 8 + 60,
+                  SIP, SIP_LEN);
+        x = geneve(1, 0x6558, 0, &ein4);
+        u = udp(49152, 6081, x.b, x.n, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        expect_ok("geneve version 1 is plain udp", 101, &ip, TRANSPORT_UDP, 4, V4_OUTER_A,
+                  V4_OUTER_B, 49152, 6081, 28, x.b, x.n);
+        x = geneve(0, 0x6558, 63, &ein4); /* options longer than the datagram */
+        x.n = 8 + 20;
+        u = udp(49152, 6081, x.b, x.n, 0);
+        ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+        expect_err("geneve options past datagram", 101, &ip, DECODE_E_BAD_TUNNEL);
+
+        /* Depth: tunnels of every kind count against one limit of four. */
+        for (int levels = 1; levels <= 5; levels++) {
+                Buf cur = in4;
+                size_t off = 28;
+                for (int i = 0; i < levels; i++) {
+                        Buf e, w;
+                        switch (i % 3) {
+                        case 0: /* GRE */
+                                g = gre(0, 0x0800, &cur);
+                                cur = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+                                off += 24;
+                                break;
+                        case 1: /* VXLAN */
+                                e = eth(0x0800, &cur);
+                                w = vxlan(0x08, &e);
+                                u = udp(1, 4789, w.b, w.n, 0);
+                                cur = ipv4(17, V4_OUTER_A, V4_OUTER_B, &u, 9, 0, 5, 0);
+                                off += 14 + 8 + 28;
+                                break;
+                        default: /* IP in IP */
+                                cur = ipv4(4, V4_OUTER_A, V4_OUTER_B, &cur, 9, 0, 5, 0);
+                                off += 20;
+                                break;
+                        }
+                }
+                snprintf(what, sizeof what, "mixed nesting %d", levels);
+                if (levels <= 4)
+                        expect_ok(what, 101, &cur, TRANSPORT_UDP, 4, V4_A, V4_B, 5060, 5080, off,
+                                  SIP, SIP_LEN);
+                else
+                        expect_err(what, 101, &cur, DECODE_E_BAD_TUNNEL);
+        }
+
+        /* An inner fragment is reported with the inner addresses. */
+        {
+                Buf frag = ipv4(17, V4_A, V4_B, &u, 55, 0x2000, 5, 0);
+                DecodedPacket p;
+                DecodeVerdict v;
+
+                u = udp(5060, 5080, SIP, SIP_LEN, 0);
+                frag = ipv4(17, V4_A, V4_B, &u, 55, 0x2000, 5, 0);
+                g = gre(0, 0x0800, &frag);
+                ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 9, 0, 5, 0);
+                fill_sentinel(&p);
+                v = decb(101, &ip, &p);
+                CHECK(v == DECODE_E_FRAGMENT, "gre inner fragment: %s", decode_verdict_name(v));
+                if (v == DECODE_E_FRAGMENT) {
+                        CHECK(addr_is(&p.src, 4, V4_A) && p.ip_id == 55 && p.ip_proto == 17 &&
+                                  p.transport == TRANSPORT_NONE && p.src.port == 0,
+                              "gre inner fragment fields");
+                }
+                /* An outer fragment of a GRE packet reassembles through decode_ip_payload. */
+                g = gre(GRE_K, 0x6558, &ein4);
+                ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g, 56, 0x2000, 5, 0);
+                fill_sentinel(&p);
+                v = decb(101, &ip, &p);
+                CHECK(v == DECODE_E_FRAGMENT && p.ip_proto == 47, "gre outer fragment: %s",
+                      decode_verdict_name(v));
+                if (v == DECODE_E_FRAGMENT) {
+                        v = decode_ip_payload(p.ip_proto, p.payload, p.payload_len, &p);
+                        CHECK(v == DECODE_OK && addr_is(&p.src, 4, V4_A) && p.src.port == 5060,
+                              "gre reassembled: %s", decode_verdict_name(v));
+                }
+        }
+}
+
 static void test_fragments(void)
 {
         uint8_t body[600];
@@ -983,6 +1324,15 @@ static void test_mutations(void)
         Buf ip4 = v4(17, &u), ip6 = v6(6, &t), ip6x = v6(0, &x);
         Buf tun = ipv4(4, V4_OUTER_A, V4_OUTER_B, &ip4, 1, 0, 5, 0);
         static const uint16_t tags[] = {0x8100, 0x8100};
+        Buf e4 = eth(0x0800, &ip4), e6 = eth(0x86dd, &ip6);
+        Buf g1 = gre(GRE_C | GRE_K | GRE_S, 0x6558, &e4);
+        Buf gre_teb_ip = ipv4(47, V4_OUTER_A, V4_OUTER_B, &g1, 1, 0, 5, 0);
+        Buf vx = vxlan(0x08, &e6);
+        Buf vxu = udp(40000, 4789, vx.b, vx.n, 0);
+        Buf vx_ip = ipv4(17, V4_OUTER_A, V4_OUTER_B, &vxu, 1, 0, 5, 0);
+        Buf es = erspan3(0, true, &e4);
+        Buf g3 = gre(GRE_S, 0x22eb, &es);
+        Buf erspan3_ip = ipv6(47, V6_OUTER_A, V6_OUTER_B, &g3);
         struct {
                 int lt;
                 Buf f;
@@ -992,6 +1342,9 @@ static void test_mutations(void)
             {276, sll2(0x86dd, &ip6x)},
             {0, af_hdr(30, true, &tun)},
             {101, tun},
+            {1, eth(0x0800, &gre_teb_ip)},
+            {101, vx_ip},
+            {1, eth(0x86dd, &erspan3_ip)},
         };
         unsigned counts[DECODE__MAX] = {0};
 
@@ -1028,9 +1381,9 @@ static void test_mutations(void)
         }
         /* The mutations must exercise more than one path, or they test nothing. */
         CHECK(counts[DECODE_OK] > 0 && counts[DECODE_E_TRUNCATED] > 0 &&
-                  counts[DECODE_E_BAD_IP] > 0,
-              "mutations: ok=%u truncated=%u bad_ip=%u", counts[DECODE_OK],
-              counts[DECODE_E_TRUNCATED], counts[DECODE_E_BAD_IP]);
+                  counts[DECODE_E_BAD_IP] > 0 && counts[DECODE_E_BAD_TUNNEL] > 0,
+              "mutations: ok=%u truncated=%u bad_ip=%u bad_tunnel=%u", counts[DECODE_OK],
+              counts[DECODE_E_TRUNCATED], counts[DECODE_E_BAD_IP], counts[DECODE_E_BAD_TUNNEL]);
 }
 
 /* ------------------------------------------------------------ real captures */
@@ -1330,6 +1683,7 @@ int main(int argc, char **argv)
         test_tcp();
         test_ipv6_ext();
         test_tunnels();
+        test_gre_vxlan();
         test_fragments();
         test_names();
         test_mutations();
