@@ -11,16 +11,21 @@
  */
 #include "pipeline.h"
 
+#include "../parser/sipscan.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 struct Pipeline {
         SipParser *sip;
+        SipScanner *scan; /* NULL with PIPELINE_PARSER_FULL */
         Tracker *tracker;
         IpFrag *ipfrag;
         TcpStreams *tcp;
         SipMsg msg; /* reused; sip_parser_parse() releases what it held */
         PipelineStats stats;
+        /* Skipped by start line: the tracker would have counted them and returned. */
+        uint64_t skipped_requests, skipped_responses;
         int64_t last_tick_us;
         int64_t last_ts_us; /* newest packet time seen */
 };
@@ -35,6 +40,11 @@ Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *u
         if (!p)
                 return NULL;
         p->sip = sip_parser_new();
+        if (cfg->parser != PIPELINE_PARSER_FULL) {
+                p->scan = sip_scanner_new();
+                if (!p->scan)
+                        return pipeline_free(p);
+        }
         p->tracker = tracker_new(&cfg->tracker, fn, userdata);
         p->ipfrag = ipfrag_new(&cfg->ipfrag);
         p->tcp = tcpstream_new(&cfg->tcp, on_tcp_message, p);
@@ -56,6 +66,7 @@ Pipeline *pipeline_free(Pipeline *p)
                 return NULL;
         sipmsg_clear(&p->msg);
         sip_parser_free(p->sip);
+        sip_scanner_free(p->scan);
         tracker_free(p->tracker);
         ipfrag_free(p->ipfrag);
         tcpstream_free(p->tcp);
@@ -63,18 +74,54 @@ Pipeline *pipeline_free(Pipeline *p)
         return NULL;
 }
 
-/* Parse and feed one SIP message; returns bytes consumed (0 = stop). */
-static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len)
+/*
+ * Parse and feed one SIP message; returns bytes consumed (0 = stop).
+ * one_message: data is exactly one message (a UDP datagram, a message framed
+ * by the TCP reassembler), so where it ends does not matter.
+ *
+ * The fast path (PipelineParser, bench/README.md for the profile behind it):
+ * sofia-sip costs several µs a message, most of it on headers nothing here
+ * reads. A 1xx response or an ACK changes nothing in the tracker (it counts
+ * them and returns), so the start line alone decides; it is not even
+ * scanned when its length does not matter. A message without
+ * authentication headers is read by parser/sipscan.c into the same SipMsg
+ * fields sofia would fill (tests/unit/test_sipscan.c compares them). What
+ * the scanner does not take, and every message with credentials or
+ * challenges, goes to sofia-sip as before.
+ */
+static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len,
+                           bool one_message)
 {
         SipMsg *msg = &p->msg;
         SipParseVerdict v;
+        bool fast;
         size_t used;
 
         if (!sip_looks_like_sip(data, len)) {
                 p->stats.not_sip++;
                 return 0;
         }
-        v = sip_parser_parse(p->sip, data, len, msg);
+        if (p->scan && one_message && sip_scan_ignorable(data, len)) {
+                bool response = data[0] == 'S'; /* "SIP/2.0 1xx" or "ACK " */
+                p->stats.sip_skipped_early++;
+                p->stats.sip[SIP_PARSE_OK]++;
+                if (response) {
+                        p->stats.sip_responses++;
+                        p->skipped_responses++;
+                } else {
+                        p->stats.sip_requests++;
+                        p->skipped_requests++;
+                }
+                return len;
+        }
+        fast = p->scan && sip_scan(p->scan, data, len, msg) == SIP_SCAN_OK;
+        if (fast) {
+                v = SIP_PARSE_OK;
+                p->stats.sip_fast++;
+        } else {
+                v = sip_parser_parse(p->sip, data, len, msg);
+                p->stats.sip_full++;
+        }
         p->stats.sip[v]++;
         if (v != SIP_PARSE_OK)
                 return 0;
@@ -84,7 +131,11 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
                 p->stats.sip_responses++;
         tracker_feed(p->tracker, meta, msg);
         used = msg->msg_len;
-        sipmsg_clear(msg);
+        /* A scanned message holds nothing to release (its strings are the
+         * scanner's scratch); clearing 3 KiB of SipMsg for it would cost more
+         * than the scan. The next scan or parse overwrites it. */
+        if (!fast)
+                sipmsg_clear(msg);
         return used <= len ? used : 0;
 }
 
@@ -94,7 +145,7 @@ static void on_tcp_message(const Endpoint *src, const Endpoint *dst, int64_t ts_
         Pipeline *p = userdata;
         PacketMeta meta = {.ts_us = ts_us, .src = *src, .dst = *dst, .transport = TRANSPORT_TCP};
 
-        feed_message(p, &meta, data, len);
+        feed_message(p, &meta, data, len, true);
 }
 
 /* A decoded datagram, captured whole or reassembled. */
@@ -172,13 +223,13 @@ void pipeline_payload(Pipeline *p, const PacketMeta *meta, const uint8_t *data, 
 {
         if (meta->transport == TRANSPORT_UDP) {
                 /* RFC 3261 §18.3: one message per datagram; trailing octets are ignored. */
-                feed_message(p, meta, data, len);
+                feed_message(p, meta, data, len, true);
                 return;
         }
         /* RFC 3261 §18.3: a stream carries messages back to back, framed by
          * Content-Length. Bounded: each message consumes at least one byte. */
         while (len > 0) {
-                size_t used = feed_message(p, meta, data, len);
+                size_t used = feed_message(p, meta, data, len, false);
 
                 if (used == 0)
                         break;
@@ -233,12 +284,20 @@ void pipeline_set_credentials(Pipeline *p, struct CredStore *store)
         tracker_set_credentials(p->tracker, store);
 }
 
+void pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg)
+{
+        tracker_reconfigure(p->tracker, cfg);
+}
+
 void pipeline_get_stats(const Pipeline *p, PipelineStats *out)
 {
         *out = p->stats;
         ipfrag_get_stats(p->ipfrag, &out->ipfrag);
         tcpstream_get_stats(p->tcp, &out->tcp);
         tracker_get_stats(p->tracker, &out->tracker);
+        /* The same tracker.requests/responses with and without the fast path. */
+        out->tracker.requests += p->skipped_requests;
+        out->tracker.responses += p->skipped_responses;
 }
 
 void pipeline_stats_foreach_reassembly_ud(const PipelineStats *ps, PipelineStatUdFn fn, void *ud)

@@ -24,16 +24,34 @@ typedef struct {
         uint64_t sip[SIP_PARSE__MAX]; /* per parse verdict; [SIP_PARSE_OK] = SIP messages */
         uint64_t sip_requests;
         uint64_t sip_responses;
-        uint64_t hep[HEP__MAX]; /* HEP packets by verdict (in UDP or from the listener) */
-        uint64_t tls_suspected; /* TCP segments to/from 5061 starting a TLS record: use HEP */
+        /* Which path each SIP message took (PipelineParser): */
+        uint64_t sip_skipped_early; /* 1xx / ACK by start line: counted in sip[OK], not parsed */
+        uint64_t sip_fast;          /* filled by parser/sipscan.c */
+        uint64_t sip_full;          /* parsed by sofia-sip, whatever the verdict */
+        uint64_t hep[HEP__MAX];     /* HEP packets by verdict (in UDP or from the listener) */
+        uint64_t tls_suspected;     /* TCP segments to/from 5061 starting a TLS record: use HEP */
         uint64_t reassembled_decode[DECODE__MAX]; /* reassembled datagrams by decode verdict */
         IpFragStats ipfrag;
         TcpStreamStats tcp;
         TrackerStats tracker;
 } PipelineStats;
 
+/*
+ * How SIP messages are parsed. FAST (the default): a provisional response or
+ * an ACK is counted and dropped by its start line (the tracker ignores
+ * them), a message without authentication headers is read by the
+ * allocation-free scanner (parser/sipscan.h), and only the rest goes to
+ * sofia-sip. FULL: every message through sofia-sip, as before the fast path
+ * (`sipauthmon --parser full`; tests/fastpath compares the two).
+ */
+typedef enum {
+        PIPELINE_PARSER_FAST = 0,
+        PIPELINE_PARSER_FULL,
+} PipelineParser;
+
 /* Everything configurable; zeroed sub-configs mean each module's defaults. */
 typedef struct {
+        PipelineParser parser;
         TrackerConfig tracker;
         IpFragConfig ipfrag;
         TcpStreamConfig tcp;
@@ -66,6 +84,10 @@ void pipeline_get_stats(const Pipeline *p, PipelineStats *out);
 
 /* After a reload (the daemon's SIGHUP): swap the tracker's credential store (not owned). */
 void pipeline_set_credentials(Pipeline *p, struct CredStore *store);
+
+/* A reload: new thresholds, window, caps, limits and credentials (see
+ * tracker_reconfigure()); the tables and their hash seed stay. */
+void pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg);
 
 /*
  * The reassembly counters of *ps as (prefix, name, value) triples, names

@@ -402,8 +402,15 @@ static void reload(Service *s)
                 return;
         }
 
-        /* Apply: credentials (or none), output. */
-        pipeline_set_credentials(s->p, creds);
+        /* Apply: credentials (or none), thresholds, window, caps and limits, output. */
+        {
+                TrackerConfig tc;
+
+                tracker_config_default(&tc);
+                options_tracker_config(&n, &tc);
+                tc.credentials = creds;
+                pipeline_reconfigure(s->p, &tc);
+        }
         credstore_free(s->creds);
         s->creds = creds;
         if (sink) {
@@ -416,6 +423,9 @@ static void reload(Service *s)
                 s->o->output = n.output;
         }
         s->o->stats = n.stats;
+        s->o->threshold = n.threshold;
+        s->o->window_s = n.window_s;
+        memcpy(s->o->tune, n.tune, sizeof(s->o->tune));
         free(s->o->credentials);
         s->o->credentials = n.credentials;
         n.credentials = NULL;
@@ -424,8 +434,6 @@ static void reload(Service *s)
         {
                 const char *changed[8];
                 size_t k = 0, len = 0;
-                bool tunables = n.threshold != s->o->threshold || n.window_s != s->o->window_s ||
-                                memcmp(n.tune, s->o->tune, sizeof(n.tune)) != 0;
 
                 if (n.input != s->o->input || !same_str(n.source, s->o->source))
                         changed[k++] = "interface";
@@ -435,10 +443,6 @@ static void reload(Service *s)
                         changed[k++] = "hep_listen";
                 if (!same_str(n.user, s->o->user))
                         changed[k++] = "user";
-                /* tracker_reconfigure() does not exist yet: thresholds, window and
-                 * limits stay as started. */
-                if (tunables)
-                        changed[k++] = "threshold/window/limits";
                 if (n.duration_s != s->o->duration_s || n.count != s->o->count)
                         changed[k++] = "duration/count";
                 for (size_t i = 0; i < k && len < sizeof(note); i++) {

@@ -354,7 +354,7 @@ def main_instance(exe, net, T, jdir):
 
         # 4a. reload with a good configuration (credentials added)
         with open(conf, "a") as f:
-            f.write("credentials = %s\n" % creds)
+            f.write("credentials = %s\nguess_threshold = 12\nmax_principals = 2000\n" % creds)
         t0 = time.monotonic()
         os.kill(p.pid, signal.SIGHUP)
         rl = notify.wait(lambda kv: kv.get("RELOADING") == "1", 5, t0)
@@ -363,6 +363,8 @@ def main_instance(exe, net, T, jdir):
         check(rd is not None and "reloaded" in rd[1].get("STATUS", "")
               and "failed" not in rd[1].get("STATUS", ""),
               "good reload: READY=1, STATUS says reloaded", rd)
+        check(rd is not None and "unchanged" not in rd[1].get("STATUS", ""),
+              "thresholds and limits apply at once (nothing deferred to a restart)", rd)
 
         # 4b. reload with a bad drop-in: reported, old configuration kept
         bad = os.path.join(dropins, "50-bad.conf")
