@@ -11,10 +11,10 @@
  */
 #include "pipeline.h"
 
-#include "../parser/sipscan.h"
-
 #include <stdlib.h>
 #include <string.h>
+
+#include "../parser/sipscan.h"
 
 struct Pipeline {
         SipParser *sip;

@@ -166,7 +166,9 @@ int offline_run(const Options *o)
 
         color = o->output == SINK_TEXT && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
         run.sink = sink_new(o->output, STDOUT_FILENO, color);
-        p = pipeline_new(&tc, on_diagnosis, &run);
+        PipelineConfig pc = {.tracker = tc};
+        pc.parser = o->parser_full ? PIPELINE_PARSER_FULL : PIPELINE_PARSER_FAST;
+        p = pipeline_new_config(&pc, on_diagnosis, &run);
         if (!run.sink || !p) {
                 log_error("out of memory");
                 goto out;

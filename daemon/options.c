@@ -48,6 +48,7 @@ enum {
         OPT_SIP_PORTS,
         OPT_HEP_LISTEN,
         OPT_USER,
+        OPT_PARSER,
         OPT_TUNE_BASE = 0x200, /* + Tunable */
 };
 
@@ -68,6 +69,7 @@ static const struct option long_options[] = {
     {"sip-ports", required_argument, NULL, OPT_SIP_PORTS},
     {"hep-listen", required_argument, NULL, OPT_HEP_LISTEN},
     {"user", required_argument, NULL, OPT_USER},
+    {"parser", required_argument, NULL, OPT_PARSER},
     {"guess-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_GUESS_THRESHOLD},
     {"scan-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_SCAN_THRESHOLD},
     {"max-records-per-minute", required_argument, NULL,
@@ -107,6 +109,8 @@ const char *options_usage(void)
                "                          global cap, then one summary record (default 60,\n"
                "                          0 = no cap)\n"
                "      --stats             counters on stderr at exit\n"
+               "      --parser fast|full  fast (default): SIP without credentials or\n"
+               "                          challenges skips sofia-sip; full: all through it\n"
                "      --user USER         started as root outside systemd: run as USER after\n"
                "                          opening the capture (default sipauthmon, else nobody)\n"
                "  -v, --verbose           debug detail on stderr\n"
@@ -879,6 +883,14 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                         set |= which[i];
                         break;
                 }
+                case OPT_PARSER:
+                        /* Same diagnoses either way (tests/fastpath); full is the reference. */
+                        if (strcmp(optarg, "fast") != 0 && strcmp(optarg, "full") != 0)
+                                return fail(err, errlen,
+                                            "--parser: invalid value '%s' (expected fast or full)",
+                                            esc(optarg, e, sizeof(e)));
+                        o->parser_full = strcmp(optarg, "full") == 0;
+                        break;
                 case 'v':
                         if (o->verbose < 16)
                                 o->verbose++;

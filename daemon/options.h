@@ -69,6 +69,7 @@ typedef struct {
         unsigned duration_s; /* 0 = no limit (live only) */
         uint64_t count;      /* 0 = no limit */
         bool stats;
+        bool parser_full; /* --parser full: every SIP message through sofia-sip */
         TunableValue tune[TUNE__MAX];
         unsigned verbose; /* -v count */
         bool quiet;

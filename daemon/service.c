@@ -715,7 +715,9 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
         tc.credentials = s.creds;
         color = o->output == SINK_TEXT && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
         s.sink = sink_new(o->output, STDOUT_FILENO, color);
-        s.p = pipeline_new(&tc, on_diagnosis, &s);
+        PipelineConfig pc = {.tracker = tc};
+        pc.parser = o->parser_full ? PIPELINE_PARSER_FULL : PIPELINE_PARSER_FAST;
+        s.p = pipeline_new_config(&pc, on_diagnosis, &s);
         r = sd_event_new(&s.event);
         if (!s.sink || !s.p || r < 0) {
                 log_error("out of memory");

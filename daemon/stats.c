@@ -110,6 +110,9 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
         emit(fn, ud, "sip.messages", "", ps->sip[SIP_PARSE_OK]);
         emit(fn, ud, "sip.requests", "", ps->sip_requests);
         emit(fn, ud, "sip.responses", "", ps->sip_responses);
+        emit(fn, ud, "sip.skipped_early", "", ps->sip_skipped_early);
+        emit(fn, ud, "sip.fast", "", ps->sip_fast);
+        emit(fn, ud, "sip.full", "", ps->sip_full);
         emit(fn, ud, "sip.not_sip", "", ps->not_sip);
         emit(fn, ud, "sip.parse_errors", "", errors);
         for (int i = 1; i < SIP_PARSE__MAX; i++)

@@ -1,0 +1,897 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Allocation-free SIP header scanner: the fast path of sipauthmon (see
+ * sipscan.h for what it is for and what it promises).
+ *
+ * What "exactly as sip_parser_parse() would" means here was read off the
+ * sofia-sip 1.12.11 sources and is checked by tests/unit/test_sipscan.c:
+ *
+ *   - header names are matched case-insensitively, compact forms included
+ *     (msg_find_hclass); a line that is not `token ":"` is an error header
+ *     sofia silently drops, so the scanner gives up on it;
+ *   - only Content-Length and the start line are critical (a parse error
+ *     makes the whole message malformed); a bad Via, From, To, Call-ID or
+ *     CSeq, or a second instance of a single-valued one, is made malformed
+ *     by the wrapper (check_error_headers). So every Via value, From, To,
+ *     CSeq and Content-Length is validated even when only the first Via is
+ *     kept, with grammars that are subsets of what sofia accepts;
+ *   - values are the header text after the colon and SP/HTAB, trailing
+ *     whitespace removed (extract_header); Call-ID, User-Agent and Server
+ *     are that text as it is (sip_call_id_d, msg_generic_d);
+ *   - CSeq and request methods use sofia's method charset (sip_method_d:
+ *     unreserved), kept as sent; Via transports UDP/TCP/TLS/SCTP are
+ *     canonicalised to upper case (sip_transport_d), others kept as sent;
+ *   - URI user parts are canonicalised by url_d (escapes undone), so a user
+ *     part with '%' is left to sofia; so is a password, a non-SIP scheme,
+ *     URI headers ('?'), quoted parameters and any whitespace inside a
+ *     parsed value;
+ *   - msg_len and the body follow Content-Length (RFC 3261 §18.3; trailing
+ *     octets of a datagram, RFC 4475 §3.1.1.8, are not part of the message);
+ *     without Content-Length the rest of the data is the body.
+ *
+ * Line ends must be CRLF; folding (a line starting with SP/HTAB), a bare
+ * CR or LF, or a NUL anywhere in the header part sends the message to
+ * sofia. Every read is bounds-checked against the data length (a Cursor);
+ * nothing here reads past `len` or needs a NUL.
+ */
+#include "sipscan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+
+/* Same limit as SIPMSG_MAX_LEN in sipmsg.c: larger messages go to sofia's
+ * wrapper, which refuses them. */
+#define SIPSCAN_MAX_LEN (1u << 20)
+
+/*
+ * The SipMsg strings of one scanned message, NUL-terminated, back to back.
+ * A SIP message that needs more than this for sixteen short fields is not
+ * ordinary traffic: it goes to sofia.
+ */
+#define SIPSCAN_SCRATCH 4096
+
+struct SipScanner {
+        size_t used;
+        char buf[SIPSCAN_SCRATCH];
+};
+
+SipScanner *sip_scanner_new(void)
+{
+        return calloc(1, sizeof(SipScanner));
+}
+
+SipScanner *sip_scanner_free(SipScanner *s)
+{
+        free(s);
+        return NULL;
+}
+
+const char *sip_scan_verdict_name(SipScanVerdict v)
+{
+        switch (v) {
+        case SIP_SCAN_OK:
+                return "ok";
+        case SIP_SCAN_AUTH:
+                return "auth";
+        case SIP_SCAN_UNSURE:
+                return "unsure";
+        case SIP_SCAN__MAX:
+                break;
+        }
+        return "unknown";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Character classes */
+
+enum {
+        C_TOKEN = 1u << 0,  /* RFC 3261 §25.1 token (sofia bnf_token) */
+        C_PARAM = 1u << 1,  /* token / "/" / ":" / "[" / "]" (sofia skip_param) */
+        C_METHOD = 1u << 2, /* token chars that are also unreserved (sip_method_d) */
+        C_USER = 1u << 3,   /* unescaped user part the scanner takes as it is */
+        C_HOST = 1u << 4,   /* hostname / IPv4 characters */
+        C_HEX6 = 1u << 5,   /* inside an IPv6 reference: HEXDIG / ":" / "." */
+        C_UPARAM = 1u << 6, /* URI parameter characters taken as they are */
+        C_DIGIT = 1u << 7,
+};
+
+/*
+ * The class table is a constant expression of each byte value, so it lives
+ * in read-only memory: no initialisation, nothing shared to race on.
+ */
+#define IS_ALPHA(ch)        (((ch) >= 'a' && (ch) <= 'z') || ((ch) >= 'A' && (ch) <= 'Z'))
+#define IS_DIG(ch)          ((ch) >= '0' && (ch) <= '9')
+#define IS_HEXL(ch)         (IS_DIG(ch) || ((ch) >= 'a' && (ch) <= 'f') || ((ch) >= 'A' && (ch) <= 'F'))
+#define IN2(ch, a, b)       ((ch) == (a) || (ch) == (b))
+#define IN4(ch, a, b, c, d) (IN2(ch, a, b) || IN2(ch, c, d))
+#define TOKEN_MARK(ch)                                                                             \
+        (IN4(ch, '!', '%', '\'', '*') || IN4(ch, '+', '-', '.', '_') || IN2(ch, '`', '~'))
+#define METHOD_MARK(ch) (IN4(ch, '-', '_', '.', '!') || IN2(ch, '~', '*') || (ch) == '\'')
+#define USER_MARK(ch)                                                                              \
+        (METHOD_MARK(ch) || IN4(ch, '(', ')', '&', '=') || IN4(ch, '+', '$', ',', ','))
+#define UPARAM_MARK(ch) (USER_MARK(ch) || IN4(ch, ';', ':', '[', ']'))
+#define CLS(ch)                                                                                    \
+        (uint8_t)(((IS_ALPHA(ch) || IS_DIG(ch))                                                    \
+                       ? (C_TOKEN | C_PARAM | C_METHOD | C_USER | C_HOST | C_UPARAM)               \
+                       : 0) |                                                                      \
+                  (IS_DIG(ch) ? C_DIGIT : 0) | ((IS_HEXL(ch) || IN2(ch, ':', '.')) ? C_HEX6 : 0) | \
+                  (TOKEN_MARK(ch) ? (C_TOKEN | C_PARAM) : 0) |                                     \
+                  (IN4(ch, '/', ':', '[', ']') ? C_PARAM : 0) | (METHOD_MARK(ch) ? C_METHOD : 0) | \
+                  (USER_MARK(ch) ? C_USER : 0) | (IN2(ch, '-', '.') ? C_HOST : 0) |                \
+                  (UPARAM_MARK(ch) ? C_UPARAM : 0))
+#define R4(b)  CLS(b), CLS((b) + 1), CLS((b) + 2), CLS((b) + 3)
+#define R16(b) R4(b), R4((b) + 4), R4((b) + 8), R4((b) + 12)
+#define R64(b) R16(b), R16((b) + 16), R16((b) + 32), R16((b) + 48)
+
+static const uint8_t cls[256] = {R64(0), R64(64), R64(128), R64(192)};
+
+static bool is(uint8_t ch, unsigned mask)
+{
+        return (cls[ch] & mask) != 0;
+}
+
+/* Length of the run of bytes of class mask from p, at most up to end. */
+static size_t span(const uint8_t *p, const uint8_t *end, unsigned mask)
+{
+        const uint8_t *q = p;
+
+        while (q < end && is(*q, mask))
+                q++;
+        return (size_t)(q - p);
+}
+
+static uint8_t lower(uint8_t ch)
+{
+        return ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + ('a' - 'A')) : ch;
+}
+
+/* Case-insensitive comparison of n bytes with a lower-case literal. */
+static bool eq_lit(const uint8_t *p, size_t n, const char *lit)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++)
+                if (lit[i] == '\0' || lower(p[i]) != (uint8_t)lit[i])
+                        return false;
+        return lit[i] == '\0';
+}
+
+static bool is_ws(uint8_t ch)
+{
+        return ch == ' ' || ch == '\t';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scratch copies */
+
+typedef struct {
+        SipScanner *s;
+        bool full; /* a copy did not fit */
+} Scratch;
+
+static const char *keep(Scratch *sc, const uint8_t *p, size_t n)
+{
+        SipScanner *s = sc->s;
+
+        if (n >= sizeof s->buf - s->used) {
+                sc->full = true;
+                return NULL;
+        }
+        char *out = s->buf + s->used;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        s->used += n + 1;
+        return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pieces of grammar. Each takes a view [p, end) of one header value and
+ * returns false for anything it does not take. */
+
+typedef struct {
+        const uint8_t *p;
+        size_t n;
+} Span;
+
+static bool parse_u32(const uint8_t *p, size_t n, uint32_t *out)
+{
+        uint64_t v = 0;
+
+        if (n == 0 || n > 10)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (!is(p[i], C_DIGIT))
+                        return false;
+                v = v * 10 + (uint64_t)(p[i] - '0');
+        }
+        if (v > UINT32_MAX)
+                return false;
+        *out = (uint32_t)v;
+        return true;
+}
+
+/* RFC 3261 §20.42 sent-by port as sipmsg.c's parse_port() reads it. */
+static bool parse_port(const uint8_t *p, size_t n, uint16_t *out)
+{
+        uint32_t v;
+
+        if (n == 0 || n > 5 || !parse_u32(p, n, &v) || v > 65535)
+                return false;
+        *out = (uint16_t)v;
+        return true;
+}
+
+/* host = "[" 1*(HEXDIG / ":" / ".") "]" / 1*(alphanum / "-" / ".") */
+static bool scan_host(Cursor *c, Span *host)
+{
+        const uint8_t *start = c->p;
+
+        if (cur_left(c) > 0 && c->p[0] == '[') {
+                size_t n = span(c->p + 1, c->end, C_HEX6);
+                if (n == 0 || cur_left(c) < n + 2 || c->p[1 + n] != ']')
+                        return false;
+                cur_skip(c, n + 2);
+        } else {
+                size_t n = span(c->p, c->end, C_HOST);
+                if (n == 0)
+                        return false;
+                cur_skip(c, n);
+        }
+        *host = (Span){start, (size_t)(c->p - start)};
+        return true;
+}
+
+/* [":" port], port = 1*5DIGIT <= 65535; the digits are returned as text. */
+static bool scan_opt_port(Cursor *c, Span *port)
+{
+        uint16_t v;
+
+        *port = (Span){NULL, 0};
+        if (cur_left(c) == 0 || c->p[0] != ':')
+                return true;
+        cur_skip(c, 1);
+        size_t n = span(c->p, c->end, C_DIGIT);
+        if (!parse_port(c->p, n, &v))
+                return false;
+        *port = (Span){c->p, n};
+        cur_skip(c, n);
+        return true;
+}
+
+/*
+ * RFC 3261 §19.1.1 SIP-URI / SIPS-URI, the plain subset:
+ *   ("sip:" / "sips:") [ user "@" ] host [ ":" port ] *( ";" uri-param-chars )
+ * with the whole of [p, end) being the URI. url_d() leaves such a URI's
+ * user and host as they are.
+ */
+static bool scan_sip_uri(const uint8_t *p, const uint8_t *end, Span *user, Span *host)
+{
+        Cursor c = {p, end};
+        Span port;
+
+        if (cur_left(&c) >= 4 && memcmp(c.p, "sip:", 4) == 0)
+                cur_skip(&c, 4);
+        else if (cur_left(&c) >= 5 && memcmp(c.p, "sips:", 5) == 0)
+                cur_skip(&c, 5);
+        else
+                return false;
+
+        *user = (Span){NULL, 0};
+        size_t n = span(c.p, c.end, C_USER);
+        if (n < cur_left(&c) && c.p[n] == '@') {
+                if (n == 0)
+                        return false;
+                *user = (Span){c.p, n};
+                cur_skip(&c, n + 1);
+        }
+        if (!scan_host(&c, host) || !scan_opt_port(&c, &port))
+                return false;
+        if (cur_left(&c) == 0)
+                return true;
+        if (c.p[0] != ';')
+                return false;
+        /* url_d() would take an '@' after the host as the end of a user part. */
+        return span(c.p, c.end, C_UPARAM) == cur_left(&c);
+}
+
+/*
+ * Generic parameters as msg_avlist_d() stores them, the plain subset:
+ *   *( ";" token [ "=" 1*param-char ] )  up to the end of the view,
+ * no whitespace, no quoted values. *want is set to the value of the first
+ * parameter whose name equals want_name (case-insensitive, as
+ * msg_params_find() and the Via update compare); a second one is refused.
+ */
+static bool scan_params(Cursor *c, const char *want_name, Span *want, bool *found)
+{
+        *found = false;
+        while (cur_left(c) > 0 && c->p[0] == ';') {
+                cur_skip(c, 1);
+                size_t n = span(c->p, c->end, C_TOKEN);
+                if (n == 0)
+                        return false;
+                const uint8_t *name = c->p;
+                Span val = {NULL, 0};
+                bool has_val = false;
+                cur_skip(c, n);
+                if (cur_left(c) > 0 && c->p[0] == '=') {
+                        cur_skip(c, 1);
+                        size_t m = span(c->p, c->end, C_PARAM);
+                        if (m == 0)
+                                return false;
+                        val = (Span){c->p, m};
+                        has_val = true;
+                        cur_skip(c, m);
+                }
+                if (want_name && eq_lit(name, n, want_name)) {
+                        /* "tag" without a value reads as "" in sofia: leave it to sofia. */
+                        if (*found || !has_val)
+                                return false;
+                        *want = val;
+                        *found = true;
+                }
+        }
+        return true;
+}
+
+typedef struct {
+        Span user, host, tag;
+        bool has_tag;
+} Addr;
+
+/*
+ * RFC 3261 §20.20/§20.39 From/To = ( name-addr / addr-spec ) *( SEMI from-param ),
+ * as sip_name_addr_d() + sip_addr_d() read it (plain subset).
+ */
+static bool scan_addr(const uint8_t *p, const uint8_t *end, Addr *a)
+{
+        Cursor c = {p, end};
+        const uint8_t *uri, *uri_end;
+
+        *a = (Addr){0};
+        if (cur_left(&c) == 0)
+                return false;
+        if (c.p[0] == '"') {
+                /* quoted-string display name (span_quoted), then LWS, then '<' */
+                const uint8_t *q = c.p + 1;
+                for (;;) {
+                        if (q >= c.end)
+                                return false;
+                        if (*q == '"')
+                                break;
+                        if (*q == '\\') {
+                                if (q + 1 >= c.end)
+                                        return false;
+                                q++;
+                        }
+                        q++;
+                }
+                c.p = q + 1;
+                while (cur_left(&c) > 0 && is_ws(c.p[0]))
+                        cur_skip(&c, 1);
+                if (cur_left(&c) == 0 || c.p[0] != '<')
+                        return false;
+        } else {
+                /* token LWS ... '<' is a display name; otherwise an addr-spec */
+                const uint8_t *q = c.p;
+                while (q < c.end && (is(*q, C_TOKEN) || is_ws(*q)))
+                        q++;
+                if (q < c.end && *q == '<')
+                        c.p = q;
+        }
+        if (c.p[0] == '<') {
+                uri = c.p + 1;
+                uri_end = memchr(uri, '>', (size_t)(c.end - uri));
+                if (!uri_end)
+                        return false;
+                c.p = uri_end + 1;
+        } else {
+                /* addr-spec: the URI stops at SP, HTAB, ',', ';' or '?' (§20.10) */
+                uri = c.p;
+                uri_end = uri;
+                while (uri_end < c.end && !is_ws(*uri_end) && *uri_end != ',' && *uri_end != ';' &&
+                       *uri_end != '?')
+                        uri_end++;
+                c.p = uri_end;
+        }
+        if (!scan_sip_uri(uri, uri_end, &a->user, &a->host))
+                return false;
+        if (!scan_params(&c, "tag", &a->tag, &a->has_tag))
+                return false;
+        return cur_left(&c) == 0;
+}
+
+typedef struct {
+        const char *transport; /* canonical, static */
+        Span transport_raw;    /* when not one of the four canonical ones */
+        Span host, port, branch;
+        bool has_branch;
+} Via;
+
+/*
+ * RFC 3261 §20.42 via-parm = sent-protocol LWS sent-by *( SEMI via-params ),
+ * one value of a Via header as sip_via_d() reads it (plain subset).
+ */
+static bool scan_via_value(Cursor *c, Via *v)
+{
+        static const char *const canonical[] = {"UDP", "TCP", "TLS", "SCTP"};
+
+        *v = (Via){0};
+        if (cur_left(c) < 8 || !eq_lit(c->p, 8, "sip/2.0/"))
+                return false;
+        cur_skip(c, 8);
+        size_t n = span(c->p, c->end, C_TOKEN);
+        if (n == 0)
+                return false;
+        for (size_t i = 0; i < sizeof canonical / sizeof canonical[0]; i++) {
+                size_t k = strlen(canonical[i]);
+                if (n != k)
+                        continue;
+                bool same = true;
+                for (size_t j = 0; j < k; j++)
+                        same &= lower(c->p[j]) == lower((uint8_t)canonical[i][j]);
+                if (same)
+                        v->transport = canonical[i];
+        }
+        if (!v->transport) {
+                /* sofia keeps "SIP/2.0/x" as sent; take only the exact-case prefix */
+                if (memcmp(c->p - 8, "SIP/2.0/", 8) != 0)
+                        return false;
+                v->transport_raw = (Span){c->p, n};
+        }
+        cur_skip(c, n);
+        size_t w = 0;
+        while (w < cur_left(c) && is_ws(c->p[w]))
+                w++;
+        if (w == 0)
+                return false;
+        cur_skip(c, w);
+        if (!scan_host(c, &v->host) || !scan_opt_port(c, &v->port))
+                return false;
+        return scan_params(c, "branch", &v->branch, &v->has_branch);
+}
+
+/* A whole Via header line: one or more values separated by commas (§7.3.1). */
+static bool scan_via(const uint8_t *p, const uint8_t *end, Via *first)
+{
+        Cursor c = {p, end};
+        bool have = false;
+
+        for (;;) {
+                Via v;
+                if (!scan_via_value(&c, &v))
+                        return false;
+                if (!have)
+                        *first = v;
+                have = true;
+                while (cur_left(&c) > 0 && is_ws(c.p[0]))
+                        cur_skip(&c, 1);
+                if (cur_left(&c) == 0)
+                        return true;
+                if (c.p[0] != ',')
+                        return false;
+                cur_skip(&c, 1);
+                while (cur_left(&c) > 0 && is_ws(c.p[0]))
+                        cur_skip(&c, 1);
+        }
+}
+
+/*
+ * RFC 3261 §7.1 Method = INVITEm / ACKm / ... / extension-method, as
+ * sip_method_d() reads it: unreserved characters, kept as sent; and one
+ * quirk of sofia-sip 1.12.11 kept: a method starting with the letter of a
+ * known one but shorter than the name it was last compared with ("BY",
+ * "NOTIF", "CK") is invalid, so the message is malformed there.
+ */
+static bool method_ok(const uint8_t *p, size_t n)
+{
+        size_t need = 0;
+
+        if (n == 0 || span(p, p + n, C_METHOD) != n)
+                return false;
+        switch (p[0]) {
+        case 'A':
+        case 'B':
+                need = 3; /* ACK, BYE */
+                break;
+        case 'C':
+        case 'N':
+        case 'U':
+                need = 6; /* CANCEL, NOTIFY, UPDATE */
+                break;
+        case 'I':
+                need = n >= 6 && memcmp(p, "INVITE", 6) == 0 ? 6 : 4; /* INVITE, else INFO */
+                break;
+        case 'M':
+        case 'O':
+                need = 7; /* MESSAGE, OPTIONS */
+                break;
+        case 'P':
+                need = n >= 5 && memcmp(p, "PRACK", 5) == 0 ? 5 : 7; /* PRACK, else PUBLISH */
+                break;
+        case 'R':
+                need = n >= 8 && memcmp(p, "REGISTER", 8) == 0 ? 8 : 5; /* REGISTER, else REFER */
+                break;
+        case 'S':
+                need = 9; /* SUBSCRIBE */
+                break;
+        default:
+                break;
+        }
+        return n >= need;
+}
+
+/* RFC 3261 §20.16 CSeq = 1*DIGIT LWS Method, method kept as sent. */
+static bool scan_cseq(const uint8_t *p, const uint8_t *end, uint32_t *seq, Span *method)
+{
+        size_t n = span(p, end, C_DIGIT);
+
+        if (!parse_u32(p, n, seq))
+                return false;
+        p += n;
+        size_t w = 0;
+        while (p + w < end && is_ws(p[w]))
+                w++;
+        if (w == 0)
+                return false;
+        p += w;
+        size_t m = (size_t)(end - p);
+        if (!method_ok(p, m))
+                return false;
+        *method = (Span){p, m};
+        return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start line */
+
+typedef struct {
+        bool is_request;
+        Span method, uri, reason;
+        unsigned status;
+} Start;
+
+/*
+ * RFC 3261 §7.1 Request-Line = Method SP Request-URI SP SIP-Version CRLF and
+ * §7.2 Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF, with
+ * single spaces and the start line at the first byte. `line` excludes CRLF.
+ */
+static bool scan_start(const uint8_t *line, size_t n, Start *st)
+{
+        *st = (Start){0};
+        if (n >= 12 && memcmp(line, "SIP/2.0 ", 8) == 0) {
+                uint32_t code;
+                if (!parse_u32(line + 8, 3, &code))
+                        return false;
+                st->status = code;
+                if (n == 11) {
+                        st->reason = (Span){line + n, 0};
+                        return true;
+                }
+                if (line[11] != ' ')
+                        return false;
+                /* sofia skips all whitespace before the phrase (msg_firstline_d) */
+                size_t r = 12;
+                while (r < n && is_ws(line[r]))
+                        r++;
+                st->reason = (Span){line + r, n - r};
+                return true;
+        }
+        if (n == 11 && memcmp(line, "SIP/2.0 ", 8) == 0) {
+                uint32_t code;
+                if (!parse_u32(line + 8, 3, &code))
+                        return false;
+                st->status = code;
+                st->reason = (Span){line + n, 0};
+                return true;
+        }
+
+        size_t m = span(line, line + n, C_METHOD);
+        if (m == 0 || m >= n || line[m] != ' ' || !method_ok(line, m))
+                return false;
+        if (n < m + 1 + 8 || memcmp(line + n - 8, " SIP/2.0", 8) != 0)
+                return false;
+        const uint8_t *uri = line + m + 1, *uri_end = line + n - 8;
+        Span user, host;
+        if (uri_end <= uri || !scan_sip_uri(uri, uri_end, &user, &host))
+                return false;
+        st->is_request = true;
+        st->method = (Span){line, m};
+        st->uri = (Span){uri, (size_t)(uri_end - uri)};
+        return true;
+}
+
+bool sip_scan_ignorable(const uint8_t *data, size_t len)
+{
+        if (!data)
+                return false;
+        /* "SIP/2.0 1xx" then SP or the line end */
+        if (len >= 12 && memcmp(data, "SIP/2.0 1", 9) == 0)
+                return is(data[9], C_DIGIT) && is(data[10], C_DIGIT) &&
+                       (data[11] == ' ' || data[11] == '\r');
+        /* RFC 3261 §17.1.1.3: the ACK of a transaction; the tracker ignores every ACK */
+        return len >= 4 && eq_lit(data, 3, "ack") && data[3] == ' ';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Headers */
+
+typedef enum {
+        H_OTHER = 0,
+        H_VIA,
+        H_FROM,
+        H_TO,
+        H_CALL_ID,
+        H_CSEQ,
+        H_CONTENT_LENGTH,
+        H_USER_AGENT,
+        H_SERVER,
+        H_AUTH,
+} HeaderKind;
+
+/* RFC 3261 §7.3.3 compact forms; names are case-insensitive (§7.3.1). */
+static HeaderKind header_kind(const uint8_t *name, size_t n)
+{
+        switch (n) {
+        case 1:
+                switch (lower(name[0])) {
+                case 'v':
+                        return H_VIA;
+                case 'f':
+                        return H_FROM;
+                case 't':
+                        return H_TO;
+                case 'i':
+                        return H_CALL_ID;
+                case 'l':
+                        return H_CONTENT_LENGTH;
+                default:
+                        return H_OTHER;
+                }
+        case 2:
+                return eq_lit(name, n, "to") ? H_TO : H_OTHER;
+        case 3:
+                return eq_lit(name, n, "via") ? H_VIA : H_OTHER;
+        case 4:
+                if (eq_lit(name, n, "from"))
+                        return H_FROM;
+                return eq_lit(name, n, "cseq") ? H_CSEQ : H_OTHER;
+        case 6:
+                return eq_lit(name, n, "server") ? H_SERVER : H_OTHER;
+        case 7:
+                return eq_lit(name, n, "call-id") ? H_CALL_ID : H_OTHER;
+        case 10:
+                return eq_lit(name, n, "user-agent") ? H_USER_AGENT : H_OTHER;
+        case 13:
+                return eq_lit(name, n, "authorization") ? H_AUTH : H_OTHER;
+        case 14:
+                return eq_lit(name, n, "content-length") ? H_CONTENT_LENGTH : H_OTHER;
+        case 16:
+                return eq_lit(name, n, "www-authenticate") ? H_AUTH : H_OTHER;
+        case 18:
+                return eq_lit(name, n, "proxy-authenticate") ? H_AUTH : H_OTHER;
+        case 19:
+                return eq_lit(name, n, "proxy-authorization") ? H_AUTH : H_OTHER;
+        default:
+                return H_OTHER;
+        }
+}
+
+/* Whether any byte of the 8 at q is below 14 (CR, LF, NUL and other
+ * controls): the classic word-at-a-time test, exact for thresholds <= 128. */
+static bool has_ctl8(const uint8_t *q)
+{
+        uint64_t x;
+
+        memcpy(&x, q, sizeof x);
+        return ((x - UINT64_C(0x0e0e0e0e0e0e0e0e)) & ~x & UINT64_C(0x8080808080808080)) != 0;
+}
+
+/*
+ * The end of the line starting at p: the offset of its CR, which must be
+ * followed by LF. A bare CR or LF, or a NUL, before it: false. Most header
+ * bytes are printable, so eight are skipped at a time while all eight are
+ * >= 14; loads stay inside [p, end).
+ */
+static bool line_end(const uint8_t *p, const uint8_t *end, const uint8_t **cr)
+{
+        const uint8_t *q = p;
+
+        for (;;) {
+                while ((size_t)(end - q) >= 8 && !has_ctl8(q))
+                        q += 8;
+                if (q >= end)
+                        return false;
+                uint8_t ch = *q;
+                if (ch > '\r') {
+                        q++;
+                        continue;
+                }
+                if (ch == '\r') {
+                        if (q + 1 >= end || q[1] != '\n')
+                                return false;
+                        *cr = q;
+                        return true;
+                }
+                if (ch == '\n' || ch == '\0')
+                        return false;
+                q++; /* another control character: sofia keeps it in the value */
+        }
+}
+
+typedef struct {
+        Span v[H_AUTH];
+        unsigned seen[H_AUTH];
+        Via via;
+} Headers;
+
+/* ------------------------------------------------------------------------ */
+
+/*
+ * RFC 3261 §7 message, §7.3 header fields, §18.3 framing; see the top of
+ * this file for what is taken and what is left to sofia-sip.
+ */
+SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *out)
+{
+        const uint8_t *end, *cr, *p;
+        Headers h;
+        Start st;
+        Addr from, to = {0};
+        uint32_t cseq, clen = 0;
+        Span cseq_method;
+
+        if (!s || !data || !out || len == 0 || len > SIPSCAN_MAX_LEN)
+                return SIP_SCAN_UNSURE;
+        end = data + len;
+
+        if (!line_end(data, end, &cr) || !scan_start(data, (size_t)(cr - data), &st))
+                return SIP_SCAN_UNSURE;
+
+        memset(&h, 0, sizeof h);
+        for (p = cr + 2;;) {
+                if (p >= end)
+                        return SIP_SCAN_UNSURE; /* no empty line: cut in the headers */
+                if (*p == '\r') {
+                        if (p + 1 >= end || p[1] != '\n')
+                                return SIP_SCAN_UNSURE;
+                        p += 2;
+                        break;
+                }
+                if (!line_end(p, end, &cr))
+                        return SIP_SCAN_UNSURE;
+                /* folding: the next line continues this one (§7.3.1) */
+                if (cr + 2 < end && is_ws(cr[2]))
+                        return SIP_SCAN_UNSURE;
+                size_t n = span(p, cr, C_TOKEN);
+                if (n == 0 || p + n >= cr || p[n] != ':')
+                        return SIP_SCAN_UNSURE;
+                HeaderKind k = header_kind(p, n);
+                if (k == H_AUTH)
+                        return SIP_SCAN_AUTH;
+                if (k != H_OTHER) {
+                        const uint8_t *v = p + n + 1, *ve = cr;
+                        while (v < ve && is_ws(*v))
+                                v++;
+                        while (ve > v && is_ws(ve[-1]))
+                                ve--;
+                        if (k == H_VIA) {
+                                Via via;
+                                if (!scan_via(v, ve, &via))
+                                        return SIP_SCAN_UNSURE;
+                                if (!h.seen[k])
+                                        h.via = via;
+                        } else if (h.seen[k]) {
+                                /* a second single-valued header: sofia's error list */
+                                return SIP_SCAN_UNSURE;
+                        }
+                        h.seen[k]++;
+                        h.v[k] = (Span){v, (size_t)(ve - v)};
+                }
+                p = cr + 2;
+        }
+
+        /* §8.1.1: the wrapper calls a message without these "missing" */
+        if (!h.seen[H_CALL_ID] || !h.seen[H_CSEQ] || !h.seen[H_FROM] || !h.seen[H_VIA])
+                return SIP_SCAN_UNSURE;
+        if (!scan_cseq(h.v[H_CSEQ].p, h.v[H_CSEQ].p + h.v[H_CSEQ].n, &cseq, &cseq_method))
+                return SIP_SCAN_UNSURE;
+        if (!scan_addr(h.v[H_FROM].p, h.v[H_FROM].p + h.v[H_FROM].n, &from))
+                return SIP_SCAN_UNSURE;
+        if (h.seen[H_TO] && !scan_addr(h.v[H_TO].p, h.v[H_TO].p + h.v[H_TO].n, &to))
+                return SIP_SCAN_UNSURE;
+        if (h.v[H_CALL_ID].n == 0)
+                return SIP_SCAN_UNSURE;
+
+        /* §18.3 / §20.14: the body is Content-Length octets; without it, the rest. */
+        size_t hdr_len = (size_t)(p - data), body_len = len - hdr_len;
+        if (h.seen[H_CONTENT_LENGTH]) {
+                if (!parse_u32(h.v[H_CONTENT_LENGTH].p, h.v[H_CONTENT_LENGTH].n, &clen))
+                        return SIP_SCAN_UNSURE;
+                if (clen > body_len)
+                        return SIP_SCAN_UNSURE; /* truncated body: sofia reports it */
+                body_len = clen;
+        }
+
+        /*
+         * Copies into the scratch buffer first, *out only once they all fit.
+         * Only the fields the scanner owns are written: SipMsg is ~3 KiB of
+         * mostly challenge/credential slots, which n_challenges = 0 and
+         * n_credentials = 0 make unread, so they are not cleared per message.
+         */
+        Scratch sc = {s, false};
+        const char *method = NULL, *uri = NULL, *reason = NULL;
+        const char *from_user = NULL, *to_user = NULL, *to_host = NULL, *from_tag = NULL,
+                   *to_tag = NULL, *branch = NULL, *ua = NULL, *server = NULL;
+        uint16_t via_port = 0;
+
+        s->used = 0;
+        if (st.is_request) {
+                method = keep(&sc, st.method.p, st.method.n);
+                uri = keep(&sc, st.uri.p, st.uri.n);
+        } else {
+                reason = keep(&sc, st.reason.p, st.reason.n);
+        }
+        const char *call_id = keep(&sc, h.v[H_CALL_ID].p, h.v[H_CALL_ID].n);
+        const char *cmethod = keep(&sc, cseq_method.p, cseq_method.n);
+        if (from.user.p)
+                from_user = keep(&sc, from.user.p, from.user.n);
+        const char *from_host = keep(&sc, from.host.p, from.host.n);
+        if (from.has_tag)
+                from_tag = keep(&sc, from.tag.p, from.tag.n);
+        if (h.seen[H_TO]) {
+                if (to.user.p)
+                        to_user = keep(&sc, to.user.p, to.user.n);
+                to_host = keep(&sc, to.host.p, to.host.n);
+                if (to.has_tag)
+                        to_tag = keep(&sc, to.tag.p, to.tag.n);
+        }
+        const char *via_host = keep(&sc, h.via.host.p, h.via.host.n);
+        if (h.via.port.p)
+                parse_port(h.via.port.p, h.via.port.n, &via_port);
+        const char *transport = h.via.transport
+                                    ? h.via.transport
+                                    : keep(&sc, h.via.transport_raw.p, h.via.transport_raw.n);
+        if (h.via.has_branch)
+                branch = keep(&sc, h.via.branch.p, h.via.branch.n);
+        if (h.seen[H_USER_AGENT])
+                ua = keep(&sc, h.v[H_USER_AGENT].p, h.v[H_USER_AGENT].n);
+        if (h.seen[H_SERVER])
+                server = keep(&sc, h.v[H_SERVER].p, h.v[H_SERVER].n);
+        if (sc.full)
+                return SIP_SCAN_UNSURE;
+
+        /* A sofia message still held would leak: release it (the caller should have). */
+        if (out->priv_)
+                sipmsg_clear(out);
+        out->is_request = st.is_request;
+        out->method = method;
+        out->status = st.is_request ? 0 : st.status;
+        out->reason = reason;
+        out->request_uri = uri;
+        out->call_id = call_id;
+        out->cseq = cseq;
+        out->cseq_method = cmethod;
+        out->from_user = from_user;
+        out->from_host = from_host;
+        out->from_tag = from_tag;
+        out->to_user = to_user;
+        out->to_host = to_host;
+        out->to_tag = to_tag;
+        out->via_host = via_host;
+        out->via_port = via_port;
+        out->via_transport = transport;
+        out->via_branch = branch;
+        out->user_agent = ua;
+        out->server = server;
+        out->n_challenges = 0;
+        out->challenges_dropped = 0;
+        out->n_credentials = 0;
+        out->credentials_dropped = 0;
+        out->auth_errors = 0;
+        out->body = body_len > 0 ? p : NULL;
+        out->body_len = body_len;
+        out->msg_len = hdr_len + body_len;
+        out->priv_ = NULL;
+        return SIP_SCAN_OK;
+}

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Unit tests for parser/sipscan.c, the fast path in front of sofia-sip.
+ *
+ * The one property that matters: when sip_scan() accepts a message, every
+ * field it fills equals what sip_parser_parse() fills for the same bytes
+ * (and sofia accepts the message too). Checked on
+ *   1. hand-written edge cases (compact forms, case, folding, quotes,
+ *      duplicate and missing headers, several Via values, truncation,
+ *      binary junk, authentication headers in every spelling), each with
+ *      the verdict the scanner must give;
+ *   2. every SIP payload of the golden captures (tests/golden/captures,
+ *      $SRCDIR) and of the public corpora (argv[1]/pcaps, read with
+ *      libpcap, never copied), plus any pcap named after argv[1] (e.g. the
+ *      bench workload, for an acceptance rate on realistic traffic);
+ *   3. the RFC 4475 torture messages (argv[1]/rfc4475, read in place);
+ *   4. for each message of 2 and 3: every prefix (cut at every length) and
+ *      a fixed set of one-byte mutations, compared the same way whenever the
+ *      scanner accepts them — the scanner's grammar must be a subset of
+ *      sofia's, not merely agree on well-formed input.
+ * sip_scan_ignorable() is checked to pick only what sofia reads as a 1xx
+ * response or an ACK request.
+ *
+ * Prints the acceptance rate per source. Exit status: 0 pass, 1 fail,
+ * 77 skip (only when neither the corpora nor the golden captures exist).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "decode.h"
+#include "sipmsg.h"
+#include "sipscan.h"
+
+static unsigned failures;
+static unsigned checks;
+
+#define CHECK(cond, ...)                                                                           \
+        do {                                                                                       \
+                checks++;                                                                          \
+                if (!(cond)) {                                                                     \
+                        failures++;                                                                \
+                        if (failures < 60) {                                                       \
+                                fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
+                                fprintf(stderr, __VA_ARGS__);                                      \
+                                fputc('\n', stderr);                                               \
+                        }                                                                          \
+                }                                                                                  \
+        } while (0)
+
+static SipParser *parser;
+static SipScanner *scanner;
+
+static bool streq(const char *a, const char *b)
+{
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+
+static void dump(const char *what, const uint8_t *data, size_t len)
+{
+        fprintf(stderr, "  in %s (%zu bytes): \"", what, len);
+        for (size_t i = 0; i < len && i < 600; i++) {
+                uint8_t ch = data[i];
+                if (ch == '\r')
+                        fputs("\\r", stderr);
+                else if (ch == '\n')
+                        fputs("\\n\n   ", stderr);
+                else if (ch < 0x20 || ch >= 0x7f)
+                        fprintf(stderr, "\\x%02x", ch);
+                else
+                        fputc(ch, stderr);
+        }
+        fputs("\"\n", stderr);
+}
+
+/* Field by field, scanner vs sofia. Returns whether they agree. */
+static bool same_fields(const SipMsg *f, const SipMsg *s, char *why, size_t whylen)
+{
+#define S(x)                                                                                       \
+        if (!streq(f->x, s->x)) {                                                                  \
+                snprintf(why, whylen, #x ": fast \"%s\", full \"%s\"", f->x ? f->x : "(null)",     \
+                         s->x ? s->x : "(null)");                                                  \
+                return false;                                                                      \
+        }
+#define U(x)                                                                                       \
+        if ((unsigned long long)f->x != (unsigned long long)s->x) {                                \
+                snprintf(why, whylen, #x ": fast %llu, full %llu", (unsigned long long)f->x,       \
+                         (unsigned long long)s->x);                                                \
+                return false;                                                                      \
+        }
+        U(is_request);
+        S(method);
+        U(status);
+        S(reason);
+        S(request_uri);
+        S(call_id);
+        U(cseq);
+        S(cseq_method);
+        S(from_user);
+        S(from_host);
+        S(from_tag);
+        S(to_user);
+        S(to_host);
+        S(to_tag);
+        S(via_host);
+        U(via_port);
+        S(via_transport);
+        S(via_branch);
+        S(user_agent);
+        S(server);
+        U(n_challenges);
+        U(n_credentials);
+        U(auth_errors);
+        U(challenges_dropped);
+        U(credentials_dropped);
+        U(body_len);
+        U(msg_len);
+#undef S
+#undef U
+        if (f->body_len && (!f->body || !s->body || memcmp(f->body, s->body, f->body_len) != 0)) {
+                snprintf(why, whylen, "body bytes differ");
+                return false;
+        }
+        return true;
+}
+
+typedef struct {
+        unsigned messages, ok, auth, unsure, ignorable;
+        unsigned compared; /* prefixes and mutations accepted and compared */
+} Tally;
+
+/*
+ * The property: scan, and when it accepts, sofia must accept with the same
+ * fields. Also: ignorable only for what sofia reads as 1xx / ACK.
+ */
+static SipScanVerdict compare(const char *what, const uint8_t *data, size_t len, Tally *t,
+                              bool quiet)
+{
+        SipMsg fast = {0}, full = {0};
+        SipScanVerdict sv = sip_scan(scanner, data, len, &fast);
+        bool ignorable = sip_scan_ignorable(data, len);
+        char why[512] = "";
+
+        /* Prefixes and mutations the scanner refuses need no sofia parse
+         * (keeps the test fast under the sanitizers). */
+        if (quiet && sv != SIP_SCAN_OK && !ignorable)
+                return sv;
+        SipParseVerdict pv = sip_parser_parse(parser, data, len, &full);
+
+        if (sv == SIP_SCAN_OK) {
+                bool same = pv == SIP_PARSE_OK && same_fields(&fast, &full, why, sizeof why);
+                if (pv != SIP_PARSE_OK)
+                        snprintf(why, sizeof why, "sofia says %s", sip_parse_verdict_name(pv));
+                CHECK(same, "%s: scanner accepted, %s", what, why);
+                if (!same)
+                        dump(what, data, len);
+                if (t)
+                        t->compared++;
+        }
+        if (ignorable && pv == SIP_PARSE_OK) {
+                bool ign = full.is_request ? strcasecmp(full.method, "ACK") == 0
+                                           : full.status >= 100 && full.status < 200;
+                CHECK(ign, "%s: ignorable, but sofia reads %s %u", what,
+                      full.method ? full.method : "-", full.status);
+        }
+        if (sv == SIP_SCAN_AUTH && pv == SIP_PARSE_OK && !quiet)
+                CHECK(full.n_challenges + full.n_credentials + full.auth_errors +
+                              full.challenges_dropped + full.credentials_dropped >
+                          0,
+                      "%s: scanner saw an auth header, sofia none", what);
+        sipmsg_clear(&full);
+        sipmsg_clear(&fast);
+        return sv;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Part 1: hand-written cases */
+
+static SipScanVerdict scan_str(const char *s, SipMsg *m)
+{
+        return sip_scan(scanner, (const uint8_t *)s, strlen(s), m);
+}
+
+#define VIA          "Via: SIP/2.0/UDP 192.0.2.10:5062;rport;branch=z9hG4bK776asdhds\r\n"
+#define FROM         "From: \"Alice\" <sip:alice@pbx.example>;tag=1928301774\r\n"
+#define TO           "To: <sip:bob@pbx.example>\r\n"
+#define CALLID       "Call-ID: a84b4c76e66710@pc33.example\r\n"
+#define OPTIONS_HEAD "OPTIONS sip:pbx.example SIP/2.0\r\n" VIA FROM TO CALLID "CSeq: 7 OPTIONS\r\n"
+
+typedef struct {
+        const char *name;
+        const char *msg;
+        SipScanVerdict want;
+} Case;
+
+static const Case cases[] = {
+    {"plain OPTIONS", OPTIONS_HEAD "Content-Length: 0\r\n\r\n", SIP_SCAN_OK},
+    {"no Content-Length, body to the end", OPTIONS_HEAD "\r\nv=0\r\n", SIP_SCAN_OK},
+    {"compact forms",
+     "NOTIFY sip:alice@192.0.2.10:5062 SIP/2.0\r\n"
+     "v: SIP/2.0/TCP [2001:db8::1]:5060;branch=z9hG4bKnashds8\r\n"
+     "f: <sip:pbx@pbx.example>;tag=abc\r\nt: sip:alice@pbx.example;tag=def\r\n"
+     "i: 12345@pbx\r\nCSeq: 2 NOTIFY\r\nl: 4\r\n\r\nbody",
+     SIP_SCAN_OK},
+    {"odd-case names",
+     "BYE sip:alice@192.0.2.10 SIP/2.0\r\nvIA: SIP/2.0/udp 192.0.2.1\r\nFROM: "
+     "<sip:a@b>;tag=1\r\nto: <sip:c@d>;Tag=2\r\ncall-id: x\r\ncseq: 3 BYE\r\n"
+     "user-agent:  Yealink SIP-T46S 66.86.0.15  \r\nCONTENT-LENGTH: 0\r\n\r\n",
+     SIP_SCAN_OK},
+    {"display names: token run, quoted with escapes and '<' inside",
+     "MESSAGE sip:bob@pbx.example SIP/2.0\r\n" VIA
+     "From: Alice  Smith <sip:alice@pbx.example;transport=udp>;tag=9\r\n"
+     "To: \"Bob \\\"the <builder>\\\"\" <sip:bob@pbx.example>\r\n" CALLID "CSeq: 1 MESSAGE\r\n\r\n",
+     SIP_SCAN_OK},
+    {"several Via values on one line and more Via lines",
+     "INFO sip:bob@pbx.example SIP/2.0\r\n"
+     "Via: SIP/2.0/UDP proxy.example;branch=z9hG4bKtop , SIP/2.0/TCP 192.0.2.7:5070;branch=x\r\n"
+     "Via: SIP/2.0/UDP 192.0.2.9;received=192.0.2.99;rport=5062\r\n" FROM TO CALLID
+     "CSeq: 4 INFO\r\nServer: kamailio (5.6.4 (x86_64/linux))\r\n\r\n",
+     SIP_SCAN_OK},
+    {"response with reason and Server",
+     "SIP/2.0 200 OK\r\n" VIA FROM "To: <sip:bob@pbx.example>;tag=as1\r\n" CALLID
+     "CSeq: 7 OPTIONS\r\nServer: Asterisk PBX 18.0\r\nContent-Length: 0\r\n\r\n",
+     SIP_SCAN_OK},
+    {"RFC 4475 §3.1.1.8: trailing octets after Content-Length",
+     OPTIONS_HEAD "Content-Length: 3\r\n\r\nabcTRAILING", SIP_SCAN_OK},
+    {"WS transport kept as sent",
+     "OPTIONS sip:pbx.example SIP/2.0\r\nVia: SIP/2.0/WSS "
+     "df7jal23ls0d.invalid;branch=z9hG4bKx\r\n" FROM TO CALLID "CSeq: 7 OPTIONS\r\n\r\n",
+     SIP_SCAN_OK},
+    {"Authorization",
+     "REGISTER sip:pbx.example SIP/2.0\r\n" VIA FROM TO CALLID
+     "CSeq: 2 REGISTER\r\nAuthorization: Digest username=\"alice\"\r\n\r\n",
+     SIP_SCAN_AUTH},
+    {"proxy-authorization, lower case", OPTIONS_HEAD "proxy-authorization: Digest x=1\r\n\r\n",
+     SIP_SCAN_AUTH},
+    {"WWW-Authenticate, odd case",
+     "SIP/2.0 401 Unauthorized\r\n" VIA FROM TO CALLID
+     "CSeq: 1 REGISTER\r\nwww-AUTHENTICATE: Digest realm=\"x\"\r\n\r\n",
+     SIP_SCAN_AUTH},
+    {"Proxy-Authenticate",
+     "SIP/2.0 407 Proxy Authentication Required\r\n" VIA FROM TO CALLID
+     "CSeq: 1 INVITE\r\nPROXY-AUTHENTICATE: Digest realm=\"x\"\r\n\r\n",
+     SIP_SCAN_AUTH},
+    {"401 without challenge is taken (challenge-missing)",
+     "SIP/2.0 401 Unauthorized\r\n" VIA FROM TO CALLID "CSeq: 1 REGISTER\r\n\r\n", SIP_SCAN_OK},
+    {"folded header", OPTIONS_HEAD "Subject: a\r\n  folded\r\n\r\n", SIP_SCAN_UNSURE},
+    {"folded Via",
+     "OPTIONS sip:pbx.example SIP/2.0\r\nVia: SIP/2.0/UDP\r\n 192.0.2.1\r\n" FROM TO CALLID
+     "CSeq: 1 OPTIONS\r\n\r\n",
+     SIP_SCAN_UNSURE},
+    {"bare LF line ends", "OPTIONS sip:pbx.example SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1\n\n",
+     SIP_SCAN_UNSURE},
+    {"duplicate Call-ID", OPTIONS_HEAD "Call-ID: second\r\n\r\n", SIP_SCAN_UNSURE},
+    {"duplicate CSeq", OPTIONS_HEAD "CSeq: 8 OPTIONS\r\n\r\n", SIP_SCAN_UNSURE},
+    {"duplicate tag parameter",
+     "OPTIONS sip:pbx.example SIP/2.0\r\n" VIA "From: <sip:a@b>;tag=1;tag=2\r\n" TO CALLID
+     "CSeq: 1 OPTIONS\r\n\r\n",
+     SIP_SCAN_UNSURE},
+    {"missing Call-ID", "OPTIONS sip:pbx.example SIP/2.0\r\n" VIA FROM TO "CSeq: 1 OPTIONS\r\n\r\n",
+     SIP_SCAN_UNSURE},
+    {"missing Via", "OPTIONS sip:pbx.example SIP/2.0\r\n" FROM TO CALLID "CSeq: 1 OPTIONS\r\n\r\n",
+     SIP_SCAN_UNSURE},
+    {"missing To is fine",
+     "OPTIONS sip:pbx.example SIP/2.0\r\n" VIA FROM CALLID "CSeq: 1 OPTIONS\r\n\r\n", SIP_SCAN_OK},
+    {"escaped user part goes to sofia",
+     "OPTIONS sip:pbx.example SIP/2.0\r\n" VIA "From: <sip:%61lice@pbx.example>;tag=1\r\n" TO CALLID
+     "CSeq: 1 OPTIONS\r\n\r\n",
+     SIP_SCAN_UNSURE},
+    {"quoted parameter goes to sofia",
+     "OPTIONS sip:pbx.example SIP/2.0\r\n" VIA "From: <sip:a@b>;x=\"y\";tag=1\r\n" TO CALLID
+     "CSeq: 1 OPTIONS\r\n\r\n",
+     SIP_SCAN_UNSURE},
+    {"tel: URI goes to sofia",
+     "OPTIONS sip:pbx.example SIP/2.0\r\n" VIA "From: <tel:+15551234>;tag=1\r\n" TO CALLID
+     "CSeq: 1 OPTIONS\r\n\r\n",
+     SIP_SCAN_UNSURE},
+    {"truncated in the headers", OPTIONS_HEAD "Content-Le", SIP_SCAN_UNSURE},
+    {"truncated body", OPTIONS_HEAD "Content-Length: 10\r\n\r\nabc", SIP_SCAN_UNSURE},
+    {"Content-Length not a number", OPTIONS_HEAD "Content-Length: 1x\r\n\r\nabc", SIP_SCAN_UNSURE},
+    {"line without a colon", OPTIONS_HEAD "Garbage line\r\n\r\n", SIP_SCAN_UNSURE},
+    {"space before the colon", OPTIONS_HEAD "Subject : x\r\n\r\n", SIP_SCAN_UNSURE},
+    {"NUL in a header", OPTIONS_HEAD "Subject: a\0b\r\n\r\n", SIP_SCAN_UNSURE},
+    {"leading CRLF goes to sofia", "\r\n" OPTIONS_HEAD "\r\n", SIP_SCAN_UNSURE},
+    {"binary junk", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", SIP_SCAN_UNSURE},
+    {"HTTP is not SIP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", SIP_SCAN_UNSURE},
+    {"empty", "", SIP_SCAN_UNSURE},
+};
+
+static void test_cases(void)
+{
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                const Case *c = &cases[i];
+                /* the NUL case is a literal with an embedded NUL: measure by hand */
+                size_t len = strlen(c->msg);
+                if (strstr(c->name, "NUL in"))
+                        len += 1 + strlen(c->msg + len + 1);
+                SipMsg m = {0};
+                SipScanVerdict v = sip_scan(scanner, (const uint8_t *)c->msg, len, &m);
+                CHECK(v == c->want, "%s: verdict %s, want %s", c->name, sip_scan_verdict_name(v),
+                      sip_scan_verdict_name(c->want));
+                compare(c->name, (const uint8_t *)c->msg, len, NULL, false);
+                for (size_t n = 0; n < len; n++)
+                        compare(c->name, (const uint8_t *)c->msg, n, NULL, true);
+        }
+
+        /* Spot checks of values, beyond "same as sofia". */
+        SipMsg m = {0};
+        CHECK(scan_str(cases[2].msg, &m) == SIP_SCAN_OK, "compact");
+        CHECK(streq(m.via_host, "[2001:db8::1]") && m.via_port == 5060 &&
+                  streq(m.via_transport, "TCP") && streq(m.from_tag, "abc") &&
+                  streq(m.to_tag, "def") && streq(m.call_id, "12345@pbx") && m.body_len == 4 &&
+                  m.msg_len == strlen(cases[2].msg),
+              "compact values");
+        CHECK(scan_str(cases[3].msg, &m) == SIP_SCAN_OK, "odd case");
+        CHECK(streq(m.via_transport, "UDP") && m.via_port == 0 && streq(m.to_tag, "2") &&
+                  streq(m.user_agent, "Yealink SIP-T46S 66.86.0.15"),
+              "odd-case values: transport %s ua \"%s\"", m.via_transport, m.user_agent);
+        CHECK(scan_str(cases[5].msg, &m) == SIP_SCAN_OK, "multi via");
+        CHECK(streq(m.via_host, "proxy.example") && streq(m.via_branch, "z9hG4bKtop"),
+              "top Via value");
+        CHECK(scan_str(cases[7].msg, &m) == SIP_SCAN_OK, "trailing");
+        CHECK(m.body_len == 3 && m.msg_len == strlen(cases[7].msg) - strlen("TRAILING"),
+              "trailing octets are not the message: msg_len %zu", m.msg_len);
+        CHECK(m.priv_ == NULL, "no sofia message held");
+
+        /* *out untouched on refusal */
+        SipMsg keep = {.call_id = "sentinel", .cseq = 99};
+        CHECK(scan_str("SIP/2.0 200 OK\r\nVia: x\r\n\r\n", &keep) == SIP_SCAN_UNSURE &&
+                  streq(keep.call_id, "sentinel") && keep.cseq == 99,
+              "out untouched on UNSURE");
+
+        /* sip_scan_ignorable: the start line only */
+        static const struct {
+                const char *s;
+                bool want;
+        } ign[] = {
+            {"SIP/2.0 100 Trying\r\n", true},
+            {"SIP/2.0 183 Session Progress\r\n", true},
+            {"SIP/2.0 180\r\n", true},
+            {"SIP/2.0 200 OK\r\n", false},
+            {"SIP/2.0 1000 x\r\n", false},
+            {"SIP/2.0 10 x\r\n", false},
+            {"ACK sip:bob@pbx.example SIP/2.0\r\n", true},
+            {"ack sip:bob@pbx.example SIP/2.0\r\n", true},
+            {"ACKX sip:bob@pbx.example SIP/2.0\r\n", false},
+            {"INVITE sip:bob@pbx.example SIP/2.0\r\n", false},
+            {"\r\nSIP/2.0 100 Trying\r\n", false},
+            {"SIP/2.0 1", false},
+        };
+        for (size_t i = 0; i < sizeof ign / sizeof ign[0]; i++)
+                CHECK(sip_scan_ignorable((const uint8_t *)ign[i].s, strlen(ign[i].s)) ==
+                          ign[i].want,
+                      "ignorable(\"%s\") != %d", ign[i].s, ign[i].want);
+        CHECK(!sip_scan_ignorable(NULL, 0), "NULL");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Parts 2-4: captures, RFC 4475, prefixes and mutations */
+
+static uint32_t rng = 0x2545F491u;
+
+static uint32_t next_rand(void)
+{
+        rng ^= rng << 13;
+        rng ^= rng >> 17;
+        rng ^= rng << 5;
+        return rng;
+}
+
+#ifndef SIPSCAN_MUTATIONS
+#define SIPSCAN_MUTATIONS 24
+#endif
+
+static bool deep = true; /* prefixes and mutations too (not for the large extra captures) */
+
+static void one_message(const char *what, const uint8_t *data, size_t len, Tally *t)
+{
+        static uint8_t buf[70000];
+        static const uint8_t interesting[] = {' ', '\t', '\r', '\n', ':',  ';', ',', '<',
+                                              '>', '"',  '@',  '%',  '\0', '=', '[', ']',
+                                              '?', '\\', '/',  'A',  'a',  '0', '9', 0xff};
+        SipScanVerdict v = compare(what, data, len, t, false);
+
+        t->messages++;
+        if (v == SIP_SCAN_OK)
+                t->ok++;
+        else if (v == SIP_SCAN_AUTH)
+                t->auth++;
+        else
+                t->unsure++;
+        if (sip_scan_ignorable(data, len))
+                t->ignorable++;
+        if (!deep || len > sizeof buf)
+                return;
+
+        /* Every prefix: no crash, and agreement whenever accepted. */
+        for (size_t n = 0; n < len; n++)
+                compare(what, data, n, t, true);
+
+        /* One- to three-byte mutations, deterministic (more with -DSIPSCAN_MUTATIONS=N
+         * for a long manual run). */
+        for (int k = 0; k < SIPSCAN_MUTATIONS && len > 0; k++) {
+                memcpy(buf, data, len);
+                for (int j = 0; j <= k % 3; j++) {
+                        size_t at = next_rand() % len;
+                        buf[at] = interesting[next_rand() % sizeof interesting];
+                }
+                compare(what, buf, len, t, true);
+        }
+}
+
+static bool is_pcap_name(const char *n)
+{
+        size_t l = strlen(n);
+        return (l > 5 && strcmp(n + l - 5, ".pcap") == 0) ||
+               (l > 7 && strcmp(n + l - 7, ".pcapng") == 0);
+}
+
+static void one_pcap(const char *path, Tally *t)
+{
+        char err[PCAP_ERRBUF_SIZE];
+        pcap_t *p = pcap_open_offline(path, err);
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        int lt;
+
+        CHECK(p != NULL, "%s: %s", path, err);
+        if (!p)
+                return;
+        lt = pcap_datalink(p);
+        while (pcap_next_ex(p, &h, &d) == 1) {
+                DecodedPacket pkt;
+                if (decode_packet(lt, d, h->caplen, &pkt) != DECODE_OK || pkt.payload_len == 0)
+                        continue;
+                if (!sip_looks_like_sip(pkt.payload, pkt.payload_len))
+                        continue;
+                one_message(path, pkt.payload, pkt.payload_len, t);
+        }
+        pcap_close(p);
+}
+
+/* Every pcap under dir (recursively). */
+static void walk(const char *dir, Tally *t, unsigned *files)
+{
+        DIR *d = opendir(dir);
+        struct dirent *e;
+
+        if (!d)
+                return;
+        while ((e = readdir(d))) {
+                char path[4096];
+                if (e->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+                if (e->d_type == DT_DIR) {
+                        walk(path, t, files);
+                } else if (is_pcap_name(e->d_name)) {
+                        one_pcap(path, t);
+                        (*files)++;
+                }
+        }
+        closedir(d);
+}
+
+static void report(const char *name, const Tally *t, unsigned files)
+{
+        printf("%s: %u files, %u SIP payloads: scanner took %u (%.1f%%), auth -> sofia %u "
+               "(%.1f%%), other -> sofia %u (%.1f%%); ignorable by start line %u; "
+               "%u prefixes/mutations compared\n",
+               name, files, t->messages, t->ok, t->messages ? 100.0 * t->ok / t->messages : 0.0,
+               t->auth, t->messages ? 100.0 * t->auth / t->messages : 0.0, t->unsure,
+               t->messages ? 100.0 * t->unsure / t->messages : 0.0, t->ignorable, t->compared);
+}
+
+static bool read_file(const char *path, uint8_t **data, size_t *len)
+{
+        FILE *f = fopen(path, "rbe");
+        long n;
+
+        if (!f)
+                return false;
+        if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+                fclose(f);
+                return false;
+        }
+        *data = malloc((size_t)n + 1);
+        *len = *data ? fread(*data, 1, (size_t)n, f) : 0;
+        fclose(f);
+        return *data != NULL;
+}
+
+static bool test_rfc4475(const char *corpora)
+{
+        char path[4096];
+        DIR *d;
+        struct dirent *e;
+        Tally t = {0};
+        unsigned files = 0;
+
+        snprintf(path, sizeof path, "%s/rfc4475", corpora);
+        d = opendir(path);
+        if (!d) {
+                printf("SKIP rfc4475: %s: %s\n", path, strerror(errno));
+                return false;
+        }
+        while ((e = readdir(d))) {
+                size_t l = strlen(e->d_name);
+                uint8_t *data;
+                size_t len;
+                if (l < 5 || strcmp(e->d_name + l - 4, ".dat") != 0)
+                        continue;
+                snprintf(path, sizeof path, "%s/rfc4475/%s", corpora, e->d_name);
+                if (!read_file(path, &data, &len)) {
+                        CHECK(false, "%s: cannot read", path);
+                        continue;
+                }
+                one_message(e->d_name, data, len, &t);
+                files++;
+                free(data);
+        }
+        closedir(d);
+        report("rfc4475", &t, files);
+        CHECK(files >= 50, "only %u RFC 4475 files", files);
+        return true;
+}
+
+int main(int argc, char **argv)
+{
+        const char *srcdir = getenv("SRCDIR");
+        bool ran = false;
+
+        parser = sip_parser_new();
+        scanner = sip_scanner_new();
+        if (!parser || !scanner) {
+                fprintf(stderr, "FAIL: out of memory\n");
+                return 1;
+        }
+        test_cases();
+
+        if (srcdir) {
+                char path[4096];
+                Tally t = {0};
+                unsigned files = 0;
+                snprintf(path, sizeof path, "%s/tests/golden/captures", srcdir);
+                walk(path, &t, &files);
+                report("golden", &t, files);
+                CHECK(files >= 20 && t.ok > 0, "golden captures: %u files, %u taken", files, t.ok);
+                ran = files > 0;
+        } else {
+                printf("SKIP golden: SRCDIR not set\n");
+        }
+        if (argc > 1) {
+                char path[4096];
+                Tally t = {0};
+                unsigned files = 0;
+                snprintf(path, sizeof path, "%s/pcaps", argv[1]);
+                walk(path, &t, &files);
+                report("corpora", &t, files);
+                ran |= files > 0;
+                ran |= test_rfc4475(argv[1]);
+        } else {
+                printf("SKIP corpora: no corpora directory given\n");
+        }
+        /* Extra captures named on the command line (e.g. bench/out/mix-10k.pcap). */
+        deep = false;
+        for (int i = 2; i < argc; i++) {
+                Tally t = {0};
+                one_pcap(argv[i], &t);
+                report(argv[i], &t, 1);
+        }
+
+        parser = sip_parser_free(parser);
+        scanner = sip_scanner_free(scanner);
+        printf("%u checks, %u failed\n", checks, failures);
+        if (failures)
+                return 1;
+        return ran ? 0 : 77;
+}
