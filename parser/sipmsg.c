@@ -896,6 +896,11 @@ bool sip_uri_equivalent(const char *a, const char *b)
                 return false;
         if (strcmp(a, b) == 0)
                 return true;
+        /* url_make("") dereferences URL_STRING_MAKE("") == NULL (undefined
+         * behaviour in sofia-sip url.c:1244, found by fuzz-sipmsg); an empty
+         * URI equals nothing but another empty one, handled above. */
+        if (!*a || !*b)
+                return false;
 
         su_home_t home[1] = {SU_HOME_INIT(home)};
         url_t *ua = url_make(home, a);

@@ -602,7 +602,13 @@ static void deliver(TcpStreams *t, int32_t i, const uint8_t *data, size_t n, int
                 buf_trim(t, s);
                 return;
         }
-        used = frame(t, s, s->buf, s->len, ts_us, true);
+        /* frame() may desync() part-way through the buffer, which zeroes
+         * s->len although the bytes after `used` are still unframed input:
+         * restore it, or len - used underflows (found by fuzz-tcpstream,
+         * tests/fuzz/crashes/fuzz-tcpstream/deliver-desync-negative-memmove). */
+        uint32_t have = s->len;
+        used = frame(t, s, s->buf, have, ts_us, true);
+        s->len = have;
         if (used > 0) {
                 memmove(s->buf, s->buf + used, s->len - used);
                 s->len -= (uint32_t)used;
@@ -610,7 +616,9 @@ static void deliver(TcpStreams *t, int32_t i, const uint8_t *data, size_t n, int
                 if (s->len > 0 && s->synced) {
                         /* A new message starts the buffer: its length is not known yet. */
                         s->need = 0;
-                        used = frame(t, s, s->buf, s->len, ts_us, true);
+                        have = s->len;
+                        used = frame(t, s, s->buf, have, ts_us, true);
+                        s->len = have;
                         if (used > 0) { /* only keep-alives or resync skips */
                                 memmove(s->buf, s->buf + used, s->len - used);
                                 s->len -= (uint32_t)used;

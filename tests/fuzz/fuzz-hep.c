@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * HEP v2/v3 decoding (parser/hep.c), and the SIP parser on what it yields.
+ *
+ * Input: one HEP packet as received by the listener or found in UDP.
+ * Invariants: a verdict in range; on HEP_OK the payload lies inside the
+ * input, hep_len is at most the input length and the endpoint
+ * families are 0, 4 or 6; on anything else *out is untouched; hep_looks_like() is true for
+ * every packet that decodes.
+ */
+#include <string.h>
+
+#include "fuzz.h"
+#include "hep.h"
+#include "sipmsg.h"
+
+static SipParser *parser;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        if (!parser) {
+                parser = sip_parser_new();
+                FUZZ_ASSERT(parser);
+        }
+        bool looks = hep_looks_like(data, size);
+        HepPacket h, before;
+        memset(&h, 0x5A, sizeof h);
+        memcpy(&before, &h, sizeof h);
+        HepVerdict v = hep_decode(data, size, &h);
+        FUZZ_ASSERT((unsigned)v < HEP__MAX);
+        (void)hep_verdict_name(v);
+        if (v != HEP_OK) {
+                FUZZ_ASSERT(memcmp(&h, &before, sizeof h) == 0);
+                return 0;
+        }
+        FUZZ_ASSERT(looks);
+        FUZZ_ASSERT(h.hep_len > 0 && h.hep_len <= size);
+        FUZZ_ASSERT(h.payload_len <= size);
+        if (h.payload_len) {
+                FUZZ_ASSERT(h.payload >= data && h.payload + h.payload_len <= data + size);
+                fuzz_touch(h.payload, h.payload_len);
+        }
+        FUZZ_ASSERT(h.src.family == 0 || h.src.family == 4 || h.src.family == 6);
+        FUZZ_ASSERT(h.dst.family == 0 || h.dst.family == 4 || h.dst.family == 6);
+        FUZZ_ASSERT(h.transport == TRANSPORT_UDP || h.transport == TRANSPORT_TCP);
+
+        SipMsg m;
+        memset(&m, 0, sizeof m);
+        if (sip_parser_parse(parser, h.payload, h.payload_len, &m) == SIP_PARSE_OK)
+                sipmsg_clear(&m);
+        return 0;
+}

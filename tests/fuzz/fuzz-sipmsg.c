@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * SIP parsing and digest extraction (parser/sipmsg.c over libsofia-sip-ua)
+ * and everything done with what it extracts: digest_verify() of every
+ * credential against a fixed password and against fixed HA1s in each
+ * algorithm (analysis/digest.c), and the RFC 3261 §19.1.4 URI comparison
+ * of the credential's uri with the Request-URI (parser/sipmsg.c).
+ *
+ * Input: one datagram. When the parser says the message used fewer bytes
+ * than given, the rest is parsed as a second message, as the pipeline does
+ * with a TCP segment holding two messages.
+ *
+ * Invariants checked: a verdict in range; on OK the strings are readable
+ * and NUL-terminated, the counts within SIPMSG_MAX_AUTH, msg_len and the
+ * body inside the input; on anything else the SipMsg is zeroed (sipmsg.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "fuzz.h"
+#include "sipmsg.h"
+
+static SipParser *parser;
+static DigestHasher *hasher;
+
+static void touch_str(const char *s)
+{
+        if (s)
+                fuzz_touch((const uint8_t *)s, strlen(s) + 1);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+        const uint8_t *b = p;
+        for (size_t i = 0; i < n; i++)
+                if (b[i])
+                        return false;
+        return true;
+}
+
+/* HA1 = MD5/SHA-256/SHA-512-256("fuzz:fuzz:secret"), computed at start-up so
+ * the HA1 branch of digest_verify() runs with a well-formed secret. */
+static char ha1[3][DIGEST_HEX_MAX];
+static const DigestAlg ha1_algs[3] = {DIGEST_ALG_MD5, DIGEST_ALG_SHA256, DIGEST_ALG_SHA512_256};
+
+static void init(void)
+{
+        parser = sip_parser_new();
+        hasher = digest_hasher_new();
+        FUZZ_ASSERT(parser && hasher);
+        for (size_t i = 0; i < 3; i++)
+                if (digest_ha1(hasher, ha1_algs[i], "fuzz", "fuzz", "secret", ha1[i]) < 0)
+                        ha1[i][0] = '\0';
+}
+
+static void check_msg(const SipMsg *m, const uint8_t *data, size_t len)
+{
+        FUZZ_ASSERT(m->msg_len > 0 && m->msg_len <= len);
+        FUZZ_ASSERT(m->n_challenges <= SIPMSG_MAX_AUTH);
+        FUZZ_ASSERT(m->n_credentials <= SIPMSG_MAX_AUTH);
+        if (m->body_len) {
+                FUZZ_ASSERT(m->body != NULL);
+                fuzz_touch(m->body, m->body_len);
+        }
+        (void)data;
+        touch_str(m->method);
+        touch_str(m->reason);
+        touch_str(m->request_uri);
+        touch_str(m->call_id);
+        touch_str(m->cseq_method);
+        touch_str(m->from_user);
+        touch_str(m->from_host);
+        touch_str(m->from_tag);
+        touch_str(m->to_user);
+        touch_str(m->to_host);
+        touch_str(m->to_tag);
+        touch_str(m->via_host);
+        touch_str(m->via_transport);
+        touch_str(m->via_branch);
+        touch_str(m->user_agent);
+        touch_str(m->server);
+        if (m->is_request)
+                FUZZ_ASSERT(m->method != NULL);
+        for (size_t i = 0; i < m->n_challenges; i++) {
+                const SipChallenge *c = &m->challenges[i];
+                FUZZ_ASSERT((unsigned)c->alg < DIGEST_ALG__MAX);
+                touch_str(c->scheme);
+                touch_str(c->realm);
+                touch_str(c->nonce);
+                touch_str(c->opaque);
+                touch_str(c->algorithm);
+                (void)digest_alg_name(c->alg);
+        }
+}
+
+/* RFC 7616 §3.4 / RFC 3261 §22.4: what the tracker and credstore do with a response. */
+static void verify_all(const SipMsg *m)
+{
+        for (size_t i = 0; i < m->n_credentials; i++) {
+                const SipCredentials *c = &m->credentials[i];
+                FUZZ_ASSERT((unsigned)c->alg < DIGEST_ALG__MAX);
+                touch_str(c->scheme);
+                touch_str(c->username);
+                touch_str(c->realm);
+                touch_str(c->nonce);
+                touch_str(c->uri);
+                touch_str(c->algorithm);
+                touch_str(c->qop);
+                touch_str(c->nc);
+                touch_str(c->cnonce);
+                touch_str(c->response);
+                touch_str(c->opaque);
+
+                const char *method = m->is_request ? m->method : m->cseq_method;
+                DigestSecret plain = {.kind = DIGEST_SECRET_PLAIN, .value = "secret"};
+                DigestVerdict v = digest_verify(hasher, c, method, m->body, m->body_len, &plain);
+                FUZZ_ASSERT((unsigned)v < VERIFY__MAX && v != VERIFY_NO_SECRET);
+                (void)digest_verdict_name(v);
+                /* userhash=true needs the account's real name. */
+                DigestSecret named = {
+                    .kind = DIGEST_SECRET_PLAIN, .value = "secret", .user = "fuzz"};
+                v = digest_verify(hasher, c, method, m->body, m->body_len, &named);
+                FUZZ_ASSERT((unsigned)v < VERIFY__MAX);
+                for (size_t a = 0; a < 3; a++) {
+                        if (!ha1[a][0])
+                                continue;
+                        DigestSecret h = {
+                            .kind = DIGEST_SECRET_HA1, .ha1_alg = ha1_algs[a], .value = ha1[a]};
+                        v = digest_verify(hasher, c, method, m->body, m->body_len, &h);
+                        FUZZ_ASSERT((unsigned)v < VERIFY__MAX);
+                }
+                /* RFC 3261 §19.1.4 comparison, both ways: it must be symmetric. */
+                if (c->uri && m->request_uri) {
+                        bool ab = sip_uri_equivalent(c->uri, m->request_uri);
+                        bool ba = sip_uri_equivalent(m->request_uri, c->uri);
+                        FUZZ_ASSERT(ab == ba);
+                }
+                if (c->uri)
+                        FUZZ_ASSERT(sip_uri_equivalent(c->uri, c->uri));
+        }
+}
+
+static void parse_one(const uint8_t *data, size_t len, int depth)
+{
+        SipMsg m;
+        memset(&m, 0, sizeof m);
+        (void)sip_looks_like_sip(data, len);
+        SipParseVerdict v = sip_parser_parse(parser, data, len, &m);
+        FUZZ_ASSERT((unsigned)v < SIP_PARSE__MAX);
+        (void)sip_parse_verdict_name(v);
+        if (v != SIP_PARSE_OK) {
+                FUZZ_ASSERT(all_zero(&m, sizeof m));
+                return;
+        }
+        check_msg(&m, data, len);
+        verify_all(&m);
+        size_t used = m.msg_len;
+        sipmsg_clear(&m);
+        if (depth == 0 && used < len)
+                parse_one(data + used, len - used, 1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        if (!parser)
+                init();
+        parse_one(data, size, 0);
+        /* The URI comparison on its own: the input split at its first NUL. */
+        const uint8_t *nul = memchr(data, '\0', size);
+        if (nul && memchr(nul + 1, '\0', size - (size_t)(nul + 1 - data))) {
+                const char *a = (const char *)data;
+                const char *b = (const char *)nul + 1;
+                FUZZ_ASSERT(sip_uri_equivalent(a, b) == sip_uri_equivalent(b, a));
+        }
+        return 0;
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run the tests that drive the sipauthmon binary with every sipauthmon
+process under valgrind memcheck (issue 7, item 3).
+
+    run_valgrind.py --sipauthmon PATH --log OUT.jsonl [--suite NAME]...
+
+The C test executables (suites unit and fuzz) run under valgrind through
+`meson test --wrapper` (see .ci/run). The Python-driven suites exec the
+binary themselves and take its path with --sipauthmon, so they are given a
+wrapper script instead:
+
+    valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+             --show-leak-kinds=definite --log-file=LOGDIR/vg.%p
+             --suppressions=tests/valgrind/sipauthmon.supp  sipauthmon ARGS...
+
+valgrind's own report goes to a file per process, not to stderr, so the
+tests see sipauthmon's stderr unchanged. A suite passes when its driver
+passes AND no valgrind log shows an error or a definite leak (every log is
+checked: a process whose exit status a test ignores still counts).
+
+Suites: golden (tests/golden/run.py), cli (tests/cli/test_cli.py without
+its live-capture part, which is timing-bound), journal (tests/journal/test-journal.sh),
+flood (tests/flood/test_flood.py). --suite restricts the list.
+
+Each result is appended to OUT.jsonl as {"name", "result", "duration"} with
+result OK / FAIL / SKIP, the format of meson's testlog.json, so that .ci/run
+counts it in its closing line. Exit 0 when nothing failed.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.path.dirname(os.path.dirname(HERE))
+SUPP = os.path.join(HERE, "sipauthmon.supp")
+
+SUITES = {
+    "golden": [sys.executable, os.path.join(SRCDIR, "tests", "golden", "run.py"), "--sipauthmon", "@EXE@"],
+    # --no-live: the live-capture part races a sender against capture start-up
+    # and times SIGINT handling, which valgrind's start-up (seconds) breaks;
+    # it runs natively and under ASan in the other builds.
+    "cli": [sys.executable, os.path.join(SRCDIR, "tests", "cli", "test_cli.py"), "--sipauthmon", "@EXE@",
+            "--no-live"],
+    "journal": [os.path.join(SRCDIR, "tests", "journal", "test-journal.sh"), "@EXE@"],
+    "flood": [sys.executable, os.path.join(SRCDIR, "tests", "flood", "test_flood.py"), "--sipauthmon", "@EXE@"],
+}
+ERR_RE = re.compile(r"ERROR SUMMARY: ([1-9]\d*) errors")
+LEAK_RE = re.compile(r"definitely lost: ([1-9][\d,]*) bytes")
+
+
+def valgrind_args(logdir):
+    args = ["valgrind", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite", "--track-origins=no", f"--log-file={logdir}/vg.%p"]
+    if os.path.exists(SUPP):
+        args.append(f"--suppressions={SUPP}")
+    return args
+
+
+def write_wrapper(path, exe, logdir):
+    q = " ".join("'" + a.replace("'", "'\\''") + "'" for a in valgrind_args(logdir) + [exe])
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\nexec {q} \"$@\"\n")
+    os.chmod(path, 0o755)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sipauthmon", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--suite", action="append")
+    args = ap.parse_args(argv[1:])
+    if not shutil.which("valgrind"):
+        print("valgrind missing", file=sys.stderr)
+        return 1
+    exe = os.path.abspath(args.sipauthmon)
+    failed = 0
+    for name in args.suite or list(SUITES):
+        tmp = tempfile.mkdtemp(prefix=f"sipauthmon-vg-{name}.")
+        logdir = os.path.join(tmp, "logs")
+        os.makedirs(logdir)
+        wrapper = os.path.join(tmp, "sipauthmon")
+        write_wrapper(wrapper, exe, logdir)
+        cmd = [a.replace("@EXE@", wrapper) for a in SUITES[name]]
+        # TEST_TIME_SCALE: tests that wait for the process to be ready wait longer.
+        env = dict(os.environ, SRCDIR=SRCDIR, TEST_TIME_SCALE="10")
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=3600)
+        dt = time.monotonic() - t0
+        logs = sorted(glob.glob(os.path.join(logdir, "vg.*")))
+        bad = []
+        for lg in logs:
+            text = open(lg, errors="replace").read()
+            if ERR_RE.search(text) or LEAK_RE.search(text):
+                bad.append((lg, text))
+        if r.returncode == 77:
+            result = "SKIP"
+        elif r.returncode == 0 and not bad:
+            result = "OK"
+        else:
+            result = "FAIL"
+        print(f"valgrind/{name}: {result} ({len(logs)} sipauthmon processes, {len(bad)} with errors, "
+              f"{dt:.0f} s)")
+        if result == "FAIL":
+            failed += 1
+            out = (r.stdout + r.stderr).decode(errors="replace")
+            print(out[-3000:], file=sys.stderr)
+            for lg, text in bad[:3]:
+                print(f"--- {lg}\n{text[-4000:]}", file=sys.stderr)
+        with open(args.log, "a") as f:
+            f.write(json.dumps({"name": f"valgrind/{name}", "result": result, "duration": round(dt, 1)}) + "\n")
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
