@@ -21,7 +21,7 @@
  * UTF-16 surrogate, code point above U+10FFFF, or a sequence cut short by the
  * terminating NUL). *cp receives the code point.
  */
-static size_t utf8_sequence(const unsigned char *s, uint32_t *cp)
+size_t utf8_sequence(const unsigned char *s, uint32_t *cp)
 {
         unsigned char c = s[0];
         size_t len;

@@ -796,6 +796,30 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
         optind = 0; /* glibc: full re-initialisation, so tests may call us again */
         opterr = 0;
         while ((ch = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+                /* Numeric and enumerated settings share one parser with the config file. */
+                static const struct {
+                        int opt;
+                        unsigned which;
+                        const char *name;
+                } valued[] = {
+                    {'o', SET_OUTPUT, "--output"},
+                    {OPT_THRESHOLD, SET_THRESHOLD, "--threshold"},
+                    {OPT_WINDOW, SET_WINDOW, "--window"},
+                    {OPT_DURATION, SET_DURATION, "--duration"},
+                    {OPT_COUNT, SET_COUNT, "--count"},
+                };
+                size_t v = 0;
+
+                while (v < sizeof(valued) / sizeof(valued[0]) && valued[v].opt != ch)
+                        v++;
+                if (v < sizeof(valued) / sizeof(valued[0])) {
+                        r = set_value(o, valued[v].which, valued[v].name, optarg, true, err,
+                                      errlen);
+                        if (r < 0)
+                                return r;
+                        set |= valued[v].which;
+                        continue;
+                }
                 switch (ch) {
                 case 'i':
                 case 'r': {
@@ -835,36 +859,6 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                         if (r < 0)
                                 return r;
                         set |= SET_CREDENTIALS;
-                        break;
-                case 'o':
-                        r = set_value(o, SET_OUTPUT, "--output", optarg, true, err, errlen);
-                        if (r < 0)
-                                return r;
-                        set |= SET_OUTPUT;
-                        break;
-                case OPT_THRESHOLD:
-                        r = set_value(o, SET_THRESHOLD, "--threshold", optarg, true, err, errlen);
-                        if (r < 0)
-                                return r;
-                        set |= SET_THRESHOLD;
-                        break;
-                case OPT_WINDOW:
-                        r = set_value(o, SET_WINDOW, "--window", optarg, true, err, errlen);
-                        if (r < 0)
-                                return r;
-                        set |= SET_WINDOW;
-                        break;
-                case OPT_DURATION:
-                        r = set_value(o, SET_DURATION, "--duration", optarg, true, err, errlen);
-                        if (r < 0)
-                                return r;
-                        set |= SET_DURATION;
-                        break;
-                case OPT_COUNT:
-                        r = set_value(o, SET_COUNT, "--count", optarg, true, err, errlen);
-                        if (r < 0)
-                                return r;
-                        set |= SET_COUNT;
                         break;
                 case OPT_STATS:
                         o->stats = true;

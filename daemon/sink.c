@@ -285,36 +285,9 @@ static const char *field_str(const char *f, size_t cap, char *tmp)
 /* RFC 3629 §3: length of the well-formed UTF-8 sequence at s, 0 when it is not one. */
 static size_t utf8_valid_len(const unsigned char *s)
 {
-        unsigned char c = s[0];
-        size_t len;
-        uint32_t v;
-        uint32_t min;
+        uint32_t cp;
 
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf) {
-                len = 2;
-                v = c & 0x1f;
-                min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-                len = 3;
-                v = c & 0x0f;
-                min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-                len = 4;
-                v = c & 0x07;
-                min = 0x10000;
-        } else {
-                return 0;
-        }
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
-                        return 0;
-                v = (v << 6) | (s[i] & 0x3f);
-        }
-        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-                return 0;
-        return len;
+        return utf8_sequence(s, &cp);
 }
 
 /*

@@ -7,7 +7,7 @@
 
 /* One side of a packet: an IPv4 or IPv6 address and a port. */
 typedef struct {
-        uint8_t family; /* 4 or 6; 0 = unset */
+        uint8_t family;   /* 4 or 6; 0 = unset */
         uint8_t addr[16]; /* IPv4 in the first 4 bytes, rest zero */
         uint16_t port;
 } Endpoint;

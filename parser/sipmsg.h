@@ -47,17 +47,17 @@ enum {
  * non-Digest scheme only scheme and realm are filled and alg is OTHER.
  */
 typedef struct {
-        bool proxy;          /* Proxy-Authenticate */
-        bool digest;         /* scheme is Digest (case-insensitive) */
-        const char *scheme;  /* as sent */
+        bool proxy;         /* Proxy-Authenticate */
+        bool digest;        /* scheme is Digest (case-insensitive) */
+        const char *scheme; /* as sent */
         const char *realm;
         const char *nonce;
         const char *opaque;
         const char *algorithm; /* raw parameter, NULL when absent */
         DigestAlg alg;
-        unsigned qop_mask;   /* QOP_* offered; 0 when no qop parameter */
-        bool stale;          /* stale=true (any case) */
-        bool userhash;       /* userhash=true */
+        unsigned qop_mask; /* QOP_* offered; 0 when no qop parameter */
+        bool stale;        /* stale=true (any case) */
+        bool userhash;     /* userhash=true */
 } SipChallenge;
 
 /*
@@ -65,8 +65,8 @@ typedef struct {
  * only scheme, username and realm are filled and alg is OTHER.
  */
 typedef struct {
-        bool proxy;         /* Proxy-Authorization */
-        bool digest;        /* scheme is Digest */
+        bool proxy;  /* Proxy-Authorization */
+        bool digest; /* scheme is Digest */
         const char *scheme;
         const char *username;
         const char *realm;
@@ -74,13 +74,13 @@ typedef struct {
         const char *uri;
         const char *algorithm; /* raw, NULL when absent */
         DigestAlg alg;
-        const char *qop;       /* raw, NULL when absent */
-        unsigned qop_mask;     /* the one qop chosen, as a QOP_* bit; 0 when absent */
-        const char *nc;        /* raw 8-hex-digit string */
+        const char *qop;   /* raw, NULL when absent */
+        unsigned qop_mask; /* the one qop chosen, as a QOP_* bit; 0 when absent */
+        const char *nc;    /* raw 8-hex-digit string */
         uint32_t nc_value;
-        bool nc_valid;         /* nc present and 1..8 hex digits */
-        const char *cnonce;    /* SECRET: never print */
-        const char *response;  /* SECRET: never print */
+        bool nc_valid;        /* nc present and 1..8 hex digits */
+        const char *cnonce;   /* SECRET: never print */
+        const char *response; /* SECRET: never print */
         const char *opaque;
         bool userhash;
 } SipCredentials;
@@ -89,8 +89,8 @@ typedef struct {
 
 typedef struct {
         bool is_request;
-        const char *method;      /* request method, as sent */
-        unsigned status;         /* response status code */
+        const char *method; /* request method, as sent */
+        unsigned status;    /* response status code */
         const char *reason;
         const char *request_uri; /* Request-URI as text, exactly as sent */
         const char *call_id;
@@ -102,23 +102,23 @@ typedef struct {
         const char *to_user;
         const char *to_host;
         const char *to_tag;
-        const char *via_host;    /* top Via sent-by host */
-        uint16_t via_port;       /* 0 when absent */
+        const char *via_host;      /* top Via sent-by host */
+        uint16_t via_port;         /* 0 when absent */
         const char *via_transport; /* "UDP", "TCP", ... */
         const char *via_branch;
-        const char *user_agent;  /* User-Agent header */
-        const char *server;      /* Server header */
+        const char *user_agent; /* User-Agent header */
+        const char *server;     /* Server header */
         size_t n_challenges;
         SipChallenge challenges[SIPMSG_MAX_AUTH];
         unsigned challenges_dropped; /* beyond SIPMSG_MAX_AUTH */
         size_t n_credentials;
         SipCredentials credentials[SIPMSG_MAX_AUTH];
         unsigned credentials_dropped;
-        unsigned auth_errors;    /* auth header lines sofia-sip could not parse */
-        const uint8_t *body;     /* message body (for auth-int); NULL when none */
+        unsigned auth_errors; /* auth header lines sofia-sip could not parse */
+        const uint8_t *body;  /* message body (for auth-int); NULL when none */
         size_t body_len;
-        size_t msg_len;          /* bytes of the datagram this message used */
-        void *priv_;             /* sofia msg_t *, owned */
+        size_t msg_len; /* bytes of the datagram this message used */
+        void *priv_;    /* sofia msg_t *, owned */
 } SipMsg;
 
 typedef struct SipParser SipParser;
