@@ -62,6 +62,7 @@ typedef struct {
         DigestAlg alg;
         bool nc_seen;
         uint32_t last_nc;
+        int64_t last_nc_us; /* packet time of the latest use with an nc */
 } NonceInfo;
 
 /* Everything a per-attempt check may look at. */

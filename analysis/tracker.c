@@ -601,11 +601,16 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         if (nonce) {
                 x->nonce_known = true;
                 x->nonce_age_ms = ms_between(nonce->info.issued_us, meta->ts_us);
-                if (cred->nc_valid &&
-                    (!nonce->info.nc_seen || cred->nc_value > nonce->info.last_nc))
-                        nonce->info.last_nc = cred->nc_value;
-                if (cred->nc_valid)
+                if (cred->nc_valid) {
+                        bool reissued = nonce->info.issued_us > nonce->info.last_nc_us;
+
+                        if (!nonce->info.nc_seen || reissued ||
+                            cred->nc_value > nonce->info.last_nc)
+                                nonce->info.last_nc = cred->nc_value;
                         nonce->info.nc_seen = true;
+                        if (meta->ts_us > nonce->info.last_nc_us)
+                                nonce->info.last_nc_us = meta->ts_us;
+                }
         }
         source_mark(t, &meta->src, m->from_user, true, false, meta->ts_us);
         source_mark(t, &meta->src, x->user, true, false, meta->ts_us);
@@ -684,11 +689,11 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
                 n = (Nonce *)table_get(&t->nonces, &k, sizeof *n, meta->ts_us, &created);
                 if (!n)
                         continue;
-                /* Issued again in a new challenge (Kamailio hands out the same nonce
-                 * within a second): the client rightly starts again at nc=1
-                 * (RFC 7616 §3.4), so the nc history restarts. */
-                n->info.nc_seen = false;
-                n->info.last_nc = 0;
+                /* Issued (again: Kamailio hands out the same nonce within a second).
+                 * The latest issue time lets the nc check tell a restart at nc=1
+                 * after a re-issue from a client stuck on an old nonce. */
+                if (!created && n->info.issued_us > meta->ts_us)
+                        continue;
                 n->info.issued_us = meta->ts_us;
                 n->info.server = meta->src;
                 n->info.client = *client;

@@ -9,8 +9,13 @@
 
 bool qop_check_nc_stuck(const AttemptCtx *c)
 {
+        /* Only when the server did not issue the nonce again since its last
+         * use (Kamailio re-issues one nonce per second, and the client then
+         * rightly starts again at nc=1). Decided by packet time, not by the
+         * order the two directions of a TCP connection were reassembled in. */
         return c->nonce && c->nonce->nc_seen && c->cred->nc_valid &&
-               c->cred->nc_value <= c->nonce->last_nc;
+               c->cred->nc_value <= c->nonce->last_nc &&
+               c->nonce->issued_us <= c->nonce->last_nc_us;
 }
 
 static bool check(const AttemptCtx *c)

@@ -606,6 +606,39 @@ static void test_learned_tolerance(void)
         tracker_free(t);
 }
 
+/* The converse: the server moves on to new nonces, the client keeps
+ * answering the old one with nc=00000001 each time: nc does not advance. */
+static void test_nc_stuck(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        char br[48], fresh[32];
+        Req r0 = {"cid-st", "tag", "stuck", "z9hG4bK-st-0", "REGISTER", 1};
+        SipMsg q0 = request(&r0);
+        feed(t, 1000000, &q0, true);
+        SipMsg a0 = response(&q0, 401);
+        add_chal(&a0, "example.test", "old-nonce", DIGEST_ALG_MD5, QOP_AUTH, false);
+        feed(t, 1001000, &a0, false);
+        for (unsigned i = 1; i <= 3; i++) {
+                snprintf(br, sizeof br, "z9hG4bK-st-%u", i);
+                snprintf(fresh, sizeof fresh, "fresh-%u", i);
+                Req r = {"cid-st", "tag", "stuck", br, "REGISTER", 1 + i};
+                SipMsg q = request(&r);
+                add_cred(&q, "example.test", "old-nonce", DIGEST_ALG_MD5, "sip:example.test",
+                         QOP_AUTH, 1);
+                q.credentials[0].response = br;
+                feed(t, 1000000 + i * 1000000, &q, true);
+                SipMsg a = response(&q, 401);
+                add_chal(&a, "example.test", fresh, DIGEST_ALG_MD5, QOP_AUTH, false);
+                feed(t, 1000000 + i * 1000000 + 2000, &a, false);
+        }
+        CHECK(s.n == 1 && s.codes[0] == DIAG_QOP_MISMATCH &&
+                  strstr(s.last.evidence, "without advancing nc") != NULL,
+              "old nonce reused with nc=1: %u records, first %s", s.n,
+              s.n ? diag_code_name(s.codes[0]) : "-");
+        tracker_free(t);
+}
+
 int main(void)
 {
         test_code_tables();
@@ -623,6 +656,7 @@ int main(void)
         test_reconfigure();
         test_reissued_nonce();
         test_learned_tolerance();
+        test_nc_stuck();
         if (failures)
                 fprintf(stderr, "%d check(s) failed\n", failures);
         else
