@@ -45,9 +45,18 @@ Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *u
                 if (!p->scan)
                         return pipeline_free(p);
         }
+        /* The reassemblers' tables are keyed by attacker-chosen addresses too:
+         * unless told otherwise, they take their seeds from the tracker's
+         * (random in the daemon), each a different one. */
+        IpFragConfig fc = cfg->ipfrag;
+        TcpStreamConfig tc = cfg->tcp;
+        if (!fc.hash_seed)
+                fc.hash_seed = cfg->tracker.hash_seed ^ 0x9e3779b97f4a7c15ull;
+        if (!tc.hash_seed)
+                tc.hash_seed = cfg->tracker.hash_seed ^ 0xc2b2ae3d27d4eb4full;
         p->tracker = tracker_new(&cfg->tracker, fn, userdata);
-        p->ipfrag = ipfrag_new(&cfg->ipfrag);
-        p->tcp = tcpstream_new(&cfg->tcp, on_tcp_message, p);
+        p->ipfrag = ipfrag_new(&fc);
+        p->tcp = tcpstream_new(&tc, on_tcp_message, p);
         if (!p->sip || !p->tracker || !p->ipfrag || !p->tcp)
                 return pipeline_free(p);
         return p;

@@ -751,14 +751,18 @@ typedef struct {
         uint32_t tolerated;
 } ServerInfo;
 
+/* Key of a per-address table (servers, sources): the address without its port. */
+static void addr_key(Key *k, const Endpoint *e)
+{
+        key_init(k);
+        key_add_addr(k, e);
+}
+
 static ServerInfo *server_info(Tracker *t, const Endpoint *server, int64_t now, bool create)
 {
-        Endpoint addr = *server;
         Key k;
 
-        addr.port = 0;
-        key_init(&k);
-        key_add_addr(&k, &addr);
+        addr_key(&k, server);
         if (!create)
                 return (ServerInfo *)table_find(&t->servers, &k, now);
         return (ServerInfo *)table_get(&t->servers, &k, sizeof(ServerInfo), now, NULL);
@@ -1047,8 +1051,7 @@ static Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool cre
         Key k;
 
         addr.port = 0;
-        key_init(&k);
-        key_add_addr(&k, &addr);
+        addr_key(&k, &addr);
         if (!create)
                 return (Source *)table_find(&t->sources, &k, now);
         so = (Source *)table_get(&t->sources, &k, sizeof *so, now, &created);

@@ -20,6 +20,7 @@
  * bounded by max_datagrams * KEEP_BUF.
  */
 #include "ipfrag.h"
+#include "hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -77,20 +78,6 @@ struct IpFrag {
         int32_t done; /* completed slot whose buffer the caller holds */
         IpFragStats stats;
 };
-
-static uint64_t hash_bytes(uint64_t seed, const void *p, size_t n)
-{
-        /* FNV-1a with a seed: keys are attacker-chosen, chains are bounded by
-         * max_datagrams anyway, the seed keeps them short. */
-        const uint8_t *b = p;
-        uint64_t h = 0xcbf29ce484222325ull ^ seed;
-
-        for (size_t i = 0; i < n; i++) {
-                h ^= b[i];
-                h *= 0x100000001b3ull;
-        }
-        return h ^ (h >> 29);
-}
 
 IpFrag *ipfrag_new(const IpFragConfig *cfg)
 {

@@ -15,6 +15,7 @@
  * yet; a segment that holds whole messages is framed where it lies.
  */
 #include "tcpstream.h"
+#include "hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,18 +76,6 @@ struct TcpStreams {
 static int32_t seq_diff(uint32_t a, uint32_t b)
 {
         return (int32_t)(a - b);
-}
-
-static uint64_t hash_bytes(uint64_t seed, const void *p, size_t n)
-{
-        const uint8_t *b = p;
-        uint64_t h = 0xcbf29ce484222325ull ^ seed;
-
-        for (size_t i = 0; i < n; i++) {
-                h ^= b[i];
-                h *= 0x100000001b3ull;
-        }
-        return h ^ (h >> 29);
 }
 
 TcpStreams *tcpstream_new(const TcpStreamConfig *cfg, TcpMessageFn fn, void *userdata)
