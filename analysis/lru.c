@@ -4,157 +4,533 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool lru_init(LruMap *m, size_t max, uint64_t seed, LruFreeFn free_fn, void *userdata)
+/* In front of every entry in its slot; the key follows (inline or a pointer). */
+typedef struct {
+        uint64_t hash;
+        int64_t last_us; /* last touch, packet time */
+        uint32_t idx;    /* own slot index */
+        uint16_t keylen;
+        uint8_t live;
+        uint8_t pad;
+} SlotHdr;
+
+#define CHUNK_BYTES (64 * 1024)
+#define KEY_LEN_MAX UINT16_MAX
+#define ALIGN_UP(x) (((x) + 7) & ~(size_t)7)
+
+/* ---- hash ------------------------------------------------------------- */
+
+__extension__ typedef unsigned __int128 lru_u128;
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+        lru_u128 r = (lru_u128)a * b;
+        return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+}
+
+static inline uint64_t rd32(const uint8_t *p)
+{
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+}
+
+#define P0 0xa0761d6478bd642full
+#define P1 0xe7037ed1a0b428dbull
+#define P2 0x8ebc6af09c88c6e3ull
+
+/* wyhash-like: the seed is the initial state, every 8-byte word is folded in
+ * through a full 128-bit product (high half xored into the low half, so the
+ * low bits that pick a bucket depend on every input bit), the length last. */
+uint64_t lru_hash(uint64_t seed, const void *data, size_t n)
+{
+        const uint8_t *p = data;
+        uint64_t h = seed ^ P0, w;
+        size_t left = n;
+
+        if (n >= 8) {
+                while (left > 8) {
+                        h = mum(h ^ rd64(p), P1);
+                        p += 8;
+                        left -= 8;
+                }
+                w = rd64(p + left - 8); /* the last 8 bytes, overlapping what came before */
+        } else if (n >= 4) {
+                w = rd32(p) << 32 | rd32(p + n - 4);
+        } else if (n > 0) {
+                w = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
+        } else {
+                w = 0;
+        }
+        h = mum(h ^ w, P1);
+        return mum(h ^ n, P2);
+}
+
+/* ---- slots ------------------------------------------------------------ */
+
+static inline SlotHdr *slot_at(const LruMap *m, uint32_t i)
+{
+        return (SlotHdr *)(m->chunks[i >> m->chunk_shift] +
+                           (size_t)(i & ((1u << m->chunk_shift) - 1)) * m->slot_size);
+}
+
+static inline void *slot_entry(const LruMap *m, SlotHdr *s)
+{
+        return (uint8_t *)s + m->entry_off;
+}
+
+static inline SlotHdr *entry_slot(const LruMap *m, const void *e)
+{
+        return (SlotHdr *)((uint8_t *)(uintptr_t)e - m->entry_off);
+}
+
+static inline uint8_t *key_area(SlotHdr *s)
+{
+        return (uint8_t *)(s + 1);
+}
+
+static inline const uint8_t *slot_key(const LruMap *m, SlotHdr *s)
+{
+        uint8_t *ext;
+
+        if (s->keylen <= m->key_inline)
+                return key_area(s);
+        memcpy(&ext, key_area(s), sizeof ext);
+        return ext;
+}
+
+static void slot_release_key(const LruMap *m, SlotHdr *s)
+{
+        if (s->keylen > m->key_inline) {
+                uint8_t *ext;
+                memcpy(&ext, key_area(s), sizeof ext);
+                free(ext);
+        }
+        s->keylen = 0;
+}
+
+static size_t chunks_for(const LruMap *m, size_t cap)
+{
+        size_t per = (size_t)1 << m->chunk_shift;
+        return (cap + per - 1) / per;
+}
+
+/* Make sure slot i has memory. */
+static bool ensure_chunk(LruMap *m, uint32_t i)
+{
+        size_t c = i >> m->chunk_shift;
+        uint8_t *mem;
+
+        if (c < m->nchunks)
+                return true;
+        /* Chunks are allocated in order, so c == m->nchunks. */
+        mem = malloc(m->slot_size << m->chunk_shift);
+        if (!mem)
+                return false;
+        if (m->preallocate)
+                memset(mem, 0, m->slot_size << m->chunk_shift);
+        m->chunks[m->nchunks++] = mem;
+        return true;
+}
+
+/* ---- index (linear probing, backward-shift deletion) ------------------ */
+
+static void bucket_put(LruBucket *b, size_t nb, uint64_t hash, uint32_t idx)
+{
+        size_t mask = nb - 1, i = (size_t)hash & mask;
+
+        while (b[i].slot)
+                i = (i + 1) & mask;
+        b[i].hlo = (uint32_t)hash;
+        b[i].slot = idx + 1;
+}
+
+static void bucket_del(LruMap *m, uint64_t hash, uint32_t idx)
+{
+        size_t mask = m->nbuckets - 1, i = (size_t)hash & mask;
+        LruBucket *b = m->buckets;
+
+        while (b[i].slot && b[i].slot != idx + 1)
+                i = (i + 1) & mask;
+        if (!b[i].slot)
+                return; /* not indexed: cannot happen */
+        /* Shift later members of the run back over the hole when their home allows. */
+        for (size_t j = (i + 1) & mask; b[j].slot; j = (j + 1) & mask) {
+                size_t home = b[j].hlo & mask;
+                /* Move j to i unless home lies cyclically in (i, j]. */
+                if (((j - home) & mask) >= ((j - i) & mask)) {
+                        b[i] = b[j];
+                        i = j;
+                }
+        }
+        b[i].slot = 0;
+        b[i].hlo = 0;
+}
+
+static size_t buckets_for(size_t cap)
 {
         size_t nb = 16;
 
-        memset(m, 0, sizeof *m);
-        if (max == 0)
-                max = 1;
-        /* Load factor <= 1 at capacity. */
-        while (nb < max && nb < ((size_t)1 << 28))
+        while (nb < 2 * cap)
                 nb <<= 1;
+        return nb;
+}
+
+/* ---- LRU links -------------------------------------------------------- */
+
+static inline void link_unlink(LruMap *m, uint32_t i)
+{
+        LruLink *l = &m->links[i];
+
+        if (l->prev != LRU_NIL)
+                m->links[l->prev].next = l->next;
+        else
+                m->oldest = l->next;
+        if (l->next != LRU_NIL)
+                m->links[l->next].prev = l->prev;
+        else
+                m->newest = l->prev;
+}
+
+static inline void link_push_newest(LruMap *m, uint32_t i)
+{
+        m->links[i].prev = m->newest;
+        m->links[i].next = LRU_NIL;
+        if (m->newest != LRU_NIL)
+                m->links[m->newest].next = i;
+        else
+                m->oldest = i;
+        m->newest = i;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static void pool_free(uint8_t **chunks, size_t nchunks)
+{
+        for (size_t i = 0; i < nchunks; i++)
+                free(chunks[i]);
+        free(chunks);
+}
+
+/* Allocate an empty pool of cap slots into m (chunks, links, buckets). */
+static bool pool_alloc(LruMap *m, size_t cap)
+{
+        size_t nb = buckets_for(cap);
+
+        m->chunks = calloc(chunks_for(m, cap), sizeof *m->chunks);
+        m->links = malloc(cap * sizeof *m->links);
         m->buckets = calloc(nb, sizeof *m->buckets);
-        if (!m->buckets)
-                return false;
+        m->nchunks = 0;
+        m->cap = cap;
         m->nbuckets = nb;
-        m->max = max;
-        m->seed = seed;
-        m->free_fn = free_fn;
-        m->userdata = userdata;
-        m->head.next = m->head.prev = &m->head;
+        m->used = 0;
+        m->free_list = LRU_NIL;
+        m->newest = m->oldest = LRU_NIL;
+        m->count = 0;
+        if (!m->chunks || !m->links || !m->buckets)
+                return false;
+        if (m->preallocate) {
+                /* Commit everything now: RSS stays flat however the tables fill. */
+                memset(m->links, 0xff, cap * sizeof *m->links);
+                memset(m->buckets, 0, nb * sizeof *m->buckets);
+                for (size_t c = 0; c < chunks_for(m, cap); c++)
+                        if (!ensure_chunk(m, (uint32_t)(c << m->chunk_shift)))
+                                return false;
+        }
         return true;
+}
+
+static void pool_release(LruMap *m)
+{
+        pool_free(m->chunks, m->nchunks);
+        free(m->links);
+        free(m->buckets);
+        m->chunks = NULL;
+        m->links = NULL;
+        m->buckets = NULL;
+        m->nchunks = 0;
+}
+
+static size_t clamp_max(size_t max)
+{
+        if (max == 0)
+                return 1;
+        return max > LRU_MAX_LIMIT ? LRU_MAX_LIMIT : max;
+}
+
+bool lru_init(LruMap *m, const LruParams *p)
+{
+        size_t hdr = sizeof(SlotHdr), ki = p->key_inline, per = 1;
+        unsigned shift = 0;
+
+        memset(m, 0, sizeof *m);
+        if (ki < sizeof(uint8_t *))
+                ki = sizeof(uint8_t *); /* room for the out-of-line pointer */
+        m->key_inline = ki;
+        m->entry_size = p->entry_size;
+        m->entry_off = ALIGN_UP(hdr + ki);
+        m->slot_size = ALIGN_UP(m->entry_off + p->entry_size);
+        while (per * 2 * m->slot_size <= CHUNK_BYTES) {
+                per *= 2;
+                shift++;
+        }
+        m->chunk_shift = shift;
+        m->max = clamp_max(p->max);
+        m->seed = p->seed;
+        m->preallocate = p->preallocate;
+        m->free_fn = p->free_fn;
+        m->keep_fn = p->keep_fn;
+        m->userdata = p->userdata;
+        if (!pool_alloc(m, m->max)) {
+                pool_release(m);
+                return false;
+        }
+        return true;
+}
+
+/* Take an entry out of list, index and pool bookkeeping; the slot stays allocated. */
+static void detach(LruMap *m, SlotHdr *s)
+{
+        link_unlink(m, s->idx);
+        bucket_del(m, s->hash, s->idx);
+        m->count--;
+        if (m->free_fn)
+                m->free_fn(slot_entry(m, s), m->userdata);
+        slot_release_key(m, s);
+        s->live = 0;
+}
+
+static void free_slot(LruMap *m, SlotHdr *s)
+{
+        detach(m, s);
+        m->links[s->idx].next = m->free_list;
+        m->free_list = s->idx;
 }
 
 void lru_done(LruMap *m)
 {
-        if (!m->buckets)
-                return;
-        while (m->head.prev != &m->head)
-                lru_remove(m, m->head.prev);
-        free(m->buckets);
-        m->buckets = NULL;
-}
-
-/* 64-bit multiply-xorshift mixing over 8-byte words, seeded; the seed comes
- * from the caller (the daemon draws it from getrandom(), tests fix it). */
-static uint64_t mix(uint64_t h)
-{
-        h ^= h >> 32;
-        h *= 0xd6e8feb86659fd93ull;
-        h ^= h >> 32;
-        h *= 0xd6e8feb86659fd93ull;
-        h ^= h >> 32;
-        return h;
-}
-
-uint64_t lru_hash_more(uint64_t h, const void *data, size_t n)
-{
-        const uint8_t *p = data;
-
-        while (n >= 8) {
-                uint64_t w;
-                memcpy(&w, p, 8);
-                h = mix(h ^ w) + 0x9e3779b97f4a7c15ull;
-                p += 8;
-                n -= 8;
-        }
-        uint64_t tail = 0;
-        memcpy(&tail, p, n);
-        h = mix(h ^ tail ^ ((uint64_t)n << 56));
-        return h;
-}
-
-uint64_t lru_hash(const LruMap *m, const void *data, size_t n)
-{
-        return lru_hash_more(m->seed, data, n);
-}
-
-static void list_unlink(LruNode *n)
-{
-        n->prev->next = n->next;
-        n->next->prev = n->prev;
-}
-
-static void list_push_front(LruMap *m, LruNode *n)
-{
-        n->next = m->head.next;
-        n->prev = &m->head;
-        m->head.next->prev = n;
-        m->head.next = n;
-}
-
-LruNode *lru_find(LruMap *m, uint64_t hash, bool (*eq)(const LruNode *n, const void *key),
-                  const void *key, int64_t now_us)
-{
-        for (LruNode *n = m->buckets[hash & (m->nbuckets - 1)]; n; n = n->hnext) {
-                if (n->hash != hash || !eq(n, key))
+        /* The whole pool goes: walk the slots in memory order (the LRU order
+         * would touch them at random) and release only what they own. */
+        for (size_t i = 0; m->links && i < m->used; i++) {
+                SlotHdr *s = slot_at(m, (uint32_t)i);
+                if (!s->live)
                         continue;
-                list_unlink(n);
-                list_push_front(m, n);
-                if (now_us > n->last_us)
-                        n->last_us = now_us;
-                return n;
+                if (m->free_fn)
+                        m->free_fn(slot_entry(m, s), m->userdata);
+                slot_release_key(m, s);
+                s->live = 0;
+        }
+        m->count = 0;
+        m->newest = m->oldest = LRU_NIL;
+        pool_release(m);
+}
+
+/* ---- operations ------------------------------------------------------- */
+
+static SlotHdr *lookup(LruMap *m, uint64_t h, const void *key, size_t keylen)
+{
+        size_t mask = m->nbuckets - 1, i = (size_t)h & mask;
+        uint32_t hlo = (uint32_t)h;
+
+        for (; m->buckets[i].slot; i = (i + 1) & mask) {
+                SlotHdr *s;
+                if (m->buckets[i].hlo != hlo)
+                        continue;
+                s = slot_at(m, m->buckets[i].slot - 1);
+                if (s->hash == h && s->keylen == keylen && memcmp(slot_key(m, s), key, keylen) == 0)
+                        return s;
         }
         return NULL;
 }
 
-void lru_remove(LruMap *m, LruNode *n)
+static void touch(LruMap *m, SlotHdr *s, int64_t now_us)
 {
-        LruNode **pp = &m->buckets[n->hash & (m->nbuckets - 1)];
-
-        while (*pp && *pp != n)
-                pp = &(*pp)->hnext;
-        if (*pp)
-                *pp = n->hnext;
-        list_unlink(n);
-        m->count--;
-        if (m->free_fn)
-                m->free_fn(n, m->userdata);
+        if (m->newest != s->idx) {
+                link_unlink(m, s->idx);
+                link_push_newest(m, s->idx);
+        }
+        if (now_us > s->last_us)
+                s->last_us = now_us;
 }
 
-void lru_insert(LruMap *m, LruNode *n, uint64_t hash, int64_t now_us)
+void *lru_find(LruMap *m, const void *key, size_t keylen, int64_t now_us)
 {
-        size_t b;
+        SlotHdr *s;
 
-        if (m->count >= m->max && m->head.prev != &m->head) {
-                /* Least recently used, unless it is worth keeping and a cheaper
-                 * victim is close by: a flood of one-off entries must not push out
-                 * the few that show a pattern. Bounded scan, so O(1). */
-                LruNode *victim = m->head.prev;
-                if (m->keep_fn) {
-                        LruNode *c = m->head.prev;
-                        for (unsigned i = 0; i < LRU_VICTIM_SCAN && c != &m->head; i++, c = c->prev)
-                                if (!m->keep_fn(c)) {
-                                        victim = c;
-                                        break;
-                                }
+        if (keylen > KEY_LEN_MAX)
+                return NULL;
+        s = lookup(m, lru_hash(m->seed, key, keylen), key, keylen);
+        if (!s)
+                return NULL;
+        touch(m, s, now_us);
+        return slot_entry(m, s);
+}
+
+/* The entry to evict: the oldest, unless keep_fn wants it and one close by does not.
+ * A flood of one-off entries must not push out the few that show a pattern. Bounded
+ * scan, so O(1). */
+static SlotHdr *pick_victim(LruMap *m)
+{
+        uint32_t i = m->oldest;
+
+        if (m->keep_fn) {
+                uint32_t c = m->oldest;
+                for (unsigned n = 0; n < LRU_VICTIM_SCAN && c != LRU_NIL;
+                     n++, c = m->links[c].next) {
+                        SlotHdr *s = slot_at(m, c);
+                        if (!m->keep_fn(slot_entry(m, s))) {
+                                i = c;
+                                break;
+                        }
                 }
-                lru_remove(m, victim);
-                m->evictions++;
         }
-        b = hash & (m->nbuckets - 1);
-        n->hash = hash;
-        n->last_us = now_us;
-        n->hnext = m->buckets[b];
-        m->buckets[b] = n;
-        list_push_front(m, n);
+        return slot_at(m, i);
+}
+
+void *lru_get(LruMap *m, const void *key, size_t keylen, int64_t now_us, bool *created)
+{
+        uint64_t h;
+        uint32_t idx;
+        SlotHdr *s;
+        uint8_t *ext = NULL;
+
+        if (created)
+                *created = false;
+        if (keylen > KEY_LEN_MAX)
+                return NULL;
+        h = lru_hash(m->seed, key, keylen);
+        s = lookup(m, h, key, keylen);
+        if (s) {
+                touch(m, s, now_us);
+                return slot_entry(m, s);
+        }
+        if (keylen > m->key_inline) {
+                ext = malloc(keylen);
+                if (!ext)
+                        return NULL;
+                memcpy(ext, key, keylen);
+                m->long_keys++;
+        }
+        if (m->count >= m->max && m->oldest != LRU_NIL) {
+                /* Full: the victim's slot is reused in place. */
+                s = pick_victim(m);
+                detach(m, s);
+                m->evictions++;
+                idx = s->idx;
+        } else if (m->free_list != LRU_NIL) {
+                idx = m->free_list;
+                m->free_list = m->links[idx].next;
+                s = slot_at(m, idx);
+        } else if (m->used < m->cap && ensure_chunk(m, (uint32_t)m->used)) {
+                idx = (uint32_t)m->used++;
+                s = slot_at(m, idx);
+        } else {
+                free(ext);
+                return NULL;
+        }
+        s->hash = h;
+        s->last_us = now_us;
+        s->idx = idx;
+        s->keylen = (uint16_t)keylen;
+        s->live = 1;
+        if (ext)
+                memcpy(key_area(s), &ext, sizeof ext);
+        else
+                memcpy(key_area(s), key, keylen);
+        memset(slot_entry(m, s), 0, m->entry_size);
+        bucket_put(m->buckets, m->nbuckets, h, idx);
+        link_push_newest(m, idx);
         m->count++;
+        if (created)
+                *created = true;
+        return slot_entry(m, s);
+}
+
+void lru_remove(LruMap *m, void *entry)
+{
+        free_slot(m, entry_slot(m, entry));
+}
+
+/* Move every live entry into a fresh pool of cap slots, oldest first so the
+ * order is kept. On allocation failure the old pool stays. */
+static bool rebuild(LruMap *m, size_t cap)
+{
+        LruMap old = *m;
+        uint32_t i;
+
+        if (!pool_alloc(m, cap)) {
+                pool_release(m);
+                *m = old;
+                return false;
+        }
+        for (i = old.oldest; i != LRU_NIL; i = old.links[i].next) {
+                SlotHdr *from = slot_at(&old, i), *to;
+                uint32_t idx = (uint32_t)m->used;
+                if (!ensure_chunk(m, idx)) {
+                        pool_release(m);
+                        *m = old;
+                        return false;
+                }
+                m->used++;
+                to = slot_at(m, idx);
+                memcpy(to, from, m->slot_size);
+                to->idx = idx;
+                bucket_put(m->buckets, m->nbuckets, to->hash, idx);
+                link_push_newest(m, idx);
+                m->count++;
+        }
+        /* The slots moved with their out-of-line keys; only the old memory goes. */
+        pool_free(old.chunks, old.nchunks);
+        free(old.links);
+        free(old.buckets);
+        return true;
 }
 
 void lru_set_max(LruMap *m, size_t max)
 {
-        m->max = max ? max : 1;
-        while (m->count > m->max && m->head.prev != &m->head) {
-                lru_remove(m, m->head.prev);
+        max = clamp_max(max);
+        while (m->count > max && m->oldest != LRU_NIL) {
+                free_slot(m, slot_at(m, m->oldest));
                 m->evictions++;
         }
+        if (max != m->cap && rebuild(m, max)) {
+                m->max = max;
+                return;
+        }
+        m->max = max < m->cap ? max : m->cap;
 }
 
 void lru_expire(LruMap *m, int64_t cutoff_us)
 {
-        while (m->head.prev != &m->head && m->head.prev->last_us < cutoff_us) {
-                lru_remove(m, m->head.prev);
+        while (m->oldest != LRU_NIL) {
+                SlotHdr *s = slot_at(m, m->oldest);
+                if (s->last_us >= cutoff_us)
+                        break;
+                free_slot(m, s);
                 m->expirations++;
         }
+}
+
+void *lru_newest(const LruMap *m)
+{
+        return m->newest == LRU_NIL ? NULL : slot_entry(m, slot_at(m, m->newest));
+}
+
+void *lru_older(const LruMap *m, const void *entry)
+{
+        uint32_t p = m->links[entry_slot(m, entry)->idx].prev;
+
+        return p == LRU_NIL ? NULL : slot_entry(m, slot_at(m, p));
+}
+
+int64_t lru_last_us(const LruMap *m, const void *entry)
+{
+        return entry_slot(m, entry)->last_us;
 }

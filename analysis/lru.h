@@ -1,9 +1,20 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * A bounded hash table with least-recently-used order. Entries embed LruNode
- * as their first member and are owned by the table: when it is full, inserting
- * evicts the least recently used entry, and expiry frees from the old end.
- * The hash is keyed (seeded) so that chosen keys cannot force long chains.
+ * A bounded hash table with least-recently-used order. The table owns its
+ * entries: they live in a pool of fixed-size slots (allocated in chunks,
+ * optionally all committed up front) and the key is stored in the slot just
+ * in front of the entry, so a lookup touches one bucket line and one slot.
+ * When the table is full, inserting reuses the least recently used entry's
+ * slot; expiry frees from the old end. The hash is keyed (seeded) so that
+ * chosen keys cannot force long probe sequences.
+ *
+ *   buckets (open addressing)   links (8 bytes/slot)   slots (pool, in chunks)
+ *   [hash lo | slot+1] ------>  [prev|next] LRU  <-->  [hash|last_us|keylen|key...|entry]
+ *
+ * The LRU links live in their own compact array rather than in the slots:
+ * moving an entry to the recent end on a hit then touches a few words of
+ * an array that stays in cache, not the cold slots of its neighbours, and
+ * the order stays exact (eviction and expiry are those of a true LRU).
  */
 #pragma once
 
@@ -11,60 +22,98 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct LruNode {
-        struct LruNode *hnext;       /* bucket chain */
-        struct LruNode *prev, *next; /* LRU list; head.next = most recent */
-        uint64_t hash;
-        int64_t last_us; /* last touch, packet time */
-} LruNode;
-
-typedef void (*LruFreeFn)(LruNode *n, void *userdata);
+/* Called when an entry leaves the table (removed, evicted, expired, freed). */
+typedef void (*LruFreeFn)(void *entry, void *userdata);
 /* Optional: true when an entry near the old end deserves to be passed over for eviction. */
-typedef bool (*LruKeepFn)(const LruNode *n);
+typedef bool (*LruKeepFn)(const void *entry);
 
 /* How many entries from the old end eviction looks at for one not to keep. */
 #define LRU_VICTIM_SCAN 8
+/* Hard ceiling on a table's limit. */
+#define LRU_MAX_LIMIT ((size_t)1 << 28)
 
 typedef struct {
-        LruNode **buckets;
-        size_t nbuckets; /* power of two */
+        size_t max;        /* limit, >= 1 */
+        size_t entry_size; /* bytes of the caller's entry (zeroed on insert) */
+        size_t key_inline; /* key bytes stored in the slot; longer keys go out of line */
+        uint64_t seed;     /* keys the hash */
+        bool preallocate;  /* commit (allocate and touch) the whole pool up front */
+        LruFreeFn free_fn; /* optional */
+        LruKeepFn keep_fn; /* optional */
+        void *userdata;    /* for free_fn */
+} LruParams;
+
+typedef struct {
+        uint32_t hlo;  /* low 32 bits of the hash: home bucket and tag */
+        uint32_t slot; /* slot index + 1; 0 = empty */
+} LruBucket;
+
+typedef struct {
+        uint32_t prev, next; /* towards older / newer; LRU_NIL at the ends */
+} LruLink;
+
+#define LRU_NIL UINT32_MAX
+
+typedef struct {
+        /* pool */
+        uint8_t **chunks;
+        size_t nchunks;       /* chunks allocated */
+        unsigned chunk_shift; /* slots per chunk = 1 << chunk_shift */
+        size_t slot_size, entry_off, key_inline, entry_size;
+        size_t cap;         /* slots the pool may hold (>= max) */
+        size_t used;        /* slots ever handed out: [0, used) */
+        uint32_t free_list; /* recycled slots, linked through links[].next */
+        LruLink *links;     /* cap entries */
+        uint32_t newest, oldest;
+        /* index */
+        LruBucket *buckets;
+        size_t nbuckets; /* power of two, >= 2 * cap */
+        /* state */
         size_t count;
         size_t max;
-        LruNode head; /* sentinel of the LRU list */
         uint64_t seed;
         uint64_t evictions;
         uint64_t expirations;
+        uint64_t long_keys; /* keys that did not fit in the slot (stored out of line) */
+        bool preallocate;
         LruFreeFn free_fn;
         LruKeepFn keep_fn;
         void *userdata;
 } LruMap;
 
-/* max >= 1. Returns false on allocation failure. */
-bool lru_init(LruMap *m, size_t max, uint64_t seed, LruFreeFn free_fn, void *userdata);
+/* Returns false on allocation failure (the map is then empty but safe to lru_done). */
+bool lru_init(LruMap *m, const LruParams *p);
 void lru_done(LruMap *m);
 
-/* Keyed hash of a byte string; combine several fields with lru_hash_more. */
-uint64_t lru_hash(const LruMap *m, const void *data, size_t n);
-uint64_t lru_hash_more(uint64_t h, const void *data, size_t n);
+/* Keyed hash of a byte string (one 64x64->128 multiply per 8 bytes). */
+uint64_t lru_hash(uint64_t seed, const void *data, size_t n);
+
+/* Find an entry by key; a found entry becomes the most recent and is stamped with now_us. */
+void *lru_find(LruMap *m, const void *key, size_t keylen, int64_t now_us);
 
 /*
- * Find an entry: eq(node, key) decides equality among nodes of the same hash.
- * A found entry is moved to the recent end and stamped with now_us.
+ * Find or insert: a new entry is zeroed. When the table is full the least
+ * recently used entry (passing over up to LRU_VICTIM_SCAN that keep_fn wants
+ * kept) is evicted and its slot reused. NULL only on allocation failure.
  */
-LruNode *lru_find(LruMap *m, uint64_t hash, bool (*eq)(const LruNode *n, const void *key),
-                  const void *key, int64_t now_us);
+void *lru_get(LruMap *m, const void *key, size_t keylen, int64_t now_us, bool *created);
+
+/* Remove an entry of this table (free_fn is called). */
+void lru_remove(LruMap *m, void *entry);
 
 /*
- * Insert a node the caller allocated (not yet in the table); evicts the least
- * recently used entry first when the table is full.
+ * Change the limit; when lowered, evicts down to it at once (counted as
+ * evictions). The pool is rebuilt to the new size (entries keep their order);
+ * if that allocation fails the limit still applies, and a raised limit is
+ * capped at what the pool holds. Pointers to entries do not survive this call.
  */
-void lru_insert(LruMap *m, LruNode *n, uint64_t hash, int64_t now_us);
-
-/* Remove a node and free it through free_fn. */
-void lru_remove(LruMap *m, LruNode *n);
-
-/* Change the limit; when lowered, evicts down to it at once (counted as evictions). */
 void lru_set_max(LruMap *m, size_t max);
 
 /* Free every entry not touched since before cutoff_us. */
 void lru_expire(LruMap *m, int64_t cutoff_us);
+
+/* Walk from the most recent entry to older ones; NULL at the end. */
+void *lru_newest(const LruMap *m);
+void *lru_older(const LruMap *m, const void *entry);
+/* Packet time of an entry's last touch. */
+int64_t lru_last_us(const LruMap *m, const void *entry);

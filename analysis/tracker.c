@@ -30,33 +30,21 @@
 #define ALG_MAX     24
 
 typedef struct {
-        LruNode node;
-        uint16_t keylen;
-        uint8_t *key; /* keylen bytes, allocated right after the entry */
-} Keyed;
-
-typedef struct {
         uint8_t buf[KEY_MAX];
         uint16_t len;
 } Key;
 
-/* Remembered per chain and per client: the latest challenge and who sent it. */
+/* Remembered per chain and per client: the latest challenge (who sent it is in there). */
 typedef struct {
-        Keyed k;
         ChallengeSet latest;
         bool creds_seen; /* this chain/client has answered some challenge before */
-        bool pjsip_shape;
-        char server_agent[SMALL_STR];
 } Holder;
 
 typedef struct {
-        Keyed k;
         NonceInfo info;
 } Nonce;
 
 typedef struct {
-        Keyed k;
-        int64_t created_us;
         Endpoint src, dst;
         Transport transport;
         bool final_seen;
@@ -89,19 +77,18 @@ typedef struct {
 typedef struct {
         int64_t ts_us;
         uint32_t delay_ms, nonce_age_ms;
-        uint16_t status;
         uint32_t
             mask; /* anomalies (1u << DiagCode), incl. stale, no-credentials, challenge-missing */
+        uint32_t resp_hash;
+        uint16_t status;
         bool answered_latest;
         bool stale;
         bool nonce_age_known;
         bool moved; /* came from another address/port than the challenged request */
         uint8_t verify;
-        uint32_t resp_hash;
 } AttemptRec;
 
 typedef struct {
-        Keyed k;
         char user[USER_MAX];
         char realm[REALM_MAX];
         Endpoint addr;
@@ -129,6 +116,10 @@ typedef struct {
         bool nc_stuck, proxy, pjsip_shape;
 } Principal;
 
+typedef struct {
+        uint32_t tolerated; /* anomalies this server accepts (LEARNABLE) */
+} ServerInfo;
+
 /* Per client address: which usernames failed from it (account-scan). */
 #define SOURCE_USERS 64
 
@@ -144,7 +135,6 @@ typedef struct {
 
 typedef struct Source Source;
 struct Source {
-        Keyed k;
         Endpoint addr;
         SourceUser *users; /* grows on demand up to SOURCE_USERS: most sources have one */
         unsigned cap_users;
@@ -162,11 +152,10 @@ struct Source {
         bool pjsip_shape;
 };
 
-static void free_source(LruNode *n, void *userdata)
+static void free_source(void *e, void *userdata)
 {
         (void)userdata;
-        free(((Source *)n)->users);
-        free(n);
+        free(((Source *)e)->users);
 }
 
 /* A challenge without credentials counts toward a scan once it has gone this
@@ -203,7 +192,7 @@ static void copy_str(char *dst, size_t n, const char *src)
 static uint64_t str_hash(const char *s)
 {
         /* Unkeyed: these hashes compare realms and nonces, they index nothing. */
-        return s ? lru_hash_more(0x5eedULL, s, strlen(s)) : 0;
+        return s ? lru_hash(0x5eedULL, s, strlen(s)) : 0;
 }
 
 static void key_init(Key *k)
@@ -234,48 +223,17 @@ static void key_add_addr(Key *k, const Endpoint *e)
         key_add(k, e->addr, e->family == 6 ? 16 : 4);
 }
 
-static bool keyed_eq(const LruNode *n, const void *key)
-{
-        const Keyed *kd = (const Keyed *)n;
-        const Key *k = key;
-
-        return kd->keylen == k->len && memcmp(kd->key, k->buf, k->len) == 0;
-}
-
 static void clamp_config(TrackerConfig *c);
 
-static Keyed *table_find(LruMap *m, const Key *k, int64_t now)
+static void *table_find(LruMap *m, const Key *k, int64_t now)
 {
-        return (Keyed *)lru_find(m, lru_hash(m, k->buf, k->len), keyed_eq, k, now);
+        return lru_find(m, k->buf, k->len, now);
 }
 
-/* Find or create; NULL only on allocation failure. */
-static Keyed *table_get(LruMap *m, const Key *k, size_t size, int64_t now, bool *created)
+/* Find or create (zeroed); NULL only on allocation failure. */
+static void *table_get(LruMap *m, const Key *k, int64_t now, bool *created)
 {
-        uint64_t h = lru_hash(m, k->buf, k->len);
-        Keyed *kd = (Keyed *)lru_find(m, h, keyed_eq, k, now);
-
-        if (created)
-                *created = false;
-        if (kd)
-                return kd;
-        /* One allocation: the entry, then its key at its real length. */
-        kd = calloc(1, size + k->len);
-        if (!kd)
-                return NULL;
-        kd->keylen = k->len;
-        kd->key = (uint8_t *)kd + size;
-        memcpy(kd->key, k->buf, k->len);
-        lru_insert(m, &kd->node, h, now);
-        if (created)
-                *created = true;
-        return kd;
-}
-
-static void free_node(LruNode *n, void *userdata)
-{
-        (void)userdata;
-        free(n);
+        return lru_get(m, k->buf, k->len, now, created);
 }
 
 static bool is_method(const char *m, const char *name)
@@ -285,15 +243,44 @@ static bool is_method(const char *m, const char *name)
 
 /* ---- construction ----------------------------------------------------- */
 
-/* Under eviction pressure, entries that already show a pattern outlive one-offs. */
-static bool principal_keep(const LruNode *n)
+/* Key bytes kept in the slot, per table; longer keys are stored out of line.
+ * A Via branch is 20-40 bytes, a Call-ID and From tag together 40-80, a nonce 30-50. */
+#define KEY_INLINE_TXN       56
+#define KEY_INLINE_CHAIN     88
+#define KEY_INLINE_CLIENT    40
+#define KEY_INLINE_NONCE     64
+#define KEY_INLINE_PRINCIPAL 64
+#define KEY_INLINE_ADDR      24 /* family + address: 19 bytes at most */
+
+static bool principal_keep(const void *e);
+static bool source_keep(const void *e);
+
+/* Every table has its own seed (hash_seed ^ salt), as before. */
+static bool table_init(LruMap *m, const TrackerConfig *cfg, size_t max, size_t entry_size,
+                       size_t key_inline, uint64_t salt, LruKeepFn keep_fn, LruFreeFn free_fn)
 {
-        return ((const Principal *)n)->ring_n >= 2;
+        LruParams p = {
+            .max = max,
+            .entry_size = entry_size,
+            .key_inline = key_inline,
+            .seed = cfg->hash_seed ^ salt,
+            .preallocate = cfg->preallocate,
+            .keep_fn = keep_fn,
+            .free_fn = free_fn,
+        };
+
+        return lru_init(m, &p);
 }
 
-static bool source_keep(const LruNode *n)
+/* Under eviction pressure, entries that already show a pattern outlive one-offs. */
+static bool principal_keep(const void *e)
 {
-        return ((const Source *)n)->n_users >= 2;
+        return ((const Principal *)e)->ring_n >= 2;
+}
+
+static bool source_keep(const void *e)
+{
+        return ((const Source *)e)->n_users >= 2;
 }
 
 void tracker_config_default(TrackerConfig *cfg)
@@ -328,17 +315,21 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
         clamp_config(&t->cfg);
         t->fn = fn;
         t->userdata = userdata;
-        if (!lru_init(&t->txns, t->cfg.max_transactions, t->cfg.hash_seed, free_node, NULL) ||
-            !lru_init(&t->chains, t->cfg.max_chains, t->cfg.hash_seed ^ 1, free_node, NULL) ||
-            !lru_init(&t->clients, t->cfg.max_clients, t->cfg.hash_seed ^ 2, free_node, NULL) ||
-            !lru_init(&t->nonces, t->cfg.max_nonces, t->cfg.hash_seed ^ 3, free_node, NULL) ||
-            !lru_init(&t->principals, t->cfg.max_principals, t->cfg.hash_seed ^ 4, free_node,
-                      NULL) ||
-            !lru_init(&t->sources, t->cfg.max_sources, t->cfg.hash_seed ^ 5, free_source, NULL) ||
-            !lru_init(&t->servers, SERVERS_MAX, t->cfg.hash_seed ^ 6, free_node, NULL))
+        if (!table_init(&t->txns, &t->cfg, t->cfg.max_transactions, sizeof(Txn), KEY_INLINE_TXN, 0,
+                        NULL, NULL) ||
+            !table_init(&t->chains, &t->cfg, t->cfg.max_chains, sizeof(Holder), KEY_INLINE_CHAIN, 1,
+                        NULL, NULL) ||
+            !table_init(&t->clients, &t->cfg, t->cfg.max_clients, sizeof(Holder), KEY_INLINE_CLIENT,
+                        2, NULL, NULL) ||
+            !table_init(&t->nonces, &t->cfg, t->cfg.max_nonces, sizeof(Nonce), KEY_INLINE_NONCE, 3,
+                        NULL, NULL) ||
+            !table_init(&t->principals, &t->cfg, t->cfg.max_principals, sizeof(Principal),
+                        KEY_INLINE_PRINCIPAL, 4, principal_keep, NULL) ||
+            !table_init(&t->sources, &t->cfg, t->cfg.max_sources, sizeof(Source), KEY_INLINE_ADDR,
+                        5, source_keep, free_source) ||
+            !table_init(&t->servers, &t->cfg, SERVERS_MAX, sizeof(ServerInfo), KEY_INLINE_ADDR, 6,
+                        NULL, NULL))
                 return tracker_free(t);
-        t->principals.keep_fn = principal_keep;
-        t->sources.keep_fn = source_keep;
         return t;
 }
 
@@ -371,10 +362,16 @@ static void txn_key(Key *k, const SipMsg *m)
         if (m->via_branch && strncmp(m->via_branch, "z9hG4bK", 7) == 0) {
                 key_add_str(k, m->via_branch);
         } else {
-                char cseq[12];
-                snprintf(cseq, sizeof cseq, "%u", m->cseq);
+                char digits[10];
+                size_t n = 0;
+                uint32_t v = m->cseq;
+                /* Decimal, as "%u" wrote it: the key must not depend on how it is built. */
+                do {
+                        digits[sizeof digits - ++n] = (char)('0' + v % 10);
+                        v /= 10;
+                } while (v && n < sizeof digits);
                 key_add_str(k, m->call_id);
-                key_add_str(k, cseq);
+                key_add(k, digits + sizeof digits - n, n);
                 key_add_str(k, m->from_tag);
         }
         key_add_str(k, method);
@@ -445,8 +442,9 @@ static const SipCredentials *pick_cred(const SipMsg *m, const ChallengeSet *ref)
                         continue;
                 if (!kind)
                         kind = c;
+                uint64_t rh = str_hash(c->realm);
                 for (unsigned j = 0; j < ref->n; j++)
-                        if (ref->ch[j].realm_hash == str_hash(c->realm))
+                        if (ref->ch[j].realm_hash == rh)
                                 return c;
         }
         return kind ? kind : first;
@@ -514,14 +512,13 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 return; /* never challenged; ACK to a non-2xx belongs to the INVITE */
 
         txn_key(&k, m);
-        x = (Txn *)table_get(&t->txns, &k, sizeof *x, meta->ts_us, &created);
+        x = (Txn *)table_get(&t->txns, &k, meta->ts_us, &created);
         if (!x)
                 return;
         if (!created) {
                 t->st.retransmissions++;
                 return;
         }
-        x->created_us = meta->ts_us;
         x->src = meta->src;
         x->dst = meta->dst;
         x->transport = meta->transport;
@@ -613,7 +610,8 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 }
         }
         source_mark(t, &meta->src, m->from_user, true, false, meta->ts_us);
-        source_mark(t, &meta->src, x->user, true, false, meta->ts_us);
+        if (strcmp(x->user, m->from_user ? m->from_user : "") != 0)
+                source_mark(t, &meta->src, x->user, true, false, meta->ts_us);
         /* The challenge is answered: a later request without credentials is a new start. */
         if (chain) {
                 chain->latest.answered = true;
@@ -653,18 +651,14 @@ static void collect_challenges(const SipMsg *m, bool proxy, ChallengeSet *cs, bo
         cs->valid = cs->n > 0;
 }
 
-static void store_holder(Holder *h, const ChallengeSet *cs, bool pjsip_shape, const char *agent)
+static void store_holder(Holder *h, const ChallengeSet *cs)
 {
         h->latest = *cs;
-        h->pjsip_shape = pjsip_shape;
-        copy_str(h->server_agent, sizeof h->server_agent, agent);
 }
 
 static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m,
-                             const char *from_user, const Endpoint *client, ChallengeSet *cs,
-                             bool pjsip_shape)
+                             const char *from_user, const Endpoint *client, ChallengeSet *cs)
 {
-        const char *agent = m->server ? m->server : m->user_agent;
         Holder *h;
         Key k;
 
@@ -672,13 +666,13 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
         cs->client = *client;
         cs->server = meta->src;
         chain_key(&k, m);
-        h = (Holder *)table_get(&t->chains, &k, sizeof *h, meta->ts_us, NULL);
+        h = (Holder *)table_get(&t->chains, &k, meta->ts_us, NULL);
         if (h)
-                store_holder(h, cs, pjsip_shape, agent);
+                store_holder(h, cs);
         client_key(&k, from_user, client);
-        h = (Holder *)table_get(&t->clients, &k, sizeof *h, meta->ts_us, NULL);
+        h = (Holder *)table_get(&t->clients, &k, meta->ts_us, NULL);
         if (h)
-                store_holder(h, cs, pjsip_shape, agent);
+                store_holder(h, cs);
         for (size_t i = 0; i < m->n_challenges; i++) {
                 const SipChallenge *c = &m->challenges[i];
                 Nonce *n;
@@ -686,7 +680,7 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
                 if (c->proxy != cs->proxy || !c->digest || !c->nonce || !c->nonce[0])
                         continue;
                 nonce_key(&k, &meta->src, c->nonce);
-                n = (Nonce *)table_get(&t->nonces, &k, sizeof *n, meta->ts_us, &created);
+                n = (Nonce *)table_get(&t->nonces, &k, meta->ts_us, &created);
                 if (!n)
                         continue;
                 /* Issued (again: Kamailio hands out the same nonce within a second).
@@ -746,11 +740,6 @@ static DiagCode classify(uint32_t mask, uint8_t verify)
          (1u << DIAG_ALGORITHM_MISMATCH) | (1u << DIAG_QOP_MISMATCH) | (1u << DIAG_URI_MISMATCH) | \
          (1u << DIAG_SOURCE_CHANGED))
 
-typedef struct {
-        Keyed k;
-        uint32_t tolerated;
-} ServerInfo;
-
 /* Key of a per-address table (servers, sources): the address without its port. */
 static void addr_key(Key *k, const Endpoint *e)
 {
@@ -765,7 +754,7 @@ static ServerInfo *server_info(Tracker *t, const Endpoint *server, int64_t now, 
         addr_key(&k, server);
         if (!create)
                 return (ServerInfo *)table_find(&t->servers, &k, now);
-        return (ServerInfo *)table_get(&t->servers, &k, sizeof(ServerInfo), now, NULL);
+        return (ServerInfo *)table_get(&t->servers, &k, now, NULL);
 }
 
 /* ---- records ---------------------------------------------------------- */
@@ -1031,7 +1020,7 @@ static Principal *principal_get(Tracker *t, const char *user, const char *realm,
         principal_key(&k, user, realm, addr);
         if (!create)
                 return (Principal *)table_find(&t->principals, &k, now);
-        p = (Principal *)table_get(&t->principals, &k, sizeof *p, now, &created);
+        p = (Principal *)table_get(&t->principals, &k, now, &created);
         if (p && created) {
                 copy_str(p->user, sizeof p->user, user);
                 copy_str(p->realm, sizeof p->realm, realm);
@@ -1054,7 +1043,7 @@ static Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool cre
         addr_key(&k, &addr);
         if (!create)
                 return (Source *)table_find(&t->sources, &k, now);
-        so = (Source *)table_get(&t->sources, &k, sizeof *so, now, &created);
+        so = (Source *)table_get(&t->sources, &k, now, &created);
         if (so && created)
                 so->addr = addr;
         return so;
@@ -1119,26 +1108,34 @@ typedef struct {
 
 static void scan_list(char *buf, size_t n, unsigned *k, const char *name)
 {
-        if (*k < 10)
+        if (!buf)
+                ; /* counting only */
+        else if (*k < 10)
                 strbuf_append(buf, n, "%s%s", *k ? ", " : "", name);
         else if (*k == 10)
                 strbuf_append(buf, n, ", ...");
         (*k)++;
 }
 
-static void scan_count(const Tracker *t, const Source *so, int64_t now, bool final, ScanCount *c)
+/* With lists false only the counts are filled: this runs on every failure
+ * from a source, the lists are needed only for a record. */
+static void scan_count(const Tracker *t, const Source *so, int64_t now, bool final, bool lists,
+                       ScanCount *c)
 {
-        memset(c, 0, sizeof *c);
+        c->count = c->n_refused = c->n_existing = 0;
+        c->refused[0] = c->existing[0] = '\0';
         for (unsigned i = 0; i < so->n_users; i++) {
                 const SourceUser *u = &so->users[i];
                 bool old_enough = final || now - u->fail_us >= SCAN_PENDING_US;
                 if (u->succeeded || u->fail_us == 0 || u->fail_us < now - t->cfg.window_us)
                         continue;
                 if (u->definite) {
-                        scan_list(c->refused, sizeof c->refused, &c->n_refused, u->name);
+                        scan_list(lists ? c->refused : NULL, sizeof c->refused, &c->n_refused,
+                                  u->name);
                         c->count++;
                 } else if (u->pending && !u->answered) {
-                        scan_list(c->existing, sizeof c->existing, &c->n_existing, u->name);
+                        scan_list(lists ? c->existing : NULL, sizeof c->existing, &c->n_existing,
+                                  u->name);
                         c->count += old_enough;
                 }
         }
@@ -1153,13 +1150,14 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
         Streak s;
         Diagnosis d;
 
-        scan_count(t, so, now, final, &c);
+        scan_count(t, so, now, final, false, &c);
         if (c.count < t->cfg.scan_threshold)
                 return;
         if (so->emitted && now - so->last_emit_us < t->cfg.window_us) {
                 t->st.suppressed++;
                 return;
         }
+        scan_count(t, so, now, final, true, &c);
         so->emitted = true;
         so->last_emit_us = now;
         for (unsigned i = 0; i < so->n_users; i++)
@@ -1393,7 +1391,7 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 t->st.unmatched_responses++;
                 /* The request was not captured: still learn the challenge. */
                 if (challenge && cs.valid)
-                        record_challenge(t, meta, m, m->from_user, &meta->dst, &cs, pjsip_shape);
+                        record_challenge(t, meta, m, m->from_user, &meta->dst, &cs);
                 return;
         }
         if (x->final_seen) {
@@ -1407,7 +1405,7 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 for (unsigned i = 0; i < cs.n; i++)
                         stale |= cs.ch[i].stale;
                 if (cs.valid)
-                        record_challenge(t, meta, m, x->from_user, &x->src, &cs, pjsip_shape);
+                        record_challenge(t, meta, m, x->from_user, &x->src, &cs);
                 if (!cs.valid)
                         refusal(t, meta, m, x, 1u << DIAG_CHALLENGE_MISSING, false, &cs,
                                 pjsip_shape);
@@ -1446,12 +1444,12 @@ void tracker_feed(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 static void scan_recent_sources(Tracker *t, int64_t now_us, bool final)
 {
         unsigned budget = final ? (unsigned)t->sources.count : 256;
-        LruNode *n = t->sources.head.next;
+        Source *so = lru_newest(&t->sources);
 
-        for (; n != &t->sources.head && budget > 0; n = n->next, budget--) {
-                if (!final && n->last_us < now_us - 2 * SCAN_PENDING_US)
+        for (; so && budget > 0; so = lru_older(&t->sources, so), budget--) {
+                if (!final && lru_last_us(&t->sources, so) < now_us - 2 * SCAN_PENDING_US)
                         break;
-                scan_evaluate(t, (Source *)n, now_us, final);
+                scan_evaluate(t, so, now_us, final);
         }
 }
 

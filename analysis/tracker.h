@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,10 @@ typedef struct {
         unsigned max_records_per_minute; /* global cap; 0 = no cap (default 60) */
         struct CredStore *credentials;   /* not owned; NULL = no verification */
         uint64_t hash_seed;              /* keys the table hash; the daemon draws it at random */
+        /* Commit every table's memory (sized by the limits above) when the tracker is built
+         * or reconfigured, so that RSS stays flat however full the tables get. Off by default:
+         * tests build many small trackers. */
+        bool preallocate;
 } TrackerConfig;
 
 #define TRACKER_THRESHOLD_MAX 32

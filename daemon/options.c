@@ -953,6 +953,10 @@ void options_tracker_config(const Options *o, TrackerConfig *tc)
 {
         tc->threshold = o->threshold;
         tc->window_us = (int64_t)o->window_s * 1000000;
+        /* The daemon's tables take their memory at start, sized by the limits:
+         * peak RSS is known from the configuration and does not creep up with
+         * traffic (bench/README.md: "Peak RSS"). */
+        tc->preallocate = true;
         for (unsigned i = 0; i < TUNE__MAX; i++) {
                 uint64_t v = o->tune[i].value;
 

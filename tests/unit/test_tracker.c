@@ -540,6 +540,37 @@ static void test_reconfigure(void)
         tracker_free(t);
 }
 
+/* Committed tables: a reload that grows and shrinks the pools keeps what they hold. */
+static void test_preallocate_reload(void)
+{
+        Sink s;
+        TrackerConfig cfg;
+        TrackerStats st;
+        Tracker *t;
+        unsigned cseq = 1;
+        int64_t ts = 1000000;
+
+        tracker_config_default(&cfg);
+        cfg.preallocate = true;
+        cfg.max_transactions = cfg.max_chains = cfg.max_clients = 64;
+        cfg.max_nonces = cfg.max_principals = cfg.max_sources = 32;
+        memset(&s, 0, sizeof s);
+        t = tracker_new(&cfg, collect, &s);
+        CHECK(t != NULL, "preallocated tracker");
+        ts = cycle(t, ts, "pa-1", &cseq, 2, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 0, "below threshold: %u records", s.n);
+        cfg.max_principals = 4096; /* grow */
+        cfg.max_chains = 8;        /* shrink */
+        tracker_reconfigure(t, &cfg);
+        tracker_get_stats(t, &st);
+        CHECK(st.principals == 1 && st.chains <= 8, "entries kept: %llu principals",
+              (unsigned long long)st.principals);
+        cycle(t, ts, "pa-2", &cseq, 1, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
+              "streak continues across the rebuild: %u records", s.n);
+        tracker_free(t);
+}
+
 /* One REGISTER attempt with credentials for `user`, answered `status`; the
  * server (re)issues `nonce` in its 401 challenges. */
 static void attempt(Tracker *t, int64_t ts, const char *user, unsigned cseq, const char *nonce,
@@ -654,6 +685,7 @@ int main(void)
         test_account_scan();
         test_flood_keeps_real_failures();
         test_reconfigure();
+        test_preallocate_reload();
         test_reissued_nonce();
         test_learned_tolerance();
         test_nc_stuck();
