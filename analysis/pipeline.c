@@ -92,11 +92,12 @@ Pipeline *pipeline_free(Pipeline *p)
  * sofia-sip costs several µs a message, most of it on headers nothing here
  * reads. A 1xx response or an ACK changes nothing in the tracker (it counts
  * them and returns), so the start line alone decides; it is not even
- * scanned when its length does not matter. A message without
- * authentication headers is read by parser/sipscan.c into the same SipMsg
- * fields sofia would fill (tests/unit/test_sipscan.c compares them). What
- * the scanner does not take, and every message with credentials or
- * challenges, goes to sofia-sip as before.
+ * scanned when its length does not matter. Any other message is read by
+ * parser/sipscan.c into the same SipMsg fields sofia would fill
+ * (tests/unit/test_sipscan.c compares them), its authentication headers
+ * parsed by sofia-sip one header at a time; what the scanner does not take
+ * goes to sofia-sip's full parse as before. A scanned message's strings
+ * live in the scanner until its next sip_scan().
  */
 static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len,
                            bool one_message)
@@ -141,8 +142,8 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
         tracker_feed(p->tracker, meta, msg);
         used = msg->msg_len;
         /* A scanned message holds nothing to release (its strings are the
-         * scanner's scratch); clearing 3 KiB of SipMsg for it would cost more
-         * than the scan. The next scan or parse overwrites it. */
+         * scanner's: scratch and auth arena); clearing 3 KiB of SipMsg for it
+         * would cost more than the scan. The next scan or parse overwrites it. */
         if (!fast)
                 sipmsg_clear(msg);
         return used <= len ? used : 0;

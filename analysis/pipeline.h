@@ -39,10 +39,13 @@ typedef struct {
 /*
  * How SIP messages are parsed. FAST (the default): a provisional response or
  * an ACK is counted and dropped by its start line (the tracker ignores
- * them), a message without authentication headers is read by the
- * allocation-free scanner (parser/sipscan.h), and only the rest goes to
- * sofia-sip. FULL: every message through sofia-sip, as before the fast path
- * (`sipauthmon --parser full`; tests/fastpath compares the two).
+ * them); every other message of a shape the scanner takes is read by
+ * parser/sipscan.h, which hands only the values of authentication headers
+ * to sofia-sip's header parsers (no allocation per message but for one
+ * inside sofia-sip's home per authentication message); whatever the scanner
+ * does not take goes through sofia-sip whole. FULL: every message through
+ * sofia-sip, as before the fast path (`sipauthmon --parser full`;
+ * tests/fastpath compares the two).
  */
 typedef enum {
         PIPELINE_PARSER_FAST = 0,

@@ -13,6 +13,7 @@
  */
 #include "sipmsg.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,7 @@
 #include <sofia-sip/url.h>
 
 #include "cursor.h"
+#include "sipauth.h"
 
 /*
  * Largest message handed to sofia-sip. A UDP datagram is at most 64 KiB; a
@@ -514,6 +516,98 @@ static void add_auth_chain(Fill *f, msg_auth_t const *au, bool proxy, AddAuth *a
 {
         for (; au; au = au->au_next)
                 add_auth_line(f, au, proxy, add);
+}
+
+/* ------------------------------------------------------------------------ */
+/* One auth header at a time (parser/sipauth.h, for the fast path) */
+
+/*
+ * The area a message's auth headers are parsed into. A 401 or an
+ * Authorization with its parameters unquoted takes about 1 KiB; 16 KiB
+ * covers the eight challenges and eight credentials a SipMsg holds.
+ */
+#define SIPAUTH_AREA 16384
+
+struct SipAuthArena {
+        su_home_t *home; /* su_home_auto() over area */
+        bool dirty;      /* something was allocated since the last reset */
+        _Alignas(max_align_t) char area[SIPAUTH_AREA];
+};
+
+SipAuthArena *sipauth_arena_new(void)
+{
+        SipAuthArena *a = calloc(1, sizeof *a);
+
+        if (!a)
+                return NULL;
+        a->home = su_home_auto(a->area, sizeof a->area);
+        if (!a->home) {
+                free(a);
+                return NULL;
+        }
+        return a;
+}
+
+SipAuthArena *sipauth_arena_free(SipAuthArena *a)
+{
+        if (a) {
+                su_home_deinit(a->home);
+                free(a);
+        }
+        return NULL;
+}
+
+/*
+ * su_home_deinit() frees what spilled to malloc() (and the block table,
+ * which sofia grows with malloc() past a handful of allocations);
+ * su_home_auto() then starts over at the beginning of the area.
+ */
+void sipauth_arena_reset(SipAuthArena *a)
+{
+        if (!a || !a->dirty)
+                return;
+        su_home_deinit(a->home);
+        a->home = su_home_auto(a->area, sizeof a->area);
+        a->dirty = false;
+}
+
+SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, const uint8_t *value,
+                                size_t len)
+{
+        static msg_hclass_t *const classes[SIPAUTH__MAX] = {
+            [SIPAUTH_WWW_AUTHENTICATE] = sip_www_authenticate_class,
+            [SIPAUTH_PROXY_AUTHENTICATE] = sip_proxy_authenticate_class,
+            [SIPAUTH_AUTHORIZATION] = sip_authorization_class,
+            [SIPAUTH_PROXY_AUTHORIZATION] = sip_proxy_authorization_class,
+        };
+
+        if (!a || !a->home || !m || (unsigned)kind >= SIPAUTH__MAX || (!value && len) ||
+            len > SIPMSG_MAX_LEN)
+                return SIPAUTH_NOMEM;
+        msg_hclass_t *hc = classes[kind];
+        bool proxy = kind == SIPAUTH_PROXY_AUTHENTICATE || kind == SIPAUTH_PROXY_AUTHORIZATION;
+        bool challenge = kind == SIPAUTH_WWW_AUTHENTICATE || kind == SIPAUTH_PROXY_AUTHENTICATE;
+
+        /* header_parse() with copy_buffer: the value copied behind the
+         * header object, NUL-terminated, parsed in place by the class. */
+        a->dirty = true;
+        msg_header_t *h = msg_header_alloc(a->home, hc, (isize_t)len + 1);
+        if (!h)
+                return SIPAUTH_NOMEM;
+        char *b = MSG_HEADER_DATA(h);
+        if (len)
+                memcpy(b, value, len);
+        b[len] = '\0';
+        if (hc->hc_parse(a->home, h, b, (isize_t)len) < 0) {
+                /* sofia makes it an error header named hc_name, which
+                 * check_error_headers() counts. */
+                m->auth_errors++;
+                return SIPAUTH_REFUSED;
+        }
+        Fill f = {m, a->home};
+        add_auth_line(&f, (msg_auth_t const *)h, proxy,
+                      challenge ? add_challenge : add_credentials);
+        return SIPAUTH_OK;
 }
 
 /* ------------------------------------------------------------------------ */

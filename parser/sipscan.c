@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Allocation-free SIP header scanner: the fast path of sipauthmon (see
+ * SIP header scanner, allocation-free but for what sofia-sip allocates
+ * for auth headers in a reused arena: the fast path of sipauthmon (see
  * sipscan.h for what it is for and what it promises).
  *
  * What "exactly as sip_parser_parse() would" means here was read off the
@@ -27,7 +28,15 @@
  *     parsed value;
  *   - msg_len and the body follow Content-Length (RFC 3261 §18.3; trailing
  *     octets of a datagram, RFC 4475 §3.1.1.8, are not part of the message);
- *     without Content-Length the rest of the data is the body.
+ *     without Content-Length the rest of the data is the body;
+ *   - WWW-Authenticate, Proxy-Authenticate, Authorization and
+ *     Proxy-Authorization (non-critical, "append" headers: one object per
+ *     line, chained in message order; a value the class refuses becomes an
+ *     error header named after it) are not read here: each line's value,
+ *     cut exactly as extract_header() cuts it, goes to sofia-sip's own
+ *     parser for that class and is flattened by the wrapper's code
+ *     (parser/sipauth.h). Only the headers nobody reads (Contact, Allow,
+ *     Record-Route, ...) escape sofia.
  *
  * Line ends must be CRLF; folding (a line starting with SP/HTAB), a bare
  * CR or LF, or a NUL anywhere in the header part sends the message to
@@ -38,8 +47,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "cursor.h"
+#include "sipauth.h"
 
 /* Same limit as SIPMSG_MAX_LEN in sipmsg.c: larger messages go to sofia's
  * wrapper, which refuses them. */
@@ -53,18 +66,31 @@
 #define SIPSCAN_SCRATCH 4096
 
 struct SipScanner {
+        SipAuthArena *auth; /* the auth headers' sofia objects and strings */
         size_t used;
         char buf[SIPSCAN_SCRATCH];
 };
 
 SipScanner *sip_scanner_new(void)
 {
-        return calloc(1, sizeof(SipScanner));
+        SipScanner *s = calloc(1, sizeof(SipScanner));
+
+        if (!s)
+                return NULL;
+        s->auth = sipauth_arena_new();
+        if (!s->auth) {
+                free(s);
+                return NULL;
+        }
+        return s;
 }
 
 SipScanner *sip_scanner_free(SipScanner *s)
 {
-        free(s);
+        if (s) {
+                sipauth_arena_free(s->auth);
+                free(s);
+        }
         return NULL;
 }
 
@@ -73,8 +99,6 @@ const char *sip_scan_verdict_name(SipScanVerdict v)
         switch (v) {
         case SIP_SCAN_OK:
                 return "ok";
-        case SIP_SCAN_AUTH:
-                return "auth";
         case SIP_SCAN_UNSURE:
                 return "unsure";
         case SIP_SCAN__MAX:
@@ -627,87 +651,127 @@ typedef enum {
         H_CONTENT_LENGTH,
         H_USER_AGENT,
         H_SERVER,
-        H_AUTH,
+        H__SINGLE, /* the kinds above are kept in Headers.v[]; those below are auth */
+        H_WWW_AUTHENTICATE = H__SINGLE,
+        H_PROXY_AUTHENTICATE,
+        H_AUTHORIZATION,
+        H_PROXY_AUTHORIZATION,
 } HeaderKind;
 
-/* RFC 3261 §7.3.3 compact forms; names are case-insensitive (§7.3.1). */
+/*
+ * Whether the n bytes at p equal the lower-case literal lit (n long),
+ * ignoring case. p is a header name (all C_TOKEN bytes), and for those
+ * OR-ing 0x20 lowers a letter and maps no other token byte onto a letter or
+ * '-': the only byte besides '-' that does so is CR, which is no token.
+ */
+static bool name_is(const uint8_t *p, const char *lit, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if ((uint8_t)(p[i] | 0x20) != (uint8_t)lit[i])
+                        return false;
+        return true;
+}
+
+/*
+ * RFC 3261 §7.3.3 compact forms; names are case-insensitive (§7.3.1).
+ * A switch on the first letter, then one comparison of the rest.
+ */
 static HeaderKind header_kind(const uint8_t *name, size_t n)
 {
-        switch (n) {
-        case 1:
-                switch (lower(name[0])) {
-                case 'v':
-                        return H_VIA;
-                case 'f':
-                        return H_FROM;
-                case 't':
-                        return H_TO;
-                case 'i':
+        const uint8_t *r = name + 1;
+
+        switch (name[0] | 0x20) {
+        case 'a':
+                return n == 13 && name_is(r, "uthorization", 12) ? H_AUTHORIZATION : H_OTHER;
+        case 'c':
+                if (n == 7 && name_is(r, "all-id", 6))
                         return H_CALL_ID;
-                case 'l':
-                        return H_CONTENT_LENGTH;
-                default:
-                        return H_OTHER;
-                }
-        case 2:
-                return eq_lit(name, n, "to") ? H_TO : H_OTHER;
-        case 3:
-                return eq_lit(name, n, "via") ? H_VIA : H_OTHER;
-        case 4:
-                if (eq_lit(name, n, "from"))
-                        return H_FROM;
-                return eq_lit(name, n, "cseq") ? H_CSEQ : H_OTHER;
-        case 6:
-                return eq_lit(name, n, "server") ? H_SERVER : H_OTHER;
-        case 7:
-                return eq_lit(name, n, "call-id") ? H_CALL_ID : H_OTHER;
-        case 10:
-                return eq_lit(name, n, "user-agent") ? H_USER_AGENT : H_OTHER;
-        case 13:
-                return eq_lit(name, n, "authorization") ? H_AUTH : H_OTHER;
-        case 14:
-                return eq_lit(name, n, "content-length") ? H_CONTENT_LENGTH : H_OTHER;
-        case 16:
-                return eq_lit(name, n, "www-authenticate") ? H_AUTH : H_OTHER;
-        case 18:
-                return eq_lit(name, n, "proxy-authenticate") ? H_AUTH : H_OTHER;
-        case 19:
-                return eq_lit(name, n, "proxy-authorization") ? H_AUTH : H_OTHER;
+                if (n == 4 && name_is(r, "seq", 3))
+                        return H_CSEQ;
+                return n == 14 && name_is(r, "ontent-length", 13) ? H_CONTENT_LENGTH : H_OTHER;
+        case 'f':
+                return n == 1 || (n == 4 && name_is(r, "rom", 3)) ? H_FROM : H_OTHER;
+        case 'i':
+                return n == 1 ? H_CALL_ID : H_OTHER;
+        case 'l':
+                return n == 1 ? H_CONTENT_LENGTH : H_OTHER;
+        case 'p':
+                if (n == 18 && name_is(r, "roxy-authenticate", 17))
+                        return H_PROXY_AUTHENTICATE;
+                return n == 19 && name_is(r, "roxy-authorization", 18) ? H_PROXY_AUTHORIZATION
+                                                                       : H_OTHER;
+        case 's':
+                return n == 6 && name_is(r, "erver", 5) ? H_SERVER : H_OTHER;
+        case 't':
+                return n == 1 || (n == 2 && (r[0] | 0x20) == 'o') ? H_TO : H_OTHER;
+        case 'u':
+                return n == 10 && name_is(r, "ser-agent", 9) ? H_USER_AGENT : H_OTHER;
+        case 'v':
+                return n == 1 || (n == 3 && name_is(r, "ia", 2)) ? H_VIA : H_OTHER;
+        case 'w':
+                return n == 16 && name_is(r, "ww-authenticate", 15) ? H_WWW_AUTHENTICATE : H_OTHER;
         default:
                 return H_OTHER;
         }
 }
 
-/* Whether any byte of the 8 at q is below 14 (CR, LF, NUL and other
- * controls): the classic word-at-a-time test, exact for thresholds <= 128. */
-static bool has_ctl8(const uint8_t *q)
+/*
+ * Offset of the first byte below 14 (CR, LF, NUL and the other controls,
+ * none above 13) among the W bytes at q, or W when there is none. Header
+ * bytes are almost all printable, so a line is crossed W bytes at a time
+ * and the first control byte jumped to directly: with SSE2 (every x86-64)
+ * 16 bytes, x >= 14 <=> max(x, 14) == x; elsewhere 8, the classic
+ * word-at-a-time test, whose borrow can only flag a byte above a flagged
+ * one, so the lowest flag is exact.
+ */
+#if defined(__SSE2__)
+#define CTL_W 16
+static size_t first_ctl(const uint8_t *q)
+{
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned ge =
+            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(14)), x));
+        unsigned ctl = ~ge & 0xffffu;
+        return ctl ? (size_t)__builtin_ctz(ctl) : CTL_W;
+}
+#else
+#define CTL_W 8
+static size_t first_ctl(const uint8_t *q)
 {
         uint64_t x;
 
         memcpy(&x, q, sizeof x);
-        return ((x - UINT64_C(0x0e0e0e0e0e0e0e0e)) & ~x & UINT64_C(0x8080808080808080)) != 0;
+        x = (x - UINT64_C(0x0e0e0e0e0e0e0e0e)) & ~x & UINT64_C(0x8080808080808080);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        return x ? (size_t)__builtin_clzll(x) / 8 : CTL_W;
+#else
+        return x ? (size_t)__builtin_ctzll(x) / 8 : CTL_W;
+#endif
 }
+#endif
 
 /*
  * The end of the line starting at p: the offset of its CR, which must be
- * followed by LF. A bare CR or LF, or a NUL, before it: false. Most header
- * bytes are printable, so eight are skipped at a time while all eight are
- * >= 14; loads stay inside [p, end).
+ * followed by LF. A bare CR or LF, or a NUL, before it: false. Loads stay
+ * inside [p, end). (memchr for CR would need a second pass for LF and NUL;
+ * on header-sized lines the call alone costs more than this.)
  */
 static bool line_end(const uint8_t *p, const uint8_t *end, const uint8_t **cr)
 {
         const uint8_t *q = p;
 
         for (;;) {
-                while ((size_t)(end - q) >= 8 && !has_ctl8(q))
-                        q += 8;
+                while ((size_t)(end - q) >= CTL_W) {
+                        size_t k = first_ctl(q);
+                        q += k;
+                        if (k < CTL_W)
+                                break;
+                }
+                while (q<end && * q> '\r')
+                        q++;
                 if (q >= end)
                         return false;
                 uint8_t ch = *q;
-                if (ch > '\r') {
-                        q++;
-                        continue;
-                }
                 if (ch == '\r') {
                         if (q + 1 >= end || q[1] != '\n')
                                 return false;
@@ -716,15 +780,47 @@ static bool line_end(const uint8_t *p, const uint8_t *end, const uint8_t **cr)
                 }
                 if (ch == '\n' || ch == '\0')
                         return false;
-                q++; /* another control character: sofia keeps it in the value */
+                q++; /* another control character (HTAB): sofia keeps it in the value */
         }
 }
 
+/*
+ * Auth header lines kept for sofia-sip, in message order. A message with
+ * more lines than this is not ordinary traffic: it goes to sofia.
+ */
+#define SIPSCAN_MAX_AUTH_LINES 32
+
 typedef struct {
-        Span v[H_AUTH];
-        unsigned seen[H_AUTH];
+        Span v[H__SINGLE];
+        unsigned seen[H__SINGLE];
         Via via;
+        unsigned n_auth;
+        unsigned auth_kinds; /* bit per SipAuthKind present */
+        Span auth[SIPSCAN_MAX_AUTH_LINES];
+        uint8_t auth_kind[SIPSCAN_MAX_AUTH_LINES]; /* SipAuthKind */
 } Headers;
+
+/*
+ * The auth lines, in the order sip_parser_parse() flattens them: every
+ * WWW-Authenticate, then Proxy-Authenticate, Authorization and
+ * Proxy-Authorization, each in message order (sofia chains a class through
+ * au_next in the order the lines arrive).
+ */
+static bool add_auth(SipScanner *s, const Headers *h, SipMsg *out)
+{
+        for (unsigned k = 0; k < SIPAUTH__MAX; k++) {
+                if (!(h->auth_kinds & (1u << k)))
+                        continue;
+                for (unsigned i = 0; i < h->n_auth; i++) {
+                        if (h->auth_kind[i] != k)
+                                continue;
+                        if (sipauth_add_value(s->auth, out, (SipAuthKind)k, h->auth[i].p,
+                                              h->auth[i].n) == SIPAUTH_NOMEM)
+                                return false;
+                }
+        }
+        return true;
+}
 
 /* ------------------------------------------------------------------------ */
 
@@ -748,7 +844,9 @@ SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *
         if (!line_end(data, end, &cr) || !scan_start(data, (size_t)(cr - data), &st))
                 return SIP_SCAN_UNSURE;
 
-        memset(&h, 0, sizeof h);
+        h.n_auth = 0;
+        h.auth_kinds = 0;
+        memset(h.seen, 0, sizeof h.seen);
         for (p = cr + 2;;) {
                 if (p >= end)
                         return SIP_SCAN_UNSURE; /* no empty line: cut in the headers */
@@ -767,26 +865,35 @@ SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *
                 if (n == 0 || p + n >= cr || p[n] != ':')
                         return SIP_SCAN_UNSURE;
                 HeaderKind k = header_kind(p, n);
-                if (k == H_AUTH)
-                        return SIP_SCAN_AUTH;
                 if (k != H_OTHER) {
+                        /* extract_header(): the value after the colon and SP/HTAB,
+                         * trailing whitespace removed */
                         const uint8_t *v = p + n + 1, *ve = cr;
                         while (v < ve && is_ws(*v))
                                 v++;
                         while (ve > v && is_ws(ve[-1]))
                                 ve--;
-                        if (k == H_VIA) {
-                                Via via;
-                                if (!scan_via(v, ve, &via))
+                        if (k >= H__SINGLE) {
+                                if (h.n_auth >= SIPSCAN_MAX_AUTH_LINES)
                                         return SIP_SCAN_UNSURE;
-                                if (!h.seen[k])
-                                        h.via = via;
-                        } else if (h.seen[k]) {
-                                /* a second single-valued header: sofia's error list */
-                                return SIP_SCAN_UNSURE;
+                                unsigned ak = (unsigned)(k - H_WWW_AUTHENTICATE);
+                                h.auth[h.n_auth] = (Span){v, (size_t)(ve - v)};
+                                h.auth_kind[h.n_auth++] = (uint8_t)ak;
+                                h.auth_kinds |= 1u << ak;
+                        } else {
+                                if (k == H_VIA) {
+                                        Via via;
+                                        if (!scan_via(v, ve, &via))
+                                                return SIP_SCAN_UNSURE;
+                                        if (!h.seen[k])
+                                                h.via = via;
+                                } else if (h.seen[k]) {
+                                        /* a second single-valued header: sofia's error list */
+                                        return SIP_SCAN_UNSURE;
+                                }
+                                h.seen[k]++;
+                                h.v[k] = (Span){v, (size_t)(ve - v)};
                         }
-                        h.seen[k]++;
-                        h.v[k] = (Span){v, (size_t)(ve - v)};
                 }
                 p = cr + 2;
         }
@@ -816,8 +923,9 @@ SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *
         /*
          * Copies into the scratch buffer first, *out only once they all fit.
          * Only the fields the scanner owns are written: SipMsg is ~3 KiB of
-         * mostly challenge/credential slots, which n_challenges = 0 and
-         * n_credentials = 0 make unread, so they are not cleared per message.
+         * mostly challenge/credential slots, which n_challenges and
+         * n_credentials make unread beyond those filled, so they are not
+         * cleared per message.
          */
         Scratch sc = {s, false};
         const char *method = NULL, *uri = NULL, *reason = NULL;
@@ -864,6 +972,20 @@ SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *
         /* A sofia message still held would leak: release it (the caller should have). */
         if (out->priv_)
                 sipmsg_clear(out);
+        out->n_challenges = 0;
+        out->challenges_dropped = 0;
+        out->n_credentials = 0;
+        out->credentials_dropped = 0;
+        out->auth_errors = 0;
+        /* What the previous message's auth headers left in the arena goes now. */
+        sipauth_arena_reset(s->auth);
+        if (h.n_auth > 0 && !add_auth(s, &h, out)) {
+                /* out of memory: the full parse decides (and will say so) */
+                out->n_challenges = 0;
+                out->n_credentials = 0;
+                sipauth_arena_reset(s->auth);
+                return SIP_SCAN_UNSURE;
+        }
         out->is_request = st.is_request;
         out->method = method;
         out->status = st.is_request ? 0 : st.status;
@@ -884,11 +1006,6 @@ SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *
         out->via_branch = branch;
         out->user_agent = ua;
         out->server = server;
-        out->n_challenges = 0;
-        out->challenges_dropped = 0;
-        out->n_credentials = 0;
-        out->credentials_dropped = 0;
-        out->auth_errors = 0;
         out->body = body_len > 0 ? p : NULL;
         out->body_len = body_len;
         out->msg_len = hdr_len + body_len;

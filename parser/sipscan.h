@@ -11,19 +11,25 @@
  *   sip_scan_ignorable()  start line only: a 1xx response or an ACK, which
  *                         the tracker counts and drops (analysis/tracker.c
  *                         on_response: status < 200; on_request: ACK).
- *   sip_scan()            one allocation-free pass over the header names
- *                         that fills the SipMsg fields the tracker reads,
- *                         exactly as sip_parser_parse() would, or says that
- *                         the message needs the full parse.
+ *   sip_scan()            one pass over the header names that fills the
+ *                         SipMsg fields the tracker reads, exactly as
+ *                         sip_parser_parse() would, or says that the
+ *                         message needs the full parse.
  *
  * The scanner is conservative by construction: it accepts only the plain
  * shapes that real phones and servers send (CRLF line ends, no folding, no
  * escapes in the user part, lower-case sip:/sips: URIs, token parameters)
- * and hands everything else to sofia-sip, which decides. Any message with an
- * Authorization, Proxy-Authorization, WWW-Authenticate or
- * Proxy-Authenticate header (any case) always goes to sofia-sip: the
- * wrapper owns digest parsing and its quirks. tests/unit/test_sipscan.c
- * checks field for field against sip_parser_parse() on every message of the
+ * and hands everything else to sofia-sip, which decides. Authentication
+ * headers (Authorization, Proxy-Authorization, WWW-Authenticate,
+ * Proxy-Authenticate, any case) stay with sofia-sip one header at a time:
+ * each value goes to sofia's parser for that header class and is flattened
+ * by the wrapper's own code (parser/sipauth.h), so digest parsing and its
+ * quirks remain the wrapper's; what is saved is sofia's parse of every
+ * other header (Contact, Allow, Record-Route, ...). No malloc() per message:
+ * sofia's objects live in an arena the scanner reuses (a message whose
+ * auth headers outgrow it spills to malloc() until the next scan).
+ * tests/unit/test_sipscan.c checks field for field, challenges and
+ * credentials included, against sip_parser_parse() on every message of the
  * golden captures and public corpora, and on every prefix of each.
  */
 #pragma once
@@ -35,8 +41,7 @@
 #include "sipmsg.h"
 
 typedef enum {
-        SIP_SCAN_OK = 0, /* *out filled; the message has no authentication header */
-        SIP_SCAN_AUTH,   /* carries an authentication header: use sip_parser_parse() */
+        SIP_SCAN_OK = 0, /* *out filled */
         SIP_SCAN_UNSURE, /* a shape the scanner does not take: use sip_parser_parse() */
         SIP_SCAN__MAX
 } SipScanVerdict;
@@ -52,11 +57,16 @@ SipScanner *sip_scanner_free(SipScanner *s);
  * overwritten with the fields sip_parser_parse() would give — method,
  * status, reason, request_uri, call_id, cseq, cseq_method, from/to user,
  * host and tag, top Via host/port/transport/branch, user_agent, server,
- * body and msg_len — and no challenges or credentials. Its strings live in
- * the scanner's fixed scratch buffer until the next sip_scan() on the same
- * scanner; body points into data. out->priv_ is NULL, so sipmsg_clear() on
- * it is harmless. On any other verdict *out is left untouched: a message
- * still held in it (from sip_parser_parse()) is not released here.
+ * challenges and credentials with their counts, *_dropped and
+ * auth_errors, body and msg_len. Its strings live in the scanner (a fixed
+ * scratch buffer, and the arena sofia-sip parsed the auth headers into)
+ * until the next sip_scan() on the same scanner, which invalidates them
+ * whatever its verdict; body points into data. out->priv_ is NULL, so
+ * sipmsg_clear() on it is harmless. On SIP_SCAN_UNSURE *out is left
+ * untouched — a message still held in it (from sip_parser_parse()) is not
+ * released — except when memory ran out while the auth headers were
+ * parsed: then that message was released and *out is partly written (no
+ * challenges, no credentials); sip_parser_parse() on it is still right.
  */
 SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *out);
 

@@ -6,6 +6,9 @@
  * algorithm (analysis/digest.c), and the RFC 3261 §19.1.4 URI comparison
  * of the credential's uri with the Request-URI (parser/sipmsg.c).
  *
+ * The same datagram through the fast path's scanner (parser/sipscan.h),
+ * compared with the full parse.
+ *
  * Input: one datagram. When the parser says the message used fewer bytes
  * than given, the rest is parsed as a second message, as the pipeline does
  * with a TCP segment holding two messages.
@@ -20,8 +23,10 @@
 #include "digest.h"
 #include "fuzz.h"
 #include "sipmsg.h"
+#include "sipscan.h"
 
 static SipParser *parser;
+static SipScanner *scanner;
 static DigestHasher *hasher;
 
 static void touch_str(const char *s)
@@ -47,8 +52,9 @@ static const DigestAlg ha1_algs[3] = {DIGEST_ALG_MD5, DIGEST_ALG_SHA256, DIGEST_
 static void init(void)
 {
         parser = sip_parser_new();
+        scanner = sip_scanner_new();
         hasher = digest_hasher_new();
-        FUZZ_ASSERT(parser && hasher);
+        FUZZ_ASSERT(parser && scanner && hasher);
         for (size_t i = 0; i < 3; i++)
                 if (digest_ha1(hasher, ha1_algs[i], "fuzz", "fuzz", "secret", ha1[i]) < 0)
                         ha1[i][0] = '\0';
@@ -141,6 +147,35 @@ static void verify_all(const SipMsg *m)
         }
 }
 
+/*
+ * The fast path (parser/sipscan.h): when the scanner takes a message, sofia
+ * must take it too, with the same counts; and the scanned strings (auth
+ * headers parsed into the scanner's arena) go through the same checks and
+ * digest verification.
+ */
+static void scan_one(const uint8_t *data, size_t len)
+{
+        SipMsg fast, full;
+        memset(&fast, 0, sizeof fast);
+        memset(&full, 0, sizeof full);
+        if (sip_scan(scanner, data, len, &fast) != SIP_SCAN_OK)
+                return;
+        FUZZ_ASSERT(fast.priv_ == NULL);
+        check_msg(&fast, data, len);
+        verify_all(&fast);
+        FUZZ_ASSERT(sip_parser_parse(parser, data, len, &full) == SIP_PARSE_OK);
+        FUZZ_ASSERT(fast.msg_len == full.msg_len && fast.cseq == full.cseq &&
+                    fast.n_challenges == full.n_challenges &&
+                    fast.n_credentials == full.n_credentials &&
+                    fast.auth_errors == full.auth_errors &&
+                    fast.challenges_dropped == full.challenges_dropped &&
+                    fast.credentials_dropped == full.credentials_dropped);
+        for (size_t i = 0; i < fast.n_credentials; i++)
+                FUZZ_ASSERT(fast.credentials[i].nc_valid == full.credentials[i].nc_valid &&
+                            fast.credentials[i].alg == full.credentials[i].alg);
+        sipmsg_clear(&full);
+}
+
 static void parse_one(const uint8_t *data, size_t len, int depth)
 {
         SipMsg m;
@@ -166,6 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!parser)
                 init();
         parse_one(data, size, 0);
+        scan_one(data, size);
         /* The URI comparison on its own: the input split at its first NUL. */
         const uint8_t *nul = memchr(data, '\0', size);
         if (nul && memchr(nul + 1, '\0', size - (size_t)(nul + 1 - data))) {

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Internal to parser/: the authentication-header half of the sofia-sip
+ * wrapper, shared by sip_parser_parse() (parser/sipmsg.c, full parse) and
+ * sip_scan() (parser/sipscan.c, fast path). Both hand each
+ * WWW-Authenticate / Proxy-Authenticate / Authorization /
+ * Proxy-Authorization line to sofia-sip's own header parser and flatten
+ * the result with the same code (add_auth_line, split_scheme,
+ * add_challenge, add_credentials in sipmsg.c), so the two paths cannot
+ * disagree on digest parameters.
+ *
+ * Memory: an arena is a sofia-sip home preloaded over a fixed area
+ * (su_home_auto). Everything one message's auth headers need is carved out
+ * of it; sipauth_arena_reset() drops it all at once. A message whose auth
+ * headers need more than the area spills to malloc() (freed by the next
+ * reset): correct, only slower.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sipmsg.h"
+
+/* In the order sip_parser_parse() flattens them (fill() in sipmsg.c). */
+typedef enum {
+        SIPAUTH_WWW_AUTHENTICATE = 0,
+        SIPAUTH_PROXY_AUTHENTICATE,
+        SIPAUTH_AUTHORIZATION,
+        SIPAUTH_PROXY_AUTHORIZATION,
+        SIPAUTH__MAX
+} SipAuthKind;
+
+typedef enum {
+        SIPAUTH_OK = 0,  /* parsed; its challenges/credentials added to the SipMsg */
+        SIPAUTH_REFUSED, /* sofia-sip refused the value: counted in auth_errors */
+        SIPAUTH_NOMEM,
+} SipAuthResult;
+
+typedef struct SipAuthArena SipAuthArena;
+
+SipAuthArena *sipauth_arena_new(void);
+SipAuthArena *sipauth_arena_free(SipAuthArena *a);
+
+/* Releases everything allocated since the last reset: every string a
+ * previous sipauth_add_value() put into a SipMsg becomes invalid. */
+void sipauth_arena_reset(SipAuthArena *a);
+
+/*
+ * One auth header line whose value (the text after the colon, leading and
+ * trailing SP/HTAB removed, as sofia's extract_header() passes it) is
+ * value[0..len): parsed exactly as header_parse() does inside msg_make()
+ * (copied into the header object, the class's own hc_parse), then
+ * flattened into m->challenges or m->credentials (counting
+ * *_dropped beyond SIPMSG_MAX_AUTH); a refused value increments
+ * m->auth_errors, as check_error_headers() does for the error header sofia
+ * would make of it. The strings live in the arena until its next reset.
+ */
+SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, const uint8_t *value,
+                                size_t len);
