@@ -20,6 +20,8 @@ typedef struct {
 
 /* ---- hash ------------------------------------------------------------- */
 
+/* The 128-bit product of a and b, folded to 64 bits. */
+#if defined(__SIZEOF_INT128__)
 __extension__ typedef unsigned __int128 lru_u128;
 
 static inline uint64_t mum(uint64_t a, uint64_t b)
@@ -27,6 +29,18 @@ static inline uint64_t mum(uint64_t a, uint64_t b)
         lru_u128 r = (lru_u128)a * b;
         return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
+#else
+/* 32-bit targets: the same product from 32-bit halves. */
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+        uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+        uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+        uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+        uint64_t lo = (mid << 32) | (uint32_t)ll;
+        uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+        return lo ^ hi;
+}
+#endif
 
 static inline uint64_t rd64(const uint8_t *p)
 {
@@ -236,7 +250,7 @@ static bool pool_alloc(LruMap *m, size_t cap)
         m->count = 0;
         if (!m->chunks || !m->links || !m->buckets)
                 return false;
-        if (m->preallocate) {
+        if (m->preallocate && cap * m->slot_size <= LRU_PREALLOC_MAX) {
                 /* Commit everything now: RSS stays flat however the tables fill. */
                 memset(m->links, 0xff, cap * sizeof *m->links);
                 memset(m->buckets, 0, nb * sizeof *m->buckets);
@@ -493,7 +507,7 @@ static bool rebuild(LruMap *m, size_t cap)
         return true;
 }
 
-void lru_set_max(LruMap *m, size_t max)
+bool lru_set_max(LruMap *m, size_t max)
 {
         max = clamp_max(max);
         while (m->count > max && m->oldest != LRU_NIL) {
@@ -502,9 +516,10 @@ void lru_set_max(LruMap *m, size_t max)
         }
         if (max != m->cap && rebuild(m, max)) {
                 m->max = max;
-                return;
+                return true;
         }
         m->max = max < m->cap ? max : m->cap;
+        return m->max == max;
 }
 
 void lru_expire(LruMap *m, int64_t cutoff_us)

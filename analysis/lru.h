@@ -31,6 +31,10 @@ typedef bool (*LruKeepFn)(const void *entry);
 #define LRU_VICTIM_SCAN 8
 /* Hard ceiling on a table's limit. */
 #define LRU_MAX_LIMIT ((size_t)1 << 28)
+/* preallocate commits a pool only up to this size; a larger one (limits far
+ * above the defaults) grows as it fills, so that a large limit cannot make
+ * start-up or a reload touch gigabytes. */
+#define LRU_PREALLOC_MAX ((size_t)64 << 20)
 
 typedef struct {
         size_t max;        /* limit, >= 1 */
@@ -105,9 +109,10 @@ void lru_remove(LruMap *m, void *entry);
  * Change the limit; when lowered, evicts down to it at once (counted as
  * evictions). The pool is rebuilt to the new size (entries keep their order);
  * if that allocation fails the limit still applies, and a raised limit is
- * capped at what the pool holds. Pointers to entries do not survive this call.
+ * capped at what the pool holds: false then. Pointers to entries do not
+ * survive this call.
  */
-void lru_set_max(LruMap *m, size_t max);
+bool lru_set_max(LruMap *m, size_t max);
 
 /* Free every entry not touched since before cutoff_us. */
 void lru_expire(LruMap *m, int64_t cutoff_us);

@@ -294,9 +294,9 @@ void pipeline_set_credentials(Pipeline *p, struct CredStore *store)
         tracker_set_credentials(p->tracker, store);
 }
 
-void pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg)
+bool pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg)
 {
-        tracker_reconfigure(p->tracker, cfg);
+        return tracker_reconfigure(p->tracker, cfg);
 }
 
 void pipeline_get_stats(const Pipeline *p, PipelineStats *out)

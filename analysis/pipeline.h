@@ -90,7 +90,7 @@ void pipeline_set_credentials(Pipeline *p, struct CredStore *store);
 
 /* A reload: new thresholds, window, caps, limits and credentials (see
  * tracker_reconfigure()); the tables and their hash seed stay. */
-void pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg);
+bool pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg);
 
 /*
  * The reassembly counters of *ps as (prefix, name, value) triples, names

@@ -1490,24 +1490,27 @@ static void clamp_config(TrackerConfig *c)
                 c->scan_threshold = SOURCE_USERS;
 }
 
-static void resize(LruMap *m, size_t max)
+static bool resize(LruMap *m, size_t max)
 {
-        lru_set_max(m, max ? max : 1);
+        return lru_set_max(m, max ? max : 1);
 }
 
-void tracker_reconfigure(Tracker *t, const TrackerConfig *cfg)
+bool tracker_reconfigure(Tracker *t, const TrackerConfig *cfg)
 {
+        bool ok = true;
+
         uint64_t seed = t->cfg.hash_seed;
 
         t->cfg = *cfg;
         t->cfg.hash_seed = seed; /* the tables stay keyed as they were built */
         clamp_config(&t->cfg);
-        resize(&t->txns, cfg->max_transactions);
-        resize(&t->chains, cfg->max_chains);
-        resize(&t->clients, cfg->max_clients);
-        resize(&t->nonces, cfg->max_nonces);
-        resize(&t->principals, cfg->max_principals);
-        resize(&t->sources, cfg->max_sources);
+        ok &= resize(&t->txns, cfg->max_transactions);
+        ok &= resize(&t->chains, cfg->max_chains);
+        ok &= resize(&t->clients, cfg->max_clients);
+        ok &= resize(&t->nonces, cfg->max_nonces);
+        ok &= resize(&t->principals, cfg->max_principals);
+        ok &= resize(&t->sources, cfg->max_sources);
+        return ok;
 }
 
 void tracker_set_credentials(Tracker *t, struct CredStore *store)
@@ -1530,4 +1533,7 @@ void tracker_get_stats(const Tracker *t, TrackerStats *out)
         out->evicted_nonces = t->nonces.evictions;
         out->evicted_principals = t->principals.evictions;
         out->evicted_sources = t->sources.evictions;
+        out->long_keys = t->txns.long_keys + t->chains.long_keys + t->clients.long_keys +
+                         t->nonces.long_keys + t->principals.long_keys + t->sources.long_keys +
+                         t->servers.long_keys;
 }

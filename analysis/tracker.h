@@ -75,6 +75,7 @@ typedef struct {
         uint64_t evicted_principals;
         uint64_t evicted_nonces;
         uint64_t evicted_sources;
+        uint64_t long_keys; /* keys too long for their slot, stored apart (one malloc each) */
 } TrackerStats;
 
 /* Called once per diagnosis record. The record is only valid during the call. */
@@ -103,8 +104,10 @@ void tracker_flush(Tracker *t, int64_t now_us);
  * Apply a new configuration (a reload): thresholds, window, caps and the
  * credential store take effect at once; a smaller table limit evicts the
  * least recently used entries down to it (counted). The hash seed stays.
+ * False when a table could not get the memory for a raised limit: it keeps
+ * the size it had (everything else is applied).
  */
-void tracker_reconfigure(Tracker *t, const TrackerConfig *cfg);
+bool tracker_reconfigure(Tracker *t, const TrackerConfig *cfg);
 
 /* Swap the credential store (after a reload); NULL turns verification off. */
 void tracker_set_credentials(Tracker *t, struct CredStore *store);

@@ -409,7 +409,11 @@ static void reload(Service *s)
                 tracker_config_default(&tc);
                 options_tracker_config(&n, &tc);
                 tc.credentials = creds;
-                pipeline_reconfigure(s->p, &tc);
+                if (!pipeline_reconfigure(s->p, &tc)) {
+                        s->reload_failures++;
+                        log_error("reload: not enough memory to enlarge every table; "
+                                  "those keep their previous size (see --stats tracker.*)");
+                }
         }
         credstore_free(s->creds);
         s->creds = creds;

@@ -721,8 +721,10 @@ static HeaderKind header_kind(const uint8_t *name, size_t n)
  * bytes are almost all printable, so a line is crossed W bytes at a time
  * and the first control byte jumped to directly: with SSE2 (every x86-64)
  * 16 bytes, x >= 14 <=> max(x, 14) == x; elsewhere 8, the classic
- * word-at-a-time test, whose borrow can only flag a byte above a flagged
- * one, so the lowest flag is exact.
+ * word-at-a-time test. On little-endian its borrow can only flag a byte
+ * after a flagged one, so the first flag is exact; on big-endian a byte
+ * before the real one may be flagged too. Either way no control byte is
+ * skipped, and line_end() steps bytewise over anything flagged above 13.
  */
 #if defined(__SSE2__)
 #define CTL_W 16
@@ -767,7 +769,7 @@ static bool line_end(const uint8_t *p, const uint8_t *end, const uint8_t **cr)
                         if (k < CTL_W)
                                 break;
                 }
-                while (q<end && * q> '\r')
+                while (q < end && (*q > '\r'))
                         q++;
                 if (q >= end)
                         return false;

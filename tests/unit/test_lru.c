@@ -167,7 +167,7 @@ static void test_set_max(bool prealloc)
         for (int i = 1; i <= 50; i++)
                 put(&m, i, i);
         find(&m, 10, 100);
-        lru_set_max(&m, 5);
+        CHECK(lru_set_max(&m, 5), "lowering succeeds");
         CHECK(m.count == 5 && m.evictions == 45 && freed == 45, "lowered: %zu left, %llu evicted",
               m.count, (unsigned long long)m.evictions);
         CHECK(order(&m, ids, 8) == 5 && ids[0] == 10 && ids[1] == 50 && ids[4] == 47,
@@ -175,10 +175,30 @@ static void test_set_max(bool prealloc)
         CHECK(find(&m, 48, 101) && find(&m, 48, 101)->id == 48, "entries found after rebuild");
         put(&m, 60, 102);
         CHECK(m.count == 5 && !find(&m, 47, 103), "limit holds after shrink");
-        lru_set_max(&m, 1000);
+        CHECK(lru_set_max(&m, 1000) && m.max == 1000, "raising succeeds: max %zu", m.max);
         for (int i = 1000; i < 1900; i++)
                 put(&m, i, i);
         CHECK(m.count == 905 && m.evictions == 46, "grown: %zu", m.count);
+        lru_done(&m);
+}
+
+/* preallocate commits a pool only up to LRU_PREALLOC_MAX; a larger one grows as it fills. */
+static void test_prealloc_budget(void)
+{
+        LruMap m;
+        size_t big;
+
+        init(&m, 1000, true, false);
+        CHECK(m.nchunks > 0 && (m.nchunks << m.chunk_shift) >= 1000,
+              "small pool committed at start: %zu chunks", m.nchunks);
+        lru_done(&m);
+        init(&m, 16, false, false);
+        big = LRU_PREALLOC_MAX / m.slot_size + 1; /* one slot over the budget */
+        lru_done(&m);
+        init(&m, big, true, false);
+        CHECK(m.nchunks == 0, "pool over the budget not committed: %zu chunks", m.nchunks);
+        put(&m, 1, 1);
+        CHECK(m.nchunks == 1 && find(&m, 1, 2), "it grows as it fills");
         lru_done(&m);
 }
 
@@ -254,6 +274,7 @@ int main(void)
         test_expire();
         test_set_max(false);
         test_set_max(true);
+        test_prealloc_budget();
         test_long_keys();
         test_stress();
         test_hash();
