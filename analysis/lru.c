@@ -374,17 +374,65 @@ static void touch(LruMap *m, SlotHdr *s, int64_t now_us)
                 s->last_us = now_us;
 }
 
-void *lru_find(LruMap *m, const void *key, size_t keylen, int64_t now_us)
+void *lru_find_h(LruMap *m, uint64_t h, const void *key, size_t keylen, int64_t now_us)
 {
         SlotHdr *s;
 
         if (keylen > KEY_LEN_MAX)
                 return NULL;
-        s = lookup(m, lru_hash(m->seed, key, keylen), key, keylen);
+        s = lookup(m, h, key, keylen);
         if (!s)
                 return NULL;
         touch(m, s, now_us);
         return slot_entry(m, s);
+}
+
+void *lru_find(LruMap *m, const void *key, size_t keylen, int64_t now_us)
+{
+        return lru_find_h(m, lru_hash(m->seed, key, keylen), key, keylen, now_us);
+}
+
+uint64_t lru_key_hash(const LruMap *m, const void *key, size_t keylen)
+{
+        return lru_hash(m->seed, key, keylen);
+}
+
+#if defined(__GNUC__)
+#define PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+#else
+#define PREFETCH_W(p) ((void)(p))
+#endif
+
+/* The lines of a slot a lookup reads first: the header and key, and the
+ * start of the entry. */
+static inline void prefetch_slot_head(const LruMap *m, const SlotHdr *s)
+{
+        PREFETCH_W(s);
+        PREFETCH_W((const uint8_t *)s + m->entry_off);
+}
+
+void lru_prefetch(const LruMap *m, uint64_t h)
+{
+        PREFETCH_W(&m->buckets[(size_t)h & (m->nbuckets - 1)]);
+}
+
+void lru_prefetch_slot(const LruMap *m, uint64_t h)
+{
+        size_t mask = m->nbuckets - 1, i = (size_t)h & mask;
+        uint32_t hlo = (uint32_t)h;
+
+        for (; m->buckets[i].slot; i = (i + 1) & mask)
+                if (m->buckets[i].hlo == hlo) {
+                        prefetch_slot_head(m, slot_at(m, m->buckets[i].slot - 1));
+                        return;
+                }
+        /* Not there: an insert into a full table reuses the oldest slot (already
+         * prefetched by the insert before) and deletes its bucket. */
+        if (m->count >= m->max && m->oldest != LRU_NIL) {
+                const SlotHdr *v = slot_at(m, m->oldest);
+                prefetch_slot_head(m, v);
+                PREFETCH_W(&m->buckets[(size_t)v->hash & mask]);
+        }
 }
 
 /* The entry to evict: the oldest, unless keep_fn wants it and one close by does not.
@@ -410,7 +458,12 @@ static SlotHdr *pick_victim(LruMap *m)
 
 void *lru_get(LruMap *m, const void *key, size_t keylen, int64_t now_us, bool *created)
 {
-        uint64_t h;
+        return lru_get_h(m, lru_hash(m->seed, key, keylen), key, keylen, now_us, created);
+}
+
+void *lru_get_h(LruMap *m, uint64_t h, const void *key, size_t keylen, int64_t now_us,
+                bool *created)
+{
         uint32_t idx;
         SlotHdr *s;
         uint8_t *ext = NULL;
@@ -419,7 +472,6 @@ void *lru_get(LruMap *m, const void *key, size_t keylen, int64_t now_us, bool *c
                 *created = false;
         if (keylen > KEY_LEN_MAX)
                 return NULL;
-        h = lru_hash(m->seed, key, keylen);
         s = lookup(m, h, key, keylen);
         if (s) {
                 touch(m, s, now_us);
@@ -438,6 +490,13 @@ void *lru_get(LruMap *m, const void *key, size_t keylen, int64_t now_us, bool *c
                 detach(m, s);
                 m->evictions++;
                 idx = s->idx;
+                /* The next insert will most likely reuse the next oldest slot:
+                 * start its miss now, a message ahead. */
+                if (m->oldest != LRU_NIL) {
+                        const uint8_t *v = (const uint8_t *)slot_at(m, m->oldest);
+                        for (size_t o = 0; o < m->slot_size; o += 64)
+                                PREFETCH_W(v + o);
+                }
         } else if (m->free_list != LRU_NIL) {
                 idx = m->free_list;
                 m->free_list = m->links[idx].next;

@@ -96,6 +96,27 @@ uint64_t lru_hash(uint64_t seed, const void *data, size_t n);
 void *lru_find(LruMap *m, const void *key, size_t keylen, int64_t now_us);
 
 /*
+ * The same operations with the key's hash computed once by the caller
+ * (lru_key_hash), so that a message that needs several lookups can start
+ * every cache miss first and wait for them together:
+ *
+ *   h1 = lru_key_hash(a, k1, n1); h2 = lru_key_hash(b, k2, n2);
+ *   lru_prefetch(a, h1); lru_prefetch(b, h2);            bucket lines
+ *   lru_prefetch_slot(a, h1); lru_prefetch_slot(b, h2);  candidate slots
+ *   e1 = lru_get_h(a, h1, k1, n1, ...); e2 = lru_find_h(b, h2, k2, n2, ...);
+ *
+ * Prefetching is only a hint: it changes no state and no result.
+ */
+uint64_t lru_key_hash(const LruMap *m, const void *key, size_t keylen);
+void lru_prefetch(const LruMap *m, uint64_t hash);
+/* Reads the home bucket (wait for lru_prefetch first) and prefetches the slot
+ * of the first entry whose tag matches; with none, the slot an insert would reuse. */
+void lru_prefetch_slot(const LruMap *m, uint64_t hash);
+void *lru_find_h(LruMap *m, uint64_t hash, const void *key, size_t keylen, int64_t now_us);
+void *lru_get_h(LruMap *m, uint64_t hash, const void *key, size_t keylen, int64_t now_us,
+                bool *created);
+
+/*
  * Find or insert: a new entry is zeroed. When the table is full the least
  * recently used entry (passing over up to LRU_VICTIM_SCAN that keep_fn wants
  * kept) is evicted and its slot reused. NULL only on allocation failure.

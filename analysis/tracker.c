@@ -34,6 +34,17 @@ typedef struct {
         uint16_t len;
 } Key;
 
+/*
+ * A key with its hash for one table, computed once. A message needs up to
+ * six lookups in tables far larger than the cache; hashing every key first
+ * and prefetching (bucket, then slot) lets their misses overlap instead of
+ * being waited for one after the other.
+ */
+typedef struct {
+        Key k;
+        uint64_t h;
+} HKey;
+
 /* Remembered per chain and per client: the latest challenge (who sent it is in there). */
 typedef struct {
         ChallengeSet latest;
@@ -167,6 +178,9 @@ struct Tracker {
         DiagnosisFn fn;
         void *userdata;
         LruMap txns, chains, clients, nonces, principals, sources, servers;
+        /* Keys of the principal and source the message being handled will
+         * probably look up, hashed and prefetched early (len KEY_NONE: none). */
+        HKey hint_principal, hint_source;
         TrackerStats st;
         /* global cap on records per minute of packet time */
         int64_t rate_minute_us;
@@ -234,6 +248,41 @@ static void *table_find(LruMap *m, const Key *k, int64_t now)
 static void *table_get(LruMap *m, const Key *k, int64_t now, bool *created)
 {
         return lru_get(m, k->buf, k->len, now, created);
+}
+
+static void hkey_hash(HKey *hk, const LruMap *m)
+{
+        hk->h = lru_key_hash(m, hk->k.buf, hk->k.len);
+        lru_prefetch(m, hk->h);
+}
+
+/* hk now holds a key built for the same table; rehash only if it changed. */
+static void hkey_update(HKey *hk, const Key *k, const LruMap *m)
+{
+        if (k->len == hk->k.len && memcmp(k->buf, hk->k.buf, k->len) == 0)
+                return;
+        hk->k = *k;
+        hk->h = lru_key_hash(m, k->buf, k->len);
+}
+
+#define KEY_NONE UINT16_MAX
+
+/* The hash of k for m: the hint's when it holds the same key. */
+static uint64_t hint_hash(const HKey *hint, const Key *k, const LruMap *m)
+{
+        if (k->len == hint->k.len && memcmp(k->buf, hint->k.buf, k->len) == 0)
+                return hint->h;
+        return lru_key_hash(m, k->buf, k->len);
+}
+
+static void *table_find_h(LruMap *m, const HKey *hk, int64_t now)
+{
+        return lru_find_h(m, hk->h, hk->k.buf, hk->k.len, now);
+}
+
+static void *table_get_h(LruMap *m, const HKey *hk, int64_t now, bool *created)
+{
+        return lru_get_h(m, hk->h, hk->k.buf, hk->k.len, now, created);
 }
 
 static bool is_method(const char *m, const char *name)
@@ -315,6 +364,8 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
         clamp_config(&t->cfg);
         t->fn = fn;
         t->userdata = userdata;
+        t->hint_principal.k.len = KEY_NONE;
+        t->hint_source.k.len = KEY_NONE;
         if (!table_init(&t->txns, &t->cfg, t->cfg.max_transactions, sizeof(Txn), KEY_INLINE_TXN, 0,
                         NULL, NULL) ||
             !table_init(&t->chains, &t->cfg, t->cfg.max_chains, sizeof(Holder), KEY_INLINE_CHAIN, 1,
@@ -409,6 +460,25 @@ static void principal_key(Key *k, const char *user, const char *realm, const End
         key_add_addr(k, addr);
 }
 
+static void addr_key(Key *k, const Endpoint *e);
+
+/* Hash and prefetch the source and principal keys a message will look up
+ * later (source_get and principal_get then reuse the hash). */
+static void hint_source(Tracker *t, const Endpoint *src)
+{
+        Endpoint addr = *src;
+
+        addr.port = 0;
+        addr_key(&t->hint_source.k, &addr);
+        hkey_hash(&t->hint_source, &t->sources);
+}
+
+static void hint_principal(Tracker *t, const char *user, const char *realm, const Endpoint *addr)
+{
+        principal_key(&t->hint_principal.k, user, realm, addr);
+        hkey_hash(&t->hint_principal, &t->principals);
+}
+
 /* ---- requests --------------------------------------------------------- */
 
 static const ChallengeSet *pick_ref(const Holder *chain, const Holder *client)
@@ -500,10 +570,10 @@ static uint8_t verify_attempt(Tracker *t, const SipMsg *m, const SipCredentials 
 
 static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 {
-        Key k;
+        HKey kt, kc, kl, kn;
         Holder *chain, *client;
         const ChallengeSet *ref;
-        const SipCredentials *cred;
+        const SipCredentials *cred, *first_cred = NULL;
         Txn *x;
         bool created;
 
@@ -511,8 +581,31 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         if (is_method(m->method, "ACK"))
                 return; /* never challenged; ACK to a non-2xx belongs to the INVITE */
 
-        txn_key(&k, m);
-        x = (Txn *)table_get(&t->txns, &k, meta->ts_us, &created);
+        /* Every key this request may need, hashed and prefetched up front; the
+         * nonce one for the credentials that are usually the ones answered. */
+        txn_key(&kt.k, m);
+        hkey_hash(&kt, &t->txns);
+        chain_key(&kc.k, m);
+        hkey_hash(&kc, &t->chains);
+        client_key(&kl.k, m->from_user, &meta->src);
+        hkey_hash(&kl, &t->clients);
+        for (size_t i = 0; i < m->n_credentials && !first_cred; i++)
+                if (cred_usable(&m->credentials[i]))
+                        first_cred = &m->credentials[i];
+        if (first_cred) {
+                nonce_key(&kn.k, &meta->dst, first_cred->nonce);
+                hkey_hash(&kn, &t->nonces);
+                hint_source(t, &meta->src);
+        }
+        lru_prefetch_slot(&t->txns, kt.h);
+        lru_prefetch_slot(&t->chains, kc.h);
+        lru_prefetch_slot(&t->clients, kl.h);
+        if (first_cred) {
+                lru_prefetch_slot(&t->nonces, kn.h);
+                lru_prefetch_slot(&t->sources, t->hint_source.h);
+        }
+
+        x = (Txn *)table_get_h(&t->txns, &kt, meta->ts_us, &created);
         if (!x)
                 return;
         if (!created) {
@@ -527,10 +620,8 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         copy_str(x->user_agent, sizeof x->user_agent, m->user_agent);
         copy_str(x->ruri, sizeof x->ruri, m->request_uri);
 
-        chain_key(&k, m);
-        chain = (Holder *)table_find(&t->chains, &k, meta->ts_us);
-        client_key(&k, m->from_user, &meta->src);
-        client = (Holder *)table_find(&t->clients, &k, meta->ts_us);
+        chain = (Holder *)table_find_h(&t->chains, &kc, meta->ts_us);
+        client = (Holder *)table_find_h(&t->clients, &kl, meta->ts_us);
         ref = pick_ref(chain, client);
         cred = pick_cred(m, ref);
 
@@ -556,8 +647,11 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         }
 
         Nonce *nonce;
-        nonce_key(&k, &meta->dst, cred->nonce);
-        nonce = (Nonce *)table_find(&t->nonces, &k, meta->ts_us);
+        if (cred != first_cred) {
+                nonce_key(&kn.k, &meta->dst, cred->nonce);
+                kn.h = lru_key_hash(&t->nonces, kn.k.buf, kn.k.len);
+        }
+        nonce = (Nonce *)table_find_h(&t->nonces, &kn, meta->ts_us);
 
         AttemptCtx ctx = {
             .req = m,
@@ -656,8 +750,50 @@ static void store_holder(Holder *h, const ChallengeSet *cs)
         h->latest = *cs;
 }
 
+/* The keys a challenge is recorded under, hashed and prefetched before the
+ * transaction lookup; the client key assumes the response goes back to where
+ * the request came from (record_challenge checks). */
+#define PREP_NONCES 4
+
+typedef struct {
+        HKey chain, client;
+        HKey nonce[PREP_NONCES]; /* for m->challenges[0..PREP_NONCES) that qualify */
+        bool nonce_ok[PREP_NONCES];
+} ChallengeKeys;
+
+static bool nonce_wanted(const SipChallenge *c, bool proxy)
+{
+        return c->proxy == proxy && c->digest && c->nonce && c->nonce[0];
+}
+
+static void challenge_keys(Tracker *t, const PacketMeta *meta, const SipMsg *m, bool proxy,
+                           ChallengeKeys *ck)
+{
+        chain_key(&ck->chain.k, m);
+        hkey_hash(&ck->chain, &t->chains);
+        client_key(&ck->client.k, m->from_user, &meta->dst);
+        hkey_hash(&ck->client, &t->clients);
+        for (size_t i = 0; i < PREP_NONCES; i++) {
+                ck->nonce_ok[i] = i < m->n_challenges && nonce_wanted(&m->challenges[i], proxy);
+                if (ck->nonce_ok[i]) {
+                        nonce_key(&ck->nonce[i].k, &meta->src, m->challenges[i].nonce);
+                        hkey_hash(&ck->nonce[i], &t->nonces);
+                }
+        }
+}
+
+static void challenge_keys_prefetch(Tracker *t, const ChallengeKeys *ck)
+{
+        lru_prefetch_slot(&t->chains, ck->chain.h);
+        lru_prefetch_slot(&t->clients, ck->client.h);
+        for (size_t i = 0; i < PREP_NONCES; i++)
+                if (ck->nonce_ok[i])
+                        lru_prefetch_slot(&t->nonces, ck->nonce[i].h);
+}
+
 static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m,
-                             const char *from_user, const Endpoint *client, ChallengeSet *cs)
+                             const char *from_user, const Endpoint *client, ChallengeSet *cs,
+                             ChallengeKeys *ck)
 {
         Holder *h;
         Key k;
@@ -665,22 +801,26 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
         cs->ts_us = meta->ts_us;
         cs->client = *client;
         cs->server = meta->src;
-        chain_key(&k, m);
-        h = (Holder *)table_get(&t->chains, &k, meta->ts_us, NULL);
+        h = (Holder *)table_get_h(&t->chains, &ck->chain, meta->ts_us, NULL);
         if (h)
                 store_holder(h, cs);
         client_key(&k, from_user, client);
-        h = (Holder *)table_get(&t->clients, &k, meta->ts_us, NULL);
+        hkey_update(&ck->client, &k, &t->clients);
+        h = (Holder *)table_get_h(&t->clients, &ck->client, meta->ts_us, NULL);
         if (h)
                 store_holder(h, cs);
         for (size_t i = 0; i < m->n_challenges; i++) {
                 const SipChallenge *c = &m->challenges[i];
                 Nonce *n;
                 bool created;
-                if (c->proxy != cs->proxy || !c->digest || !c->nonce || !c->nonce[0])
+                if (!nonce_wanted(c, cs->proxy))
                         continue;
-                nonce_key(&k, &meta->src, c->nonce);
-                n = (Nonce *)table_get(&t->nonces, &k, meta->ts_us, &created);
+                if (i < PREP_NONCES) {
+                        n = (Nonce *)table_get_h(&t->nonces, &ck->nonce[i], meta->ts_us, &created);
+                } else {
+                        nonce_key(&k, &meta->src, c->nonce);
+                        n = (Nonce *)table_get(&t->nonces, &k, meta->ts_us, &created);
+                }
                 if (!n)
                         continue;
                 /* Issued (again: Kamailio hands out the same nonce within a second).
@@ -1015,12 +1155,14 @@ static Principal *principal_get(Tracker *t, const char *user, const char *realm,
 {
         Principal *p;
         bool created;
+        uint64_t h;
         Key k;
 
         principal_key(&k, user, realm, addr);
+        h = hint_hash(&t->hint_principal, &k, &t->principals);
         if (!create)
-                return (Principal *)table_find(&t->principals, &k, now);
-        p = (Principal *)table_get(&t->principals, &k, now, &created);
+                return (Principal *)lru_find_h(&t->principals, h, k.buf, k.len, now);
+        p = (Principal *)lru_get_h(&t->principals, h, k.buf, k.len, now, &created);
         if (p && created) {
                 copy_str(p->user, sizeof p->user, user);
                 copy_str(p->realm, sizeof p->realm, realm);
@@ -1037,13 +1179,15 @@ static Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool cre
         Endpoint addr = *src;
         Source *so;
         bool created;
+        uint64_t h;
         Key k;
 
         addr.port = 0;
         addr_key(&k, &addr);
+        h = hint_hash(&t->hint_source, &k, &t->sources);
         if (!create)
-                return (Source *)table_find(&t->sources, &k, now);
-        so = (Source *)table_get(&t->sources, &k, now, &created);
+                return (Source *)lru_find_h(&t->sources, h, k.buf, k.len, now);
+        so = (Source *)lru_get_h(&t->sources, h, k.buf, k.len, now, &created);
         if (so && created)
                 so->addr = addr;
         return so;
@@ -1372,26 +1516,33 @@ static void success(Tracker *t, const PacketMeta *meta, const Txn *x, unsigned s
 static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 {
         ChallengeSet cs;
+        ChallengeKeys ck;
         bool pjsip_shape = false, challenge = m->status == 401 || m->status == 407;
         Txn *x;
-        Key k;
+        HKey kt;
 
         t->st.responses++;
         if (m->status < 200)
                 return;
+        txn_key(&kt.k, m);
+        hkey_hash(&kt, &t->txns);
         if (challenge) {
+                challenge_keys(t, meta, m, m->status == 407, &ck);
                 collect_challenges(m, m->status == 407, &cs, &pjsip_shape);
                 if (cs.valid)
                         t->st.challenges++;
+                lru_prefetch_slot(&t->txns, kt.h);
+                challenge_keys_prefetch(t, &ck);
+        } else {
+                lru_prefetch_slot(&t->txns, kt.h);
         }
 
-        txn_key(&k, m);
-        x = (Txn *)table_find(&t->txns, &k, meta->ts_us);
+        x = (Txn *)table_find_h(&t->txns, &kt, meta->ts_us);
         if (!x) {
                 t->st.unmatched_responses++;
                 /* The request was not captured: still learn the challenge. */
                 if (challenge && cs.valid)
-                        record_challenge(t, meta, m, m->from_user, &meta->dst, &cs);
+                        record_challenge(t, meta, m, m->from_user, &meta->dst, &cs, &ck);
                 return;
         }
         if (x->final_seen) {
@@ -1399,13 +1550,20 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 return;
         }
         x->final_seen = true;
+        /* Most final responses end in the principal and source tables. */
+        hint_source(t, &x->src);
+        hint_principal(t, x->user,
+                       x->realm[0] ? x->realm : (challenge && cs.n ? cs.ch[0].realm : ""), &x->src);
+
+        if (challenge && cs.valid)
+                record_challenge(t, meta, m, x->from_user, &x->src, &cs, &ck);
+        lru_prefetch_slot(&t->sources, t->hint_source.h);
+        lru_prefetch_slot(&t->principals, t->hint_principal.h);
 
         if (challenge) {
                 bool stale = false;
                 for (unsigned i = 0; i < cs.n; i++)
                         stale |= cs.ch[i].stale;
-                if (cs.valid)
-                        record_challenge(t, meta, m, x->from_user, &x->src, &cs);
                 if (!cs.valid)
                         refusal(t, meta, m, x, 1u << DIAG_CHALLENGE_MISSING, false, &cs,
                                 pjsip_shape);

@@ -256,6 +256,117 @@ static void test_stress(void)
         lru_done(&m);
 }
 
+/*
+ * The hashed API (lru_key_hash, lru_prefetch, lru_prefetch_slot, lru_find_h,
+ * lru_get_h) against the plain one: two tables with the same seed get the same
+ * random operations, one through each API, the hashed one with prefetches of
+ * present, absent and evicted keys in between. Every result, the LRU order,
+ * the counters and the keep preference must stay identical.
+ */
+static void same_state(const LruMap *a, const LruMap *b, int64_t t)
+{
+        int ia[64], ib[64];
+        size_t na = order(a, ia, 64), nb = order(b, ib, 64);
+
+        CHECK(a->count == b->count && a->evictions == b->evictions &&
+                  a->expirations == b->expirations,
+              "t=%lld: counters %zu/%zu %llu/%llu %llu/%llu", (long long)t, a->count, b->count,
+              (unsigned long long)a->evictions, (unsigned long long)b->evictions,
+              (unsigned long long)a->expirations, (unsigned long long)b->expirations);
+        CHECK(na == nb && memcmp(ia, ib, na * sizeof *ia) == 0, "t=%lld: same LRU order",
+              (long long)t);
+}
+
+static void test_hashed_api(bool keep)
+{
+        enum { N = 200, MAX = 48 };
+        LruMap a, b;
+        LruParams p = {.max = MAX,
+                       .entry_size = sizeof(Ent),
+                       .key_inline = 8, /* some keys out of line */
+                       .seed = 99,
+                       .keep_fn = keep ? ent_keep : NULL};
+
+        if (!lru_init(&a, &p) || !lru_init(&b, &p)) {
+                fprintf(stderr, "lru_init failed\n");
+                exit(1);
+        }
+        CHECK(lru_key_hash(&a, "abc", 3) == lru_hash(99, "abc", 3),
+              "lru_key_hash is the seeded hash");
+        srand(11);
+        for (int64_t t = 1; t < 20000; t++) {
+                char key[32], other[32];
+                int id = rand() % N, op = rand() % 8;
+                size_t n, on;
+                uint64_t h;
+                Ent *ea, *eb;
+                bool ca = false, cb = false;
+
+                n = (size_t)snprintf(key, sizeof key, id % 5 ? "k%d" : "long-key-%d-xxxxxxxx", id);
+                on = (size_t)snprintf(other, sizeof other, "k%d", rand() % N);
+                h = lru_key_hash(&b, key, n);
+                /* hints for this key and an unrelated one: they must change nothing */
+                lru_prefetch(&b, h);
+                lru_prefetch(&b, lru_key_hash(&b, other, on));
+                lru_prefetch_slot(&b, h);
+                lru_prefetch_slot(&b, lru_key_hash(&b, other, on));
+                if (op < 3) {
+                        ea = lru_find(&a, key, n, t);
+                        eb = lru_find_h(&b, h, key, n, t);
+                } else if (op < 7) {
+                        ea = lru_get(&a, key, n, t, &ca);
+                        eb = lru_get_h(&b, h, key, n, t, &cb);
+                        CHECK(ea && eb && ca == cb, "t=%lld: get %d created %d/%d", (long long)t,
+                              id, ca, cb);
+                        if (ea && eb && ca) {
+                                CHECK(eb->id == 0 && !eb->keep && !eb->owned,
+                                      "t=%lld: new entry zeroed", (long long)t);
+                                ea->id = eb->id = id;
+                                ea->keep = eb->keep = id % 3 == 0;
+                        }
+                } else {
+                        ea = lru_find(&a, key, n, t);
+                        eb = lru_find_h(&b, h, key, n, t);
+                        if (ea && eb) {
+                                lru_remove(&a, ea);
+                                lru_remove(&b, eb);
+                        }
+                        ea = eb = NULL;
+                }
+                CHECK((ea == NULL) == (eb == NULL), "t=%lld: %d found in both or neither",
+                      (long long)t, id);
+                CHECK(!ea || !eb || (ea->id == id && eb->id == id), "t=%lld: right entry %d",
+                      (long long)t, id);
+                if (t % 1000 == 0) {
+                        lru_expire(&a, t - 400);
+                        lru_expire(&b, t - 400);
+                }
+                if (t % 97 == 0 || t < 200)
+                        same_state(&a, &b, t);
+        }
+        same_state(&a, &b, 20000);
+        CHECK(a.evictions > 1000, "the table was kept full: %llu evictions",
+              (unsigned long long)a.evictions);
+        /* The hash is trusted: one that is not the key's finds nothing. */
+        {
+                const Ent *e = lru_newest(&b);
+                char key[32];
+                size_t n;
+
+                CHECK(e != NULL, "not empty");
+                if (e) {
+                        n = (size_t)snprintf(key, sizeof key,
+                                             e->id % 5 ? "k%d" : "long-key-%d-xxxxxxxx", e->id);
+                        CHECK(lru_find_h(&b, lru_key_hash(&b, key, n), key, n, 30000) == e,
+                              "newest found by its hash");
+                        CHECK(!lru_find_h(&b, lru_key_hash(&b, key, n) ^ 1, key, n, 30000),
+                              "not found under another hash");
+                }
+        }
+        lru_done(&a);
+        lru_done(&b);
+}
+
 static void test_hash(void)
 {
         const char *a = "z9hG4bK-abcdef0123456789";
@@ -278,6 +389,8 @@ int main(void)
         test_long_keys();
         test_stress();
         test_hash();
+        test_hashed_api(false);
+        test_hashed_api(true);
         if (failures) {
                 fprintf(stderr, "lru: %d failures\n", failures);
                 return 1;

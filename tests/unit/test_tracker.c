@@ -670,6 +670,74 @@ static void test_nc_stuck(void)
         tracker_free(t);
 }
 
+/*
+ * The keys a response is recorded under are built before its transaction is
+ * found (to start their cache misses early). They must still be those of the
+ * transaction: the client memory is keyed by the request's From user even when
+ * the response carries another one, and every nonce of a challenge with more
+ * headers than are prepared ahead is remembered.
+ */
+static void test_prepared_keys(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        char br[48], cid[32], nonce[32], prev[32];
+        int64_t ts = 1000000;
+
+        /* A new Call-ID per retry, and a From user rewritten in every response:
+         * only the client memory (request's user, client address) links a
+         * retry to its challenge, and shows the realm it should have answered. */
+        snprintf(nonce, sizeof nonce, "pk-n0");
+        for (unsigned i = 0; i <= 3; i++) {
+                snprintf(br, sizeof br, "z9hG4bK-pk-%u", i);
+                snprintf(cid, sizeof cid, "pk-cid-%u", i);
+                snprintf(prev, sizeof prev, "%s", nonce);
+                Req r = {cid, "tag", "bob", br, "REGISTER", 1};
+                SipMsg q = request(&r);
+                if (i > 0)
+                        add_cred(&q, "other.test", prev, DIGEST_ALG_MD5, "sip:example.test",
+                                 QOP_AUTH, 1);
+                feed(t, ts, &q, true);
+                SipMsg a = response(&q, 401);
+                a.from_user = "rewritten";
+                snprintf(nonce, sizeof nonce, "pk-n%u", i + 1);
+                add_chal(&a, "example.test", nonce, DIGEST_ALG_MD5, QOP_AUTH, false);
+                feed(t, ts + 3000, &a, false);
+                ts += 1000000;
+        }
+        CHECK(s.n == 1 && s.codes[0] == DIAG_REALM_MISMATCH,
+              "challenge found through the client memory: %u records, first %s", s.n,
+              s.n ? diag_code_name(s.codes[0]) : "-");
+        tracker_free(t);
+
+        /* Six challenges per 401; the retries answer the last ones: known nonces. */
+        t = mk(&s, 3);
+        ts = 1000000;
+        for (unsigned i = 0; i <= 3; i++) {
+                snprintf(br, sizeof br, "z9hG4bK-six-%u", i);
+                Req r = {"six-cid", "tag", "carol", br, "REGISTER", 1 + i};
+                SipMsg q = request(&r);
+                if (i > 0) {
+                        snprintf(prev, sizeof prev, "six-%u-%u", i - 1, 4 + i % 2);
+                        add_cred(&q, "example.test", prev, DIGEST_ALG_MD5, "sip:example.test",
+                                 QOP_AUTH, 1);
+                }
+                feed(t, ts, &q, true);
+                SipMsg a = response(&q, 401);
+                static char nonces[6][32];
+                for (unsigned j = 0; j < 6; j++) {
+                        snprintf(nonces[j], sizeof nonces[j], "six-%u-%u", i, j);
+                        add_chal(&a, "example.test", nonces[j], DIGEST_ALG_MD5, QOP_AUTH, false);
+                }
+                feed(t, ts + 3000, &a, false);
+                ts += 1000000;
+        }
+        CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
+              "nonces of the 5th and 6th challenge are known: %u records, first %s", s.n,
+              s.n ? diag_code_name(s.codes[0]) : "-");
+        tracker_free(t);
+}
+
 int main(void)
 {
         test_code_tables();
@@ -689,6 +757,7 @@ int main(void)
         test_reissued_nonce();
         test_learned_tolerance();
         test_nc_stuck();
+        test_prepared_keys();
         if (failures)
                 fprintf(stderr, "%d check(s) failed\n", failures);
         else
