@@ -105,13 +105,51 @@ static bool is_digit(uint8_t ch)
  */
 static bool is_sip_tchar(uint8_t ch)
 {
-        return is_alpha(ch) || is_digit(ch) || (ch != 0 && strchr("-.!%*_+`'~", ch) != NULL);
+        if (is_alpha(ch) || is_digit(ch))
+                return true;
+        /* a switch, not strchr(): this runs on the start line of every packet */
+        switch (ch) {
+        case '-':
+        case '.':
+        case '!':
+        case '%':
+        case '*':
+        case '_':
+        case '+':
+        case '`':
+        case '\'':
+        case '~':
+                return true;
+        default:
+                return false;
+        }
 }
 
 /* RFC 7230 §3.2.6 tchar, which RFC 7235 uses for auth-scheme (a superset of the SIP token). */
 static bool is_http_tchar(uint8_t ch)
 {
-        return is_alpha(ch) || is_digit(ch) || (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+        if (is_alpha(ch) || is_digit(ch))
+                return true;
+        switch (ch) {
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
+                return true;
+        default:
+                return false;
+        }
 }
 
 /*
@@ -283,7 +321,10 @@ static bool param_is_true(char const *const *params, const char *name)
 
         for (size_t i = 0; params && params[i]; i++) {
                 const char *p = params[i];
-                if (strncasecmp(p, name, nlen) != 0)
+                /* name is lower case: the first letter turns most away
+                 * without a call (this runs for every challenge) */
+                if (((unsigned char)p[0] | 0x20) != (unsigned char)name[0] ||
+                    strncasecmp(p, name, nlen) != 0)
                         continue;
                 p += nlen;
                 while (is_lws(*p))

@@ -67,7 +67,6 @@
 
 struct SipScanner {
         SipAuthArena *auth; /* the auth headers' sofia objects and strings */
-        size_t used;
         char buf[SIPSCAN_SCRATCH];
 };
 
@@ -156,11 +155,28 @@ static bool is(uint8_t ch, unsigned mask)
         return (cls[ch] & mask) != 0;
 }
 
-/* Length of the run of bytes of class mask from p, at most up to end. */
-static size_t span(const uint8_t *p, const uint8_t *end, unsigned mask)
+/*
+ * Length of the run of bytes of class mask from p, at most up to end.
+ * Four bytes per bounds check: runs are host names, tags and branches of
+ * tens of bytes, and this loop is most of what the scanner executes.
+ * (16-byte SSE2 class tests were tried: slower on these short runs.)
+ */
+__attribute__((always_inline)) static inline size_t span(const uint8_t *p, const uint8_t *end,
+                                                         unsigned mask)
 {
         const uint8_t *q = p;
 
+        while (end - q >= 4) {
+                if (!is(q[0], mask))
+                        return (size_t)(q - p);
+                if (!is(q[1], mask))
+                        return (size_t)(q + 1 - p);
+                if (!is(q[2], mask))
+                        return (size_t)(q + 2 - p);
+                if (!is(q[3], mask))
+                        return (size_t)(q + 3 - p);
+                q += 4;
+        }
         while (q < end && is(*q, mask))
                 q++;
         return (size_t)(q - p);
@@ -182,32 +198,51 @@ static bool eq_lit(const uint8_t *p, size_t n, const char *lit)
         return lit[i] == '\0';
 }
 
+/*
+ * Whether the n bytes at p equal the lower-case literal lit (n long),
+ * ignoring case. p is a token (a header or parameter name), and for those
+ * OR-ing 0x20 lowers a letter and maps no other token byte onto a letter or
+ * '-': the only byte besides '-' that does so is CR, which is no token.
+ */
+static uint64_t load64(const void *p)
+{
+        uint64_t x;
+
+        memcpy(&x, p, sizeof x);
+        return x;
+}
+
+static uint32_t load32(const void *p)
+{
+        uint32_t x;
+
+        memcpy(&x, p, sizeof x);
+        return x;
+}
+
+/* Eight (four) bytes at a time, the last load overlapping the one before;
+ * n is a constant wherever this is inlined, so only one branch remains. */
+__attribute__((always_inline)) static inline bool name_is(const uint8_t *p, const char *lit,
+                                                          size_t n)
+{
+        if (n >= 8) {
+                for (size_t i = 0; i + 8 < n; i += 8)
+                        if ((load64(p + i) | UINT64_C(0x2020202020202020)) != load64(lit + i))
+                                return false;
+                return (load64(p + n - 8) | UINT64_C(0x2020202020202020)) == load64(lit + n - 8);
+        }
+        if (n >= 4)
+                return (load32(p) | 0x20202020u) == load32(lit) &&
+                       (load32(p + n - 4) | 0x20202020u) == load32(lit + n - 4);
+        for (size_t i = 0; i < n; i++)
+                if ((uint8_t)(p[i] | 0x20) != (uint8_t)lit[i])
+                        return false;
+        return true;
+}
+
 static bool is_ws(uint8_t ch)
 {
         return ch == ' ' || ch == '\t';
-}
-
-/* ------------------------------------------------------------------------ */
-/* Scratch copies */
-
-typedef struct {
-        SipScanner *s;
-        bool full; /* a copy did not fit */
-} Scratch;
-
-static const char *keep(Scratch *sc, const uint8_t *p, size_t n)
-{
-        SipScanner *s = sc->s;
-
-        if (n >= sizeof s->buf - s->used) {
-                sc->full = true;
-                return NULL;
-        }
-        char *out = s->buf + s->used;
-        memcpy(out, p, n);
-        out[n] = '\0';
-        s->used += n + 1;
-        return out;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -248,7 +283,7 @@ static bool parse_port(const uint8_t *p, size_t n, uint16_t *out)
 }
 
 /* host = "[" 1*(HEXDIG / ":" / ".") "]" / 1*(alphanum / "-" / ".") */
-static bool scan_host(Cursor *c, Span *host)
+__attribute__((always_inline)) static inline bool scan_host(Cursor *c, Span *host)
 {
         const uint8_t *start = c->p;
 
@@ -268,7 +303,7 @@ static bool scan_host(Cursor *c, Span *host)
 }
 
 /* [":" port], port = 1*5DIGIT <= 65535; the digits are returned as text. */
-static bool scan_opt_port(Cursor *c, Span *port)
+__attribute__((always_inline)) static inline bool scan_opt_port(Cursor *c, Span *port)
 {
         uint16_t v;
 
@@ -287,47 +322,55 @@ static bool scan_opt_port(Cursor *c, Span *port)
 /*
  * RFC 3261 §19.1.1 SIP-URI / SIPS-URI, the plain subset:
  *   ("sip:" / "sips:") [ user "@" ] host [ ":" port ] *( ";" uri-param-chars )
- * with the whole of [p, end) being the URI. url_d() leaves such a URI's
- * user and host as they are.
+ * from the cursor on; the cursor is left at the first byte this grammar
+ * does not take, which the caller checks (the end of the view, or the '>'
+ * of a name-addr). url_d() leaves such a URI's user and host as they are.
  */
-static bool scan_sip_uri(const uint8_t *p, const uint8_t *end, Span *user, Span *host)
+static bool scan_sip_uri_at(Cursor *c, Span *user, Span *host)
 {
-        Cursor c = {p, end};
         Span port;
 
-        if (cur_left(&c) >= 4 && memcmp(c.p, "sip:", 4) == 0)
-                cur_skip(&c, 4);
-        else if (cur_left(&c) >= 5 && memcmp(c.p, "sips:", 5) == 0)
-                cur_skip(&c, 5);
+        if (cur_left(c) >= 4 && memcmp(c->p, "sip:", 4) == 0)
+                cur_skip(c, 4);
+        else if (cur_left(c) >= 5 && memcmp(c->p, "sips:", 5) == 0)
+                cur_skip(c, 5);
         else
                 return false;
 
         *user = (Span){NULL, 0};
-        size_t n = span(c.p, c.end, C_USER);
-        if (n < cur_left(&c) && c.p[n] == '@') {
+        size_t n = span(c->p, c->end, C_USER);
+        if (n < cur_left(c) && c->p[n] == '@') {
                 if (n == 0)
                         return false;
-                *user = (Span){c.p, n};
-                cur_skip(&c, n + 1);
+                *user = (Span){c->p, n};
+                cur_skip(c, n + 1);
         }
-        if (!scan_host(&c, host) || !scan_opt_port(&c, &port))
+        if (!scan_host(c, host) || !scan_opt_port(c, &port))
                 return false;
-        if (cur_left(&c) == 0)
-                return true;
-        if (c.p[0] != ';')
-                return false;
-        /* url_d() would take an '@' after the host as the end of a user part. */
-        return span(c.p, c.end, C_UPARAM) == cur_left(&c);
+        /* No '@' among the parameters: url_d() would take an '@' after the
+         * host as the end of a user part (the '@' stops the scan here). */
+        if (cur_left(c) > 0 && c->p[0] == ';')
+                cur_skip(c, span(c->p, c->end, C_UPARAM));
+        return true;
+}
+
+/* The same, with the whole of [p, end) being the URI. */
+static bool scan_sip_uri(const uint8_t *p, const uint8_t *end, Span *user, Span *host)
+{
+        Cursor c = {p, end};
+
+        return scan_sip_uri_at(&c, user, host) && cur_left(&c) == 0;
 }
 
 /*
  * Generic parameters as msg_avlist_d() stores them, the plain subset:
  *   *( ";" token [ "=" 1*param-char ] )  up to the end of the view,
  * no whitespace, no quoted values. *want is set to the value of the first
- * parameter whose name equals want_name (case-insensitive, as
+ * parameter whose name equals want_name (want_len bytes, lower case;
+ * compared case-insensitively, as
  * msg_params_find() and the Via update compare); a second one is refused.
  */
-static bool scan_params(Cursor *c, const char *want_name, Span *want, bool *found)
+static bool scan_params(Cursor *c, const char *want_name, size_t want_len, Span *want, bool *found)
 {
         *found = false;
         while (cur_left(c) > 0 && c->p[0] == ';') {
@@ -348,7 +391,7 @@ static bool scan_params(Cursor *c, const char *want_name, Span *want, bool *foun
                         has_val = true;
                         cur_skip(c, m);
                 }
-                if (want_name && eq_lit(name, n, want_name)) {
+                if (n == want_len && name_is(name, want_name, n)) {
                         /* "tag" without a value reads as "" in sofia: leave it to sofia. */
                         if (*found || !has_val)
                                 return false;
@@ -405,11 +448,12 @@ static bool scan_addr(const uint8_t *p, const uint8_t *end, Addr *a)
                         c.p = q;
         }
         if (c.p[0] == '<') {
-                uri = c.p + 1;
-                uri_end = memchr(uri, '>', (size_t)(c.end - uri));
-                if (!uri_end)
+                /* No byte the URI grammar takes is '>': the URI ends at the
+                 * first '>', or the value is not taken. */
+                cur_skip(&c, 1);
+                if (!scan_sip_uri_at(&c, &a->user, &a->host) || cur_left(&c) == 0 || c.p[0] != '>')
                         return false;
-                c.p = uri_end + 1;
+                cur_skip(&c, 1);
         } else {
                 /* addr-spec: the URI stops at SP, HTAB, ',', ';' or '?' (§20.10) */
                 uri = c.p;
@@ -418,10 +462,10 @@ static bool scan_addr(const uint8_t *p, const uint8_t *end, Addr *a)
                        *uri_end != '?')
                         uri_end++;
                 c.p = uri_end;
+                if (!scan_sip_uri(uri, uri_end, &a->user, &a->host))
+                        return false;
         }
-        if (!scan_sip_uri(uri, uri_end, &a->user, &a->host))
-                return false;
-        if (!scan_params(&c, "tag", &a->tag, &a->has_tag))
+        if (!scan_params(&c, "tag", 3, &a->tag, &a->has_tag))
                 return false;
         return cur_left(&c) == 0;
 }
@@ -434,30 +478,43 @@ typedef struct {
 } Via;
 
 /*
+ * "SIP/2.0/" with the letters in any case, one 8-byte comparison: OR-ing
+ * 0x20 maps only 'S' and 's' onto 's' (and so for I and P), and the other
+ * five bytes are compared exactly.
+ */
+static bool sip20_slash(const uint8_t *p)
+{
+        uint64_t x, want, lc;
+
+        memcpy(&x, p, 8);
+        memcpy(&want, "sip/2.0/", 8);
+        memcpy(&lc, "\x20\x20\x20\0\0\0\0\0", 8);
+        return (x | lc) == want;
+}
+
+/*
  * RFC 3261 §20.42 via-parm = sent-protocol LWS sent-by *( SEMI via-params ),
  * one value of a Via header as sip_via_d() reads it (plain subset).
  */
 static bool scan_via_value(Cursor *c, Via *v)
 {
-        static const char *const canonical[] = {"UDP", "TCP", "TLS", "SCTP"};
 
         *v = (Via){0};
-        if (cur_left(c) < 8 || !eq_lit(c->p, 8, "sip/2.0/"))
+        if (cur_left(c) < 8 || !sip20_slash(c->p))
                 return false;
         cur_skip(c, 8);
         size_t n = span(c->p, c->end, C_TOKEN);
         if (n == 0)
                 return false;
-        for (size_t i = 0; i < sizeof canonical / sizeof canonical[0]; i++) {
-                size_t k = strlen(canonical[i]);
-                if (n != k)
-                        continue;
-                bool same = true;
-                for (size_t j = 0; j < k; j++)
-                        same &= lower(c->p[j]) == lower((uint8_t)canonical[i][j]);
-                if (same)
-                        v->transport = canonical[i];
-        }
+        /* sip_transport_d(): the four it knows, canonicalised to upper case */
+        if (n == 3 && eq_lit(c->p, 3, "udp"))
+                v->transport = "UDP";
+        else if (n == 3 && eq_lit(c->p, 3, "tcp"))
+                v->transport = "TCP";
+        else if (n == 3 && eq_lit(c->p, 3, "tls"))
+                v->transport = "TLS";
+        else if (n == 4 && eq_lit(c->p, 4, "sctp"))
+                v->transport = "SCTP";
         if (!v->transport) {
                 /* sofia keeps "SIP/2.0/x" as sent; take only the exact-case prefix */
                 if (memcmp(c->p - 8, "SIP/2.0/", 8) != 0)
@@ -473,7 +530,7 @@ static bool scan_via_value(Cursor *c, Via *v)
         cur_skip(c, w);
         if (!scan_host(c, &v->host) || !scan_opt_port(c, &v->port))
                 return false;
-        return scan_params(c, "branch", &v->branch, &v->has_branch);
+        return scan_params(c, "branch", 6, &v->branch, &v->has_branch);
 }
 
 /* A whole Via header line: one or more values separated by commas (§7.3.1). */
@@ -659,20 +716,6 @@ typedef enum {
 } HeaderKind;
 
 /*
- * Whether the n bytes at p equal the lower-case literal lit (n long),
- * ignoring case. p is a header name (all C_TOKEN bytes), and for those
- * OR-ing 0x20 lowers a letter and maps no other token byte onto a letter or
- * '-': the only byte besides '-' that does so is CR, which is no token.
- */
-static bool name_is(const uint8_t *p, const char *lit, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if ((uint8_t)(p[i] | 0x20) != (uint8_t)lit[i])
-                        return false;
-        return true;
-}
-
-/*
  * RFC 3261 §7.3.3 compact forms; names are case-insensitive (§7.3.1).
  * A switch on the first letter, then one comparison of the rest.
  */
@@ -714,6 +757,80 @@ static HeaderKind header_kind(const uint8_t *name, size_t n)
                 return H_OTHER;
         }
 }
+
+/*
+ * The header names phones and servers send, spelt as they send them: a
+ * line that starts with one of these and its colon needs no byte-by-byte
+ * name scan (the name is a token, the kind is known). Anything else goes
+ * through span() and header_kind(), which give the same for these.
+ */
+#define NAME(lit, kind)                                                                            \
+        do {                                                                                       \
+                if (left >= sizeof lit - 1 && memcmp(p, lit, sizeof lit - 1) == 0) {               \
+                        *n = sizeof lit - 2;                                                       \
+                        *k = kind;                                                                 \
+                        return true;                                                               \
+                }                                                                                  \
+        } while (0)
+
+static bool common_name(const uint8_t *p, const uint8_t *cr, size_t *n, HeaderKind *k)
+{
+        size_t left = (size_t)(cr - p);
+
+        switch (p[0]) {
+        case 'A':
+                NAME("Allow:", H_OTHER);
+                NAME("Accept:", H_OTHER);
+                NAME("Allow-Events:", H_OTHER);
+                NAME("Authorization:", H_AUTHORIZATION);
+                break;
+        case 'C':
+                NAME("Call-ID:", H_CALL_ID);
+                NAME("CSeq:", H_CSEQ);
+                NAME("Contact:", H_OTHER);
+                NAME("Content-Length:", H_CONTENT_LENGTH);
+                NAME("Content-Type:", H_OTHER);
+                break;
+        case 'E':
+                NAME("Expires:", H_OTHER);
+                break;
+        case 'F':
+                NAME("From:", H_FROM);
+                break;
+        case 'M':
+                NAME("Max-Forwards:", H_OTHER);
+                break;
+        case 'P':
+                NAME("Proxy-Authenticate:", H_PROXY_AUTHENTICATE);
+                NAME("Proxy-Authorization:", H_PROXY_AUTHORIZATION);
+                break;
+        case 'R':
+                NAME("Record-Route:", H_OTHER);
+                NAME("Route:", H_OTHER);
+                break;
+        case 'S':
+                NAME("Supported:", H_OTHER);
+                NAME("Server:", H_SERVER);
+                break;
+        case 'T':
+                NAME("To:", H_TO);
+                break;
+        case 'U':
+                NAME("User-Agent:", H_USER_AGENT);
+                break;
+        case 'V':
+                NAME("Via:", H_VIA);
+                break;
+        case 'W':
+                NAME("WWW-Authenticate:", H_WWW_AUTHENTICATE);
+                break;
+        default:
+                break;
+        }
+        return false;
+}
+
+#undef NAME
 
 /*
  * Offset of the first byte below 14 (CR, LF, NUL and the other controls,
@@ -825,6 +942,45 @@ static bool add_auth(SipScanner *s, const Headers *h, SipMsg *out)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Scratch copies */
+
+/*
+ * NUL-terminated copies of the SipMsg strings in the scratch buffer. The
+ * fields are disjoint pieces of the header block and none ends where
+ * another begins (a separator always follows: SP, CRLF, '@', ':', ';', ',',
+ * '>' or whitespace), so one memcpy of the header block from the first
+ * field on, with a NUL written behind each field in the copy, gives them
+ * all (base set). Only when that is longer than the scratch (auth headers
+ * of several KiB) is each field copied on its own, back to back (base
+ * NULL); full then says one did not fit.
+ */
+typedef struct {
+        SipScanner *s;
+        const uint8_t *base; /* the copy's first byte in the datagram */
+        size_t used;
+        bool full;
+} Copies;
+
+__attribute__((always_inline)) static inline const char *put(Copies *cp, const Span *f)
+{
+        char *out;
+
+        if (cp->base) {
+                out = cp->s->buf + (f->p - cp->base);
+        } else {
+                if (f->n >= sizeof cp->s->buf - cp->used) {
+                        cp->full = true;
+                        return NULL;
+                }
+                out = cp->s->buf + cp->used;
+                memcpy(out, f->p, f->n);
+                cp->used += f->n + 1;
+        }
+        out[f->n] = '\0';
+        return out;
+}
+
+/* ------------------------------------------------------------------------ */
 
 /*
  * RFC 3261 §7 message, §7.3 header fields, §18.3 framing; see the top of
@@ -863,10 +1019,14 @@ SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *
                 /* folding: the next line continues this one (§7.3.1) */
                 if (cr + 2 < end && is_ws(cr[2]))
                         return SIP_SCAN_UNSURE;
-                size_t n = span(p, cr, C_TOKEN);
-                if (n == 0 || p + n >= cr || p[n] != ':')
-                        return SIP_SCAN_UNSURE;
-                HeaderKind k = header_kind(p, n);
+                size_t n;
+                HeaderKind k;
+                if (!common_name(p, cr, &n, &k)) {
+                        n = span(p, cr, C_TOKEN);
+                        if (n == 0 || p + n >= cr || p[n] != ':')
+                                return SIP_SCAN_UNSURE;
+                        k = header_kind(p, n);
+                }
                 if (k != H_OTHER) {
                         /* extract_header(): the value after the colon and SP/HTAB,
                          * trailing whitespace removed */
@@ -923,52 +1083,54 @@ SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *
         }
 
         /*
-         * Copies into the scratch buffer first, *out only once they all fit.
+         * Copies into the scratch buffer first, *out only once they fit.
          * Only the fields the scanner owns are written: SipMsg is ~3 KiB of
          * mostly challenge/credential slots, which n_challenges and
          * n_credentials make unread beyond those filled, so they are not
          * cleared per message.
          */
-        Scratch sc = {s, false};
+        Copies cp = {s, NULL, 0, false};
+        const uint8_t *first = st.is_request ? st.method.p : st.reason.p;
+        if ((size_t)(p - first) < sizeof s->buf) {
+                cp.base = first;
+                memcpy(s->buf, first, (size_t)(p - first));
+        }
         const char *method = NULL, *uri = NULL, *reason = NULL;
         const char *from_user = NULL, *to_user = NULL, *to_host = NULL, *from_tag = NULL,
                    *to_tag = NULL, *branch = NULL, *ua = NULL, *server = NULL;
         uint16_t via_port = 0;
 
-        s->used = 0;
         if (st.is_request) {
-                method = keep(&sc, st.method.p, st.method.n);
-                uri = keep(&sc, st.uri.p, st.uri.n);
+                method = put(&cp, &st.method);
+                uri = put(&cp, &st.uri);
         } else {
-                reason = keep(&sc, st.reason.p, st.reason.n);
+                reason = put(&cp, &st.reason);
         }
-        const char *call_id = keep(&sc, h.v[H_CALL_ID].p, h.v[H_CALL_ID].n);
-        const char *cmethod = keep(&sc, cseq_method.p, cseq_method.n);
+        const char *call_id = put(&cp, &h.v[H_CALL_ID]);
+        const char *cmethod = put(&cp, &cseq_method);
         if (from.user.p)
-                from_user = keep(&sc, from.user.p, from.user.n);
-        const char *from_host = keep(&sc, from.host.p, from.host.n);
+                from_user = put(&cp, &from.user);
+        const char *from_host = put(&cp, &from.host);
         if (from.has_tag)
-                from_tag = keep(&sc, from.tag.p, from.tag.n);
+                from_tag = put(&cp, &from.tag);
         if (h.seen[H_TO]) {
                 if (to.user.p)
-                        to_user = keep(&sc, to.user.p, to.user.n);
-                to_host = keep(&sc, to.host.p, to.host.n);
+                        to_user = put(&cp, &to.user);
+                to_host = put(&cp, &to.host);
                 if (to.has_tag)
-                        to_tag = keep(&sc, to.tag.p, to.tag.n);
+                        to_tag = put(&cp, &to.tag);
         }
-        const char *via_host = keep(&sc, h.via.host.p, h.via.host.n);
+        const char *via_host = put(&cp, &h.via.host);
         if (h.via.port.p)
                 parse_port(h.via.port.p, h.via.port.n, &via_port);
-        const char *transport = h.via.transport
-                                    ? h.via.transport
-                                    : keep(&sc, h.via.transport_raw.p, h.via.transport_raw.n);
+        const char *transport = h.via.transport ? h.via.transport : put(&cp, &h.via.transport_raw);
         if (h.via.has_branch)
-                branch = keep(&sc, h.via.branch.p, h.via.branch.n);
+                branch = put(&cp, &h.via.branch);
         if (h.seen[H_USER_AGENT])
-                ua = keep(&sc, h.v[H_USER_AGENT].p, h.v[H_USER_AGENT].n);
+                ua = put(&cp, &h.v[H_USER_AGENT]);
         if (h.seen[H_SERVER])
-                server = keep(&sc, h.v[H_SERVER].p, h.v[H_SERVER].n);
-        if (sc.full)
+                server = put(&cp, &h.v[H_SERVER]);
+        if (cp.full)
                 return SIP_SCAN_UNSURE;
 
         /* A sofia message still held would leak: release it (the caller should have). */
