@@ -3,8 +3,9 @@
  * Correlation (DESIGN.md): requests and responses meet in transactions
  * (RFC 3261 §17.1.3: top Via branch + CSeq method); the latest challenge a
  * client received is remembered per attempt chain (Call-ID + From tag) and
- * per client (From user + address, for clients that start a new Call-ID per
- * retry); every nonce a server issued is remembered with its algorithm and
+ * per client (From user + client address + server address, for clients that
+ * start a new Call-ID per retry; a phone with accounts on two servers keeps
+ * one memory per server); every nonce a server issued is remembered with its algorithm and
  * last nc. A retry with credentials is checked against the challenge it
  * answers when it is seen; when the server refuses it, the attempt and its
  * anomalies go to the principal (user, realm, client address), whose
@@ -296,7 +297,7 @@ static bool is_method(const char *m, const char *name)
  * A Via branch is 20-40 bytes, a Call-ID and From tag together 40-80, a nonce 30-50. */
 #define KEY_INLINE_TXN       56
 #define KEY_INLINE_CHAIN     88
-#define KEY_INLINE_CLIENT    40
+#define KEY_INLINE_CLIENT    56
 #define KEY_INLINE_NONCE     64
 #define KEY_INLINE_PRINCIPAL 64
 #define KEY_INLINE_ADDR      24 /* family + address: 19 bytes at most */
@@ -435,11 +436,17 @@ static void chain_key(Key *k, const SipMsg *m)
         key_add_str(k, m->from_tag);
 }
 
-static void client_key(Key *k, const char *from_user, const Endpoint *addr)
+/* A challenge is the server's: a phone registered with two servers (two
+ * accounts, or a primary and a backup) gets challenges from both at once, and
+ * answering one with the other's realm in mind would be a false anomaly that
+ * the server is then "seen" to accept. Addresses without ports, as for nonces. */
+static void client_key(Key *k, const char *from_user, const Endpoint *client,
+                       const Endpoint *server)
 {
         key_init(k);
         key_add_str(k, from_user);
-        key_add_addr(k, addr);
+        key_add_addr(k, client);
+        key_add_addr(k, server);
 }
 
 /* A nonce is the server's: nodes of a cluster that share a secret can mint
@@ -481,14 +488,16 @@ static void hint_principal(Tracker *t, const char *user, const char *realm, cons
 
 /* ---- requests --------------------------------------------------------- */
 
+/* The challenge a request answers: its own chain's (same Call-ID and From
+ * tag) when there is one; the client's memory only for a client that starts
+ * a new Call-ID per retry. A phone that refreshes its registration while it
+ * places a call has a 401 and a 407 outstanding at once: the newer of the
+ * two is not the one each retry answers. */
 static const ChallengeSet *pick_ref(const Holder *chain, const Holder *client)
 {
-        const ChallengeSet *a = chain && chain->latest.valid ? &chain->latest : NULL;
-        const ChallengeSet *b = client && client->latest.valid ? &client->latest : NULL;
-
-        if (a && b)
-                return b->ts_us > a->ts_us ? b : a;
-        return a ? a : b;
+        if (chain && chain->latest.valid)
+                return &chain->latest;
+        return client && client->latest.valid ? &client->latest : NULL;
 }
 
 static bool cred_usable(const SipCredentials *c)
@@ -587,7 +596,7 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         hkey_hash(&kt, &t->txns);
         chain_key(&kc.k, m);
         hkey_hash(&kc, &t->chains);
-        client_key(&kl.k, m->from_user, &meta->src);
+        client_key(&kl.k, m->from_user, &meta->src, &meta->dst);
         hkey_hash(&kl, &t->clients);
         for (size_t i = 0; i < m->n_credentials && !first_cred; i++)
                 if (cred_usable(&m->credentials[i]))
@@ -771,7 +780,7 @@ static void challenge_keys(Tracker *t, const PacketMeta *meta, const SipMsg *m, 
 {
         chain_key(&ck->chain.k, m);
         hkey_hash(&ck->chain, &t->chains);
-        client_key(&ck->client.k, m->from_user, &meta->dst);
+        client_key(&ck->client.k, m->from_user, &meta->dst, &meta->src);
         hkey_hash(&ck->client, &t->clients);
         for (size_t i = 0; i < PREP_NONCES; i++) {
                 ck->nonce_ok[i] = i < m->n_challenges && nonce_wanted(&m->challenges[i], proxy);
@@ -804,7 +813,7 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
         h = (Holder *)table_get_h(&t->chains, &ck->chain, meta->ts_us, NULL);
         if (h)
                 store_holder(h, cs);
-        client_key(&k, from_user, client);
+        client_key(&k, from_user, client, &meta->src);
         hkey_update(&ck->client, &k, &t->clients);
         h = (Holder *)table_get_h(&t->clients, &ck->client, meta->ts_us, NULL);
         if (h)

@@ -738,6 +738,111 @@ static void test_prepared_keys(void)
         tracker_free(t);
 }
 
+static void feed_ep(Tracker *t, int64_t ts, const SipMsg *m, const Endpoint *src,
+                    const Endpoint *dst)
+{
+        PacketMeta meta = {.ts_us = ts, .transport = TRANSPORT_UDP, .src = *src, .dst = *dst};
+        tracker_feed(t, &meta, m);
+}
+
+/* Three refused retries of user in one chain, each answering the latest
+ * challenge but with the given credential realm and header kind. */
+static int64_t refused_thrice(Tracker *t, int64_t ts, const char *user, const char *method,
+                              unsigned status, const char *cred_realm, bool cred_proxy)
+{
+        char br[64], nonce[32], prev[32] = "";
+
+        for (unsigned i = 0; i <= 3; i++) {
+                snprintf(br, sizeof br, "z9hG4bK-%s-%u", user, i);
+                Req r = {user, "t", user, br, method, 1 + i};
+                SipMsg q = request(&r);
+                if (i > 0) {
+                        add_cred(&q, cred_realm, prev, DIGEST_ALG_MD5, "sip:example.test", 0, 0);
+                        q.credentials[0].proxy = cred_proxy;
+                }
+                feed(t, ts, &q, true);
+                SipMsg a = response(&q, status);
+                snprintf(nonce, sizeof nonce, "%s-n%u", user, i);
+                add_chal(&a, "example.test", nonce, DIGEST_ALG_MD5, 0, false);
+                feed(t, ts + 2000, &a, false);
+                snprintf(prev, sizeof prev, "%s", nonce);
+                ts += 20000;
+        }
+        return ts;
+}
+
+/*
+ * Challenges outstanding at once must not be mixed up, or a healthy login is
+ * seen to "succeed despite" an anomaly, the server is taken to tolerate it,
+ * and a real failure of that kind is then reported as wrong-password.
+ */
+static void test_concurrent_challenges(void)
+{
+        static const Endpoint SERVER2 = {4, {192, 0, 2, 20}, 5060};
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        int64_t ts = 1000000;
+
+        /* A call placed while the registration is refreshed: a 407 for the
+         * INVITE, then a 401 for the REGISTER; the INVITE's retry answers the
+         * 407 (Proxy-Authorization), the older of the two. */
+        Req inv = {"inv-1", "ti", "alice", "z9hG4bK-inv-1", "INVITE", 1};
+        SipMsg q = request(&inv);
+        feed(t, ts, &q, true);
+        SipMsg a = response(&q, 407);
+        add_chal(&a, "example.test", "pn1", DIGEST_ALG_MD5, 0, false);
+        feed(t, ts + 2000, &a, false);
+        Req reg = {"reg-1", "tr", "alice", "z9hG4bK-reg-1", "REGISTER", 1};
+        q = request(&reg);
+        feed(t, ts + 3000, &q, true);
+        a = response(&q, 401);
+        add_chal(&a, "example.test", "wn1", DIGEST_ALG_MD5, 0, false);
+        feed(t, ts + 4000, &a, false);
+        inv.branch = "z9hG4bK-inv-2";
+        inv.cseq = 2;
+        q = request(&inv);
+        add_cred(&q, "example.test", "pn1", DIGEST_ALG_MD5, "sip:example.test", 0, 0);
+        q.credentials[0].proxy = true;
+        feed(t, ts + 10000, &q, true);
+        a = response(&q, 200);
+        feed(t, ts + 12000, &a, false);
+        /* A real header mismatch on the same server afterwards. */
+        ts = refused_thrice(t, ts + 100000, "bob", "INVITE", 407, "example.test", false);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_HEADER_MISMATCH,
+              "header mismatch after a healthy call during a refresh: %u records, first %s", s.n,
+              s.n ? diag_code_name(s.codes[0]) : "-");
+        tracker_free(t);
+
+        /* A phone registered with two servers (realms one.test and two.test),
+         * retrying with a new Call-ID each time: the client memory is per server. */
+        t = mk(&s, 3);
+        ts = 1000000;
+        Req r1 = {"two-1", "t1", "carol", "z9hG4bK-two-1", "REGISTER", 1};
+        q = request(&r1);
+        feed_ep(t, ts, &q, &CLIENT, &SERVER);
+        a = response(&q, 401);
+        add_chal(&a, "one.test", "one-n1", DIGEST_ALG_MD5, 0, false);
+        feed_ep(t, ts + 2000, &a, &SERVER, &CLIENT);
+        Req r2 = {"two-2", "t2", "carol", "z9hG4bK-two-2", "REGISTER", 1};
+        q = request(&r2);
+        feed_ep(t, ts + 3000, &q, &CLIENT, &SERVER2);
+        a = response(&q, 401);
+        add_chal(&a, "two.test", "two-n1", DIGEST_ALG_MD5, 0, false);
+        feed_ep(t, ts + 4000, &a, &SERVER2, &CLIENT);
+        Req r3 = {"two-3", "t3", "carol", "z9hG4bK-two-3", "REGISTER", 1};
+        q = request(&r3);
+        add_cred(&q, "one.test", "one-n1", DIGEST_ALG_MD5, "sip:example.test", 0, 0);
+        feed_ep(t, ts + 10000, &q, &CLIENT, &SERVER);
+        a = response(&q, 200);
+        feed_ep(t, ts + 12000, &a, &SERVER, &CLIENT);
+        /* A real realm mismatch on the first server afterwards. */
+        ts = refused_thrice(t, ts + 100000, "dave", "REGISTER", 401, "old.test", false);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_REALM_MISMATCH,
+              "realm mismatch after a healthy login to one of two servers: %u records, first %s",
+              s.n, s.n ? diag_code_name(s.codes[0]) : "-");
+        tracker_free(t);
+}
+
 int main(void)
 {
         test_code_tables();
@@ -758,6 +863,7 @@ int main(void)
         test_learned_tolerance();
         test_nc_stuck();
         test_prepared_keys();
+        test_concurrent_challenges();
         if (failures)
                 fprintf(stderr, "%d check(s) failed\n", failures);
         else
