@@ -17,8 +17,13 @@ struct bpf_program;
 
 typedef struct Capture Capture;
 
-#define CAPTURE_SNAPLEN     262144
-#define CAPTURE_BUFFER_SIZE (16 * 1024 * 1024)
+#define CAPTURE_SNAPLEN 262144
+/* The kernel's packet ring. In immediate mode libpcap uses TPACKET_V2, one
+ * MTU-sized frame per packet: 64 MiB holds ~30k packets, ~150 ms at 200k
+ * packets/s, enough to ride out the capture thread losing its CPU for a
+ * while (bench/README.md: with 16 MiB the first losses came at ~110-156k
+ * packets/s, with 64 MiB at ~220k). */
+#define CAPTURE_BUFFER_SIZE (64 * 1024 * 1024)
 
 /*
  * Used for live capture when -f is not given: SIP ports, plus IP fragments so
