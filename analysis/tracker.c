@@ -204,10 +204,12 @@ static void copy_str(char *dst, size_t n, const char *src)
         dst[len] = '\0';
 }
 
-static uint64_t str_hash(const char *s)
+/* Fingerprints of realms, nonces, responses and usernames, compared for
+ * equality only. Keyed like the tables: the strings are the sender's, and a
+ * chosen collision would merge two usernames or two guesses. */
+static uint64_t str_hash(const Tracker *t, const char *s)
 {
-        /* Unkeyed: these hashes compare realms and nonces, they index nothing. */
-        return s ? lru_hash(0x5eedULL, s, strlen(s)) : 0;
+        return s ? lru_hash(t->cfg.hash_seed ^ 0x5eedULL, s, strlen(s)) : 0;
 }
 
 static void key_init(Key *k)
@@ -507,7 +509,7 @@ static bool cred_usable(const SipCredentials *c)
 }
 
 /* The credentials that answer ref: same header kind and realm first. */
-static const SipCredentials *pick_cred(const SipMsg *m, const ChallengeSet *ref)
+static const SipCredentials *pick_cred(const Tracker *t, const SipMsg *m, const ChallengeSet *ref)
 {
         const SipCredentials *first = NULL, *kind = NULL;
 
@@ -521,7 +523,7 @@ static const SipCredentials *pick_cred(const SipMsg *m, const ChallengeSet *ref)
                         continue;
                 if (!kind)
                         kind = c;
-                uint64_t rh = str_hash(c->realm);
+                uint64_t rh = str_hash(t, c->realm);
                 for (unsigned j = 0; j < ref->n; j++)
                         if (ref->ch[j].realm_hash == rh)
                                 return c;
@@ -632,7 +634,7 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         chain = (Holder *)table_find_h(&t->chains, &kc, meta->ts_us);
         client = (Holder *)table_find_h(&t->clients, &kl, meta->ts_us);
         ref = pick_ref(chain, client);
-        cred = pick_cred(m, ref);
+        cred = pick_cred(t, m, ref);
 
         if (ref) {
                 x->have_ref = true;
@@ -668,7 +670,7 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
             .ref = ref,
             .ref_ch = pick_ref_ch(ref, cred),
             .nonce = nonce ? &nonce->info : NULL,
-            .cred_realm_hash = str_hash(cred->realm),
+            .cred_realm_hash = str_hash(t, cred->realm),
             .src = meta->src,
             .dst = meta->dst,
             .transport = meta->transport,
@@ -678,7 +680,7 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         x->has_creds = true;
         x->anomalies = rules_check_attempt(&ctx);
         x->verify = verify_attempt(t, m, cred);
-        x->resp_hash = cred->response ? (uint32_t)str_hash(cred->response) | 1u : 0;
+        x->resp_hash = cred->response ? (uint32_t)str_hash(t, cred->response) | 1u : 0;
         x->nc_stuck = qop_check_nc_stuck(&ctx);
         copy_str(x->user, sizeof x->user,
                  cred->username && cred->username[0] ? cred->username : m->from_user);
@@ -692,7 +694,7 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         x->cred_qop = cred->qop_mask;
         x->offered_qop = ctx.ref_ch ? ctx.ref_ch->qop_mask : 0;
         if (ref) {
-                uint64_t nh = str_hash(cred->nonce);
+                uint64_t nh = str_hash(t, cred->nonce);
                 for (unsigned i = 0; i < ref->n; i++)
                         if (ref->ch[i].nonce_hash == nh)
                                 x->answered_latest = true;
@@ -729,7 +731,8 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 /* ---- responses -------------------------------------------------------- */
 
 /* RFC 3261 §22.1: a usable challenge has the header kind of its status, a realm and a nonce. */
-static void collect_challenges(const SipMsg *m, bool proxy, ChallengeSet *cs, bool *pjsip_shape)
+static void collect_challenges(const Tracker *t, const SipMsg *m, bool proxy, ChallengeSet *cs,
+                               bool *pjsip_shape)
 {
         memset(cs, 0, sizeof *cs);
         cs->proxy = proxy;
@@ -745,8 +748,8 @@ static void collect_challenges(const SipMsg *m, bool proxy, ChallengeSet *cs, bo
                 copy_str(ci->alg_raw, sizeof ci->alg_raw, c->algorithm ? c->algorithm : "MD5");
                 ci->qop_mask = c->qop_mask;
                 ci->stale = c->stale;
-                ci->realm_hash = str_hash(c->realm);
-                ci->nonce_hash = str_hash(c->nonce);
+                ci->realm_hash = str_hash(t, c->realm);
+                ci->nonce_hash = str_hash(t, c->nonce);
                 copy_str(ci->realm, sizeof ci->realm, c->realm);
                 if (c->opaque && c->qop_mask)
                         *pjsip_shape = true;
@@ -1202,9 +1205,9 @@ static Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool cre
         return so;
 }
 
-static SourceUser *source_user(Source *so, const char *user, bool create)
+static SourceUser *source_user(const Tracker *t, Source *so, const char *user, bool create)
 {
-        uint64_t h = str_hash(user ? user : "");
+        uint64_t h = str_hash(t, user ? user : "");
         SourceUser *u;
 
         for (unsigned i = 0; i < so->n_users; i++)
@@ -1239,7 +1242,7 @@ static void source_mark(Tracker *t, const Endpoint *src, const char *user, bool 
                         bool succeeded, int64_t now)
 {
         Source *so = source_get(t, src, now, false);
-        SourceUser *u = so ? source_user(so, user, false) : NULL;
+        SourceUser *u = so ? source_user(t, so, user, false) : NULL;
 
         if (!u)
                 return;
@@ -1371,7 +1374,7 @@ static void source_fail(Tracker *t, const PacketMeta *meta, const SipMsg *m, con
 
         if (!so)
                 return;
-        u = source_user(so, x->user, true);
+        u = source_user(t, so, x->user, true);
         if (!u)
                 return; /* out of memory: counted nowhere better than not at all */
         u->fail_us = meta->ts_us;
@@ -1537,7 +1540,7 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         hkey_hash(&kt, &t->txns);
         if (challenge) {
                 challenge_keys(t, meta, m, m->status == 407, &ck);
-                collect_challenges(m, m->status == 407, &cs, &pjsip_shape);
+                collect_challenges(t, m, m->status == 407, &cs, &pjsip_shape);
                 if (cs.valid)
                         t->st.challenges++;
                 lru_prefetch_slot(&t->txns, kt.h);
