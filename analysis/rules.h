@@ -63,6 +63,9 @@ typedef struct {
         bool nc_seen;
         uint32_t last_nc;
         int64_t last_nc_us; /* packet time of the latest use with an nc */
+        /* Whose nc that is: a server may hand the same nonce to several clients
+         * (Kamailio: one per second), and each counts from 1 on its own. */
+        Endpoint nc_client;
 } NonceInfo;
 
 /* Everything a per-attempt check may look at. */

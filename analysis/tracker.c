@@ -705,11 +705,15 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 x->nonce_age_ms = ms_between(nonce->info.issued_us, meta->ts_us);
                 if (cred->nc_valid) {
                         bool reissued = nonce->info.issued_us > nonce->info.last_nc_us;
+                        bool other = !endpoint_equal(&nonce->info.nc_client, &meta->src);
 
-                        if (!nonce->info.nc_seen || reissued ||
+                        if (!nonce->info.nc_seen || reissued || other ||
                             cred->nc_value > nonce->info.last_nc)
                                 nonce->info.last_nc = cred->nc_value;
+                        if (other)
+                                nonce->info.last_nc_us = meta->ts_us;
                         nonce->info.nc_seen = true;
+                        nonce->info.nc_client = meta->src;
                         if (meta->ts_us > nonce->info.last_nc_us)
                                 nonce->info.last_nc_us = meta->ts_us;
                 }

@@ -14,6 +14,7 @@ bool qop_check_nc_stuck(const AttemptCtx *c)
          * rightly starts again at nc=1). Decided by packet time, not by the
          * order the two directions of a TCP connection were reassembled in. */
         return c->nonce && c->nonce->nc_seen && c->cred->nc_valid &&
+               endpoint_equal(&c->nonce->nc_client, &c->src) &&
                c->cred->nc_value <= c->nonce->last_nc &&
                c->nonce->issued_us <= c->nonce->last_nc_us;
 }

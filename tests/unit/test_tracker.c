@@ -843,6 +843,51 @@ static void test_concurrent_challenges(void)
         tracker_free(t);
 }
 
+/* Kamailio hands the same nonce to every client challenged within one second;
+ * each client counts nc from 1 on its own, so two clients answering it in
+ * turn with nc=1 are not stuck (seen on the real Kamailio of tests/peers). */
+static void test_shared_nonce(void)
+{
+        static const Endpoint CLIENT2 = {4, {198, 51, 100, 8}, 5060};
+        const Endpoint *who[2] = {&CLIENT, &CLIENT2};
+        const char *users[2] = {"erin", "heidi"};
+        char br[64];
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        int64_t ts = 1000000;
+
+        for (unsigned i = 0; i <= 3; i++) {
+                for (unsigned c = 0; c < 2; c++) {
+                        snprintf(br, sizeof br, "z9hG4bK-shared-%u-%u", c, i);
+                        Req r = {users[c], "t", users[c], br, "INVITE", 1 + i};
+                        SipMsg q = request(&r);
+                        if (i > 0) {
+                                add_cred(&q, "example.test", "same-second", DIGEST_ALG_MD5,
+                                         "sip:example.test", QOP_AUTH, 1);
+                                q.credentials[0].proxy = true;
+                        }
+                        feed_ep(t, ts, &q, who[c], &SERVER);
+                        ts += 500;
+                }
+                for (unsigned c = 0; c < 2; c++) {
+                        snprintf(br, sizeof br, "z9hG4bK-shared-%u-%u", c, i);
+                        Req r = {users[c], "t", users[c], br, "INVITE", 1 + i};
+                        SipMsg q = request(&r);
+                        SipMsg a = response(&q, 407);
+                        add_chal(&a, "example.test", "same-second", DIGEST_ALG_MD5, QOP_AUTH,
+                                 false);
+                        feed_ep(t, ts, &a, &SERVER, who[c]);
+                        ts += 500;
+                }
+                ts += 5000;
+        }
+        CHECK(s.n == 2 && s.codes[0] == DIAG_WRONG_PASSWORD && s.codes[1] == DIAG_WRONG_PASSWORD,
+              "two clients on one nonce: %u records, %s and %s", s.n,
+              s.n > 0 ? diag_code_name(s.codes[0]) : "-",
+              s.n > 1 ? diag_code_name(s.codes[1]) : "-");
+        tracker_free(t);
+}
+
 int main(void)
 {
         test_code_tables();
@@ -864,6 +909,7 @@ int main(void)
         test_nc_stuck();
         test_prepared_keys();
         test_concurrent_challenges();
+        test_shared_nonce();
         if (failures)
                 fprintf(stderr, "%d check(s) failed\n", failures);
         else
