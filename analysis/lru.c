@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "lru.h"
+#include "../parser/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,71 +21,10 @@ typedef struct {
 
 /* ---- hash ------------------------------------------------------------- */
 
-/* The 128-bit product of a and b, folded to 64 bits. */
-#if defined(__SIZEOF_INT128__)
-__extension__ typedef unsigned __int128 lru_u128;
-
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-        lru_u128 r = (lru_u128)a * b;
-        return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-#else
-/* 32-bit targets: the same product from 32-bit halves. */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-        uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
-        uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-        uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
-        uint64_t lo = (mid << 32) | (uint32_t)ll;
-        uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
-        return lo ^ hi;
-}
-#endif
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-        uint64_t v;
-        memcpy(&v, p, 8);
-        return v;
-}
-
-static inline uint64_t rd32(const uint8_t *p)
-{
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return v;
-}
-
-#define P0 0xa0761d6478bd642full
-#define P1 0xe7037ed1a0b428dbull
-#define P2 0x8ebc6af09c88c6e3ull
-
-/* wyhash-like: the seed is the initial state, every 8-byte word is folded in
- * through a full 128-bit product (high half xored into the low half, so the
- * low bits that pick a bucket depend on every input bit), the length last. */
+/* One keyed hash for the project (parser/hash.h). */
 uint64_t lru_hash(uint64_t seed, const void *data, size_t n)
 {
-        const uint8_t *p = data;
-        uint64_t h = seed ^ P0, w;
-        size_t left = n;
-
-        if (n >= 8) {
-                while (left > 8) {
-                        h = mum(h ^ rd64(p), P1);
-                        p += 8;
-                        left -= 8;
-                }
-                w = rd64(p + left - 8); /* the last 8 bytes, overlapping what came before */
-        } else if (n >= 4) {
-                w = rd32(p) << 32 | rd32(p + n - 4);
-        } else if (n > 0) {
-                w = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
-        } else {
-                w = 0;
-        }
-        h = mum(h ^ w, P1);
-        return mum(h ^ n, P2);
+        return hash_bytes(seed, data, n);
 }
 
 /* ---- slots ------------------------------------------------------------ */

@@ -259,10 +259,15 @@ static void hkey_hash(HKey *hk, const LruMap *m)
         lru_prefetch(m, hk->h);
 }
 
+static bool key_same(const Key *a, const Key *b)
+{
+        return a->len == b->len && memcmp(a->buf, b->buf, a->len) == 0;
+}
+
 /* hk now holds a key built for the same table; rehash only if it changed. */
 static void hkey_update(HKey *hk, const Key *k, const LruMap *m)
 {
-        if (k->len == hk->k.len && memcmp(k->buf, hk->k.buf, k->len) == 0)
+        if (key_same(k, &hk->k))
                 return;
         hk->k = *k;
         hk->h = lru_key_hash(m, k->buf, k->len);
@@ -273,7 +278,7 @@ static void hkey_update(HKey *hk, const Key *k, const LruMap *m)
 /* The hash of k for m: the hint's when it holds the same key. */
 static uint64_t hint_hash(const HKey *hint, const Key *k, const LruMap *m)
 {
-        if (k->len == hint->k.len && memcmp(k->buf, hint->k.buf, k->len) == 0)
+        if (key_same(k, &hint->k))
                 return hint->h;
         return lru_key_hash(m, k->buf, k->len);
 }
