@@ -953,10 +953,12 @@ void options_tracker_config(const Options *o, TrackerConfig *tc)
 {
         tc->threshold = o->threshold;
         tc->window_us = (int64_t)o->window_s * 1000000;
-        /* The daemon's tables take their memory at start, sized by the limits:
-         * peak RSS is known from the configuration and does not creep up with
-         * traffic (bench/README.md: "Peak RSS"). */
-        tc->preallocate = true;
+        /* The live daemon's tables take their memory at start, sized by the
+         * limits: its peak RSS is known from the configuration, and a MemoryMax=
+         * too small for the limits shows at start, not under load. A capture
+         * file is read like a small tool: its tables grow in chunks up to the
+         * same limits (bench/README.md: "Peak RSS"). */
+        tc->preallocate = o->input != INPUT_FILE;
         for (unsigned i = 0; i < TUNE__MAX; i++) {
                 uint64_t v = o->tune[i].value;
 
