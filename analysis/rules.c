@@ -39,18 +39,21 @@ uint32_t rules_check_attempt(const AttemptCtx *ctx)
 
 /*
  * DESIGN.md: "most specific cause wins". A cause explains the streak when at
- * least half of the refused attempts show it; among those the most specific
- * (lowest code) wins. A single stale challenge among wrong passwords does not
- * make a stale-nonce diagnosis. When no cause covers half, the most frequent
- * one wins, ties going to the more specific.
+ * least half of the refused attempts show it (n_show: an attempt may show
+ * several, a wrong realm and a wrong algorithm say); among those the most
+ * specific (lowest code) wins. A single stale challenge among wrong passwords
+ * does not make a stale-nonce diagnosis. When no cause covers half, the most
+ * frequent one wins by each attempt's most specific cause (n_cls), ties going
+ * to the more specific.
  */
-DiagCode rules_choose(const unsigned n_cls[DIAG__MAX], unsigned attempts)
+DiagCode rules_choose(const unsigned n_show[DIAG__MAX], const unsigned n_cls[DIAG__MAX],
+                      unsigned attempts)
 {
         DiagCode best = DIAG_WRONG_PASSWORD;
         unsigned best_n = 0;
 
         for (unsigned i = 0; i < DIAG__MAX; i++)
-                if (n_cls[i] > 0 && n_cls[i] * 2 >= attempts)
+                if (n_show[i] > 0 && n_show[i] * 2 >= attempts)
                         return (DiagCode)i;
         for (unsigned i = 0; i < DIAG__MAX; i++)
                 if (n_cls[i] > best_n) {

@@ -96,7 +96,8 @@ typedef enum {
 typedef struct {
         DiagCode code;
         unsigned attempts; /* refusals in the window */
-        unsigned n_cls[DIAG__MAX];
+        unsigned n_cls[DIAG__MAX];  /* attempts by their most specific cause */
+        unsigned n_show[DIAG__MAX]; /* attempts that show the cause, among others */
         unsigned n_status[4]; /* 401, 407, 403, other */
         unsigned n_answered_latest;
         unsigned n_stale;
@@ -149,7 +150,8 @@ uint32_t rules_check_attempt(const AttemptCtx *ctx);
 bool qop_check_nc_stuck(const AttemptCtx *c);
 
 /* Most specific cause that explains the streak (DESIGN.md precedence). */
-DiagCode rules_choose(const unsigned n_cls[DIAG__MAX], unsigned attempts);
+DiagCode rules_choose(const unsigned n_show[DIAG__MAX], const unsigned n_cls[DIAG__MAX],
+                      unsigned attempts);
 
 /* Server family from Server/User-Agent text and the challenge's shape. */
 ServerFamily server_family_detect(const char *server_agent, bool pjsip_shape);

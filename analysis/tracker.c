@@ -1122,10 +1122,17 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         for (unsigned i = 0; i < p->ring_n; i++) {
                 const AttemptRec *a = &p->ring[(p->ring_head + TRACKER_THRESHOLD_MAX - 1 - i) %
                                                TRACKER_THRESHOLD_MAX];
+                uint32_t shown = a->mask & ~tolerated;
+                DiagCode cls = classify(shown, a->verify);
+
                 if (a->ts_us < cutoff)
                         break;
                 win[s.attempts++] = a;
-                s.n_cls[classify(a->mask & ~tolerated, a->verify)]++;
+                s.n_cls[cls]++;
+                if (!shown)
+                        s.n_show[cls]++;
+                for (unsigned b = 0; b < DIAG__MAX; b++)
+                        s.n_show[b] += (shown >> b) & 1u;
                 s.tolerated_seen |= a->mask & tolerated;
                 s.n_status[status_slot(a->status)]++;
                 s.n_answered_latest += a->answered_latest;
@@ -1151,7 +1158,7 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         if (s.attempts == TRACKER_THRESHOLD_MAX && p->streak_total > s.attempts)
                 s.attempts = p->streak_total;
 
-        code = rules_choose(s.n_cls, s.attempts);
+        code = rules_choose(s.n_show, s.n_cls, s.attempts);
         /* Everything consistent yet refused, with many different responses from one
          * source: that is guessing, and it is reported once on top of wrong-password. */
         if (code == DIAG_WRONG_PASSWORD && s.n_distinct_responses >= t->cfg.guess_threshold)

@@ -225,6 +225,45 @@ static void test_realm_alg_qop(void)
         tracker_free(t);
 }
 
+/*
+ * DESIGN.md: the most specific cause that at least half of the refused
+ * attempts show wins. Every retry here answers with SHA-256 to an MD5-only
+ * challenge; some also name the wrong realm, a more specific cause. Two of
+ * four (exactly half) make realm-mismatch; one of four does not, and the
+ * algorithm every attempt shows wins.
+ */
+static void test_half_rule(void)
+{
+        Sink s;
+        unsigned cseq = 1;
+        int64_t ts;
+        Tracker *t = mk(&s, 4);
+
+        ts = cycle(t, 1000000, "h1", &cseq, 2, 401, "old.example", DIGEST_ALG_SHA256, QOP_AUTH);
+        cycle(t, ts, "h1", &cseq, 2, 401, "example.test", DIGEST_ALG_SHA256, QOP_AUTH);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_REALM_MISMATCH && s.last.attempts == 4,
+              "2 of 4 show the realm: %u %s (%u attempts)", s.n, diag_code_name(s.codes[0]),
+              s.last.attempts);
+        tracker_free(t);
+
+        t = mk(&s, 4);
+        ts = cycle(t, 1000000, "h2", &cseq, 1, 401, "old.example", DIGEST_ALG_SHA256, QOP_AUTH);
+        cycle(t, ts, "h2", &cseq, 3, 401, "example.test", DIGEST_ALG_SHA256, QOP_AUTH);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_ALGORITHM_MISMATCH && s.last.attempts == 4,
+              "1 of 4 shows the realm: %u %s (%u attempts)", s.n, diag_code_name(s.codes[0]),
+              s.last.attempts);
+        tracker_free(t);
+
+        /* Below half with no cause covering half: the most frequent wins. */
+        t = mk(&s, 5);
+        ts = cycle(t, 1000000, "h3", &cseq, 2, 401, "old.example", DIGEST_ALG_MD5, QOP_AUTH);
+        ts = cycle(t, ts, "h3", &cseq, 1, 401, "example.test", DIGEST_ALG_SHA256, QOP_AUTH);
+        cycle(t, ts, "h3", &cseq, 2, 401, "example.test", DIGEST_ALG_MD5, 0);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_REALM_MISMATCH && s.last.attempts == 5,
+              "2 realm, 1 algorithm, 2 qop of 5: %u %s", s.n, diag_code_name(s.codes[0]));
+        tracker_free(t);
+}
+
 static void test_threshold_window(void)
 {
         Sink s;
@@ -894,6 +933,7 @@ int main(void)
         test_wrong_password();
         test_healthy();
         test_realm_alg_qop();
+        test_half_rule();
         test_threshold_window();
         test_no_credentials_and_missing();
         test_bounds();
