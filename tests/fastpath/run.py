@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The fast path changes nothing: same output with `--parser fast` and `--parser full`.
 
-    run.py --sipauthmon PATH [--corpora DIR] [--no-workload] [--only NAME]...
+    run.py --sipauthmon PATH [--batch PATH] [--captures DIR] [--corpora DIR]
+           [--no-workload] [--only NAME]...
 
 sipauthmon parses SIP with sofia-sip only where it must (analysis/pipeline.c
 feed_message, parser/sipscan.h): 1xx responses and ACKs are dropped by their
@@ -29,6 +30,10 @@ sofia-sip, as before the fast path. This test runs both on
 It fails, too, when the fast path was not exercised at all (no message taken
 by the scanner or skipped by start line over the whole run): the comparison
 would then prove nothing.
+
+Every run goes through sipauthmon-batch (tests/driver) on every core when
+--batch is given, as meson does; the variant captures are those of the
+variants suite (--captures, written once per build).
 
 Prints one line per comparison and "N passed, N failed"; exit 1 on any
 failure, 2 on usage errors. Standard library only.
@@ -68,11 +73,8 @@ def parse_stats(text):
     return st
 
 
-def run(sipauthmon, capture, options, parser):
-    cmd = [sipauthmon, "-r", capture, "-o", "json", "--stats", "--parser", parser] + options
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT,
-                       check=False)
-    return r.returncode, r.stdout, parse_stats(r.stderr.decode("utf-8", "replace"))
+def job(capture, options, parser):
+    return ["-r", capture, "-o", "json", "--stats", "--parser", parser] + options
 
 
 class Totals:
@@ -97,14 +99,33 @@ def diff_stats(a, b, keys=None):
             if n not in PATH_COUNTERS and a.get(n) != b.get(n)]
 
 
-def compare(tot, label, sipauthmon, capture, options, stats_keys=None):
-    """Runs both; returns (problems, fast stdout) and adds the path counters up."""
-    rc_f, out_f, st_f = run(sipauthmon, capture, options, "fast")
-    rc_s, out_s, st_s = run(sipauthmon, capture, options, "full")
+class Comparisons:
+    """Every (capture, options) pair to run both ways, then all runs at once."""
+
+    def __init__(self):
+        self.items = []  # (label, capture, options, check(problems, out, rc), stats_keys)
+
+    def add(self, label, capture, options, check=None, stats_keys=None):
+        self.items.append((label, capture, options, check, stats_keys))
+
+    def run(self, args, tot):
+        jobs = []
+        for _label, capture, options, _check, _keys in self.items:
+            jobs += [job(capture, options, "fast"), job(capture, options, "full")]
+        results = variants.run_jobs(args.sipauthmon, args.batch, jobs)
+        for n, (label, _capture, _options, check, keys) in enumerate(self.items):
+            (rc_f, out_f, err_f), (rc_s, out_s, err_s) = results[2 * n], results[2 * n + 1]
+            problems = compare(tot, rc_f, out_f, parse_stats(err_f.decode("utf-8", "replace")),
+                               rc_s, out_s, parse_stats(err_s.decode("utf-8", "replace")), keys)
+            if check:
+                problems += check(out_f, rc_f)
+            tot.result(label, problems)
+
+
+def compare(tot, rc_f, out_f, st_f, rc_s, out_s, st_s, stats_keys=None):
+    """The problems of one fast/full pair; adds the path counters up."""
     problems = []
-    if rc_f not in (0, 1) or rc_s not in (0, 1):
-        problems.append(f"exit status fast {rc_f}, full {rc_s}")
-    elif rc_f != rc_s:
+    if rc_f not in (0, 1) or rc_s not in (0, 1) or rc_f != rc_s:
         problems.append(f"exit status fast {rc_f}, full {rc_s}")
     if out_f != out_s:
         fl, sl = out_f.splitlines(), out_s.splitlines()
@@ -115,48 +136,47 @@ def compare(tot, label, sipauthmon, capture, options, stats_keys=None):
     tot.fast += st_f.get("sip.fast", 0)
     tot.skipped += st_f.get("sip.skipped_early", 0)
     tot.full += st_f.get("sip.full", 0)
-    return problems, out_f, rc_f
+    return problems
 
 
-def golden_part(args, tot, tmp):
+def golden_part(args, cmp, tmp):
     tests = golden.parse_testlist(golden.TESTLIST)
     if args.only:
         tests = [t for t in tests if t["name"] in args.only]
     for t in tests:
         capture = os.path.join(golden.CAPTURES, t["capture"])
-        options, _ = golden.materialize(t["options"], tmp)
-        problems, out, rc = compare(tot, t["name"], args.sipauthmon, capture, options)
-        want = variants.read_expected(t["name"])
-        got = [golden.json.loads(line) for line in out.decode("utf-8").splitlines()]
-        if got != want:
-            problems.append("not the expected records: " + golden.describe_difference(got, want))
-        if rc != (1 if t["codes"] else 0):
-            problems.append(f"exit status {rc}")
-        tot.result(f"golden {t['name']}", problems)
-        for ph in list(os.listdir(tmp)):
-            os.unlink(os.path.join(tmp, ph))
+        options, _ = golden.materialize(t["options"], tempfile.mkdtemp(dir=tmp))
+
+        def check(out, rc, t=t):
+            problems = []
+            want = variants.read_expected(t["name"])
+            got = [golden.json.loads(line) for line in out.decode("utf-8").splitlines()]
+            if got != want:
+                problems.append("not the expected records: "
+                                + golden.describe_difference(got, want))
+            if rc != (1 if t["codes"] else 0):
+                problems.append(f"exit status {rc}")
+            return problems
+        cmp.add(f"golden {t['name']}", capture, options, check)
     return tests
 
 
-def variants_part(args, tot, tmp, tests):
-    for t in tests:
-        frames = variants.read_pcap(os.path.join(golden.CAPTURES, t["capture"]))
-        if frames is None or not variants.transport.is_eligible(frames):
+def variants_part(args, cmp, tmp, tests):
+    """Every variant capture of those tests (the files the variants suite reads)."""
+    capdir, index = variants.load_variants(args.captures, tmp)
+    by_name = {t["name"]: t for t in tests}
+    for e in index["variants"]:
+        t = by_name.get(e["test"])
+        if t is None or "exempt" in e:
             continue
-        for mod in variants.modules():
-            for vname, fn in mod.TRANSFORMS.items():
-                res = fn(frames, t["capture"])
-                linktype, out_frames = res[0], res[1]
-                path = os.path.join(tmp, f"{t['name']}.{vname}.pcap")
-                variants.write_pcap(path, linktype, out_frames)
-                options, _ = golden.materialize(t["options"], tmp)
-                problems, _, _ = compare(tot, vname, args.sipauthmon, path, options)
-                tot.result(f"variant {t['name']} {vname}", problems)
-                for f in os.listdir(tmp):
-                    os.unlink(os.path.join(tmp, f))
+        options, _ = golden.materialize(t["options"], tempfile.mkdtemp(dir=tmp))
+        for path in (e["path"], e["reference"]):
+            if path:
+                cmp.add(f"variant {t['name']} {os.path.basename(path)}",
+                        os.path.join(capdir, path), options)
 
 
-def corpus_part(args, tot, tmp):
+def corpus_part(args, cmp, tmp):
     captures = []
     if args.corpora:
         base = os.path.join(args.corpora, "pcaps")
@@ -177,19 +197,20 @@ def corpus_part(args, tot, tmp):
         # start line it counts as a message, a request or response, where
         # sofia-sip refuses it first. So sip.* and tracker.requests/responses
         # are left out here (the golden part compares them all).
-        problems, _, _ = compare(
-            tot, c, args.sipauthmon, c, opts,
-            stats_keys=lambda n: not n.startswith("sip.") and n not in (
-                "tracker.requests", "tracker.responses"))
         label = os.path.relpath(c, args.corpora) if args.corpora and c.startswith(
             args.corpora) else os.path.basename(c)
-        tot.result(f"capture {label}", problems)
+        cmp.add(f"capture {label}", c, opts,
+                stats_keys=lambda n: not n.startswith("sip.") and n not in (
+                    "tracker.requests", "tracker.responses"))
     return len(captures)
 
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sipauthmon", required=True)
+    ap.add_argument("--batch", default=os.environ.get("SIPAUTHMON_BATCH"),
+                    help="sipauthmon-batch (tests/driver): run every capture in it")
+    ap.add_argument("--captures", metavar="DIR", help="the variant captures (tests/variants)")
     ap.add_argument("--corpora", default=os.environ.get("CORPORA"))
     ap.add_argument("--no-workload", action="store_true", help="skip the bench workload")
     ap.add_argument("--only", action="append", default=[], metavar="NAME")
@@ -202,9 +223,11 @@ def main(argv):
     tot.result("--parser sofia is refused (exit 2)",
                [] if r.returncode == 2 and b"--parser" in r.stderr else [f"exit {r.returncode}"])
     with tempfile.TemporaryDirectory(prefix="sipauthmon-fastpath-") as tmp:
-        tests = golden_part(args, tot, tmp)
-        variants_part(args, tot, tmp, tests)
-        n = corpus_part(args, tot, tmp) if not args.only else 0
+        cmp = Comparisons()
+        tests = golden_part(args, cmp, tmp)
+        variants_part(args, cmp, tmp, tests)
+        n = corpus_part(args, cmp, tmp) if not args.only else 0
+        cmp.run(args, tot)
     print(f"fast path over the run: {tot.fast} messages scanned, {tot.skipped} skipped by "
           f"start line, {tot.full} through sofia-sip; {n} corpus/workload captures")
     if tot.fast == 0 or tot.skipped == 0:

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Transport-variant golden tests: the same diagnoses whatever the transport.
 
-    run.py --sipauthmon PATH [--only NAME]... [--variant VARIANT]... [--keep DIR]
+    run.py --sipauthmon PATH [--batch PATH] [--captures DIR] [--only NAME]...
+           [--variant VARIANT]...
+    run.py --write DIR
 
 For every tests/golden/TESTLIST line whose capture is Ethernet/IPv4/UDP
 (transport.is_eligible), every transform of every module in this directory
@@ -12,6 +14,13 @@ tests/golden/expected/NAME.jsonl record for record (or the output for the
 transform's reference capture), with the golden exit status. EXEMPT entries
 are reported as skipped with their reason.
 
+The variant captures are written once per build (meson's variant-captures
+target: `run.py --write DIR`, into BUILDDIR/tests/variant-captures, where
+they stay for tshark) and read with --captures; without one they are
+written to a temporary directory first. With --batch (meson passes
+sipauthmon-batch, tests/driver) every capture runs in a few processes on
+every core; without it, one sipauthmon process each.
+
 Prints one line per (test, variant) and "N passed, N failed, N exempt";
 exit 1 on any failure, 2 on usage errors. Standard library only.
 """
@@ -20,6 +29,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -39,6 +49,7 @@ def load(path, name):
 
 golden = load(os.path.join(GOLDEN, "run.py"), "golden_run")
 transport = load(os.path.join(HERE, "transport.py"), "variants_transport")
+batch = load(os.path.join(os.path.dirname(HERE), "driver", "batch.py"), "driver_batch")
 
 
 def modules():
@@ -91,26 +102,107 @@ def write_pcap(path, linktype, frames):
             f.write(data)
 
 
-def run_sipauthmon(sipauthmon, capture, options):
-    """(exit status, [records], problems)."""
-    cmd = [sipauthmon, "-r", capture, "-o", "json"] + options
-    try:
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT,
-                           check=False)
-    except subprocess.TimeoutExpired:
-        return None, [], [f"timed out after {TIMEOUT} s"]
+def parse_records(rc, stdout, stderr):
+    """(exit status, [records], problems) of one run."""
     problems, records = [], []
-    if r.returncode < 0 or r.returncode not in (0, 1):
-        err = r.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
-        problems.append(f"exit {r.returncode}" + (f" ({err[0][:160]})" if err else ""))
-    for n, line in enumerate(r.stdout.decode("utf-8", "replace").splitlines(), 1):
+    if rc is None or rc < 0 or rc not in (0, 1):
+        err = stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+        problems.append(f"exit {rc}" + (f" ({err[0][:160]})" if err else ""))
+    for n, line in enumerate(stdout.decode("utf-8", "replace").splitlines(), 1):
         try:
             obj = json.loads(line)
         except ValueError:
             problems.append(f"stdout line {n} is not JSON")
             continue
         records.append(obj)
-    return r.returncode, records, problems
+    return rc, records, problems
+
+
+def run_jobs(sipauthmon, batch_exe, jobs):
+    """[(rc, stdout, stderr)] of `sipauthmon ARGS` for each ARGS in jobs: all
+    in sipauthmon-batch processes on every core when batch_exe is given (the
+    test suite), else one sipauthmon process each (by hand)."""
+    if batch_exe:
+        return batch.run_many(batch_exe, jobs, timeout=TIMEOUT * 10)
+    out = []
+    for args in jobs:
+        try:
+            r = subprocess.run([sipauthmon] + args, stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=TIMEOUT, check=False)
+            out.append((r.returncode, r.stdout, r.stderr))
+        except subprocess.TimeoutExpired:
+            out.append((None, b"", f"timed out after {TIMEOUT} s".encode()))
+    return out
+
+
+# ------------------------------------------------------------------ the captures
+
+INDEX = "index.json"
+
+
+def write_variants(outdir, tests=None, only_variants=None):
+    """Write every variant capture of every eligible TESTLIST test into outdir,
+    with outdir/index.json saying what is where. Returns the index.
+
+    The index: {"tests": {NAME: eligible?}, "variants": [{"test", "variant",
+    "path", "reference"}] (paths relative to outdir, "exempt" with the reason
+    instead of paths), "stats": {counter: n}, "required": [[module, counter]]}.
+    A capture shared by several tests is transformed once."""
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)  # no capture of an earlier TESTLIST left behind
+    os.makedirs(outdir)
+    mods = modules()
+    transforms, exempt = {}, {}
+    for mod in mods:
+        for name, fn in mod.TRANSFORMS.items():
+            if name in transforms:
+                raise golden.UsageError(f"variant {name} defined twice")
+            transforms[name] = fn
+        exempt.update(getattr(mod, "EXEMPT", {}))
+    if only_variants:
+        transforms = {k: v for k, v in transforms.items() if k in only_variants}
+    index = {"tests": {}, "variants": [], "stats": {}, "required": []}
+    written = {}
+    for t in tests if tests is not None else golden.parse_testlist(golden.TESTLIST):
+        frames = read_pcap(os.path.join(golden.CAPTURES, t["capture"]))
+        eligible = frames is not None and transport.is_eligible(frames)
+        index["tests"][t["name"]] = eligible
+        if not eligible:
+            continue
+        for vname, fn in transforms.items():
+            entry = {"test": t["name"], "variant": vname}
+            if (vname, t["name"]) in exempt:
+                entry["exempt"] = exempt[(vname, t["name"])]
+                index["variants"].append(entry)
+                continue
+            key = (t["capture"], vname)
+            if key not in written:
+                res = fn(frames, t["capture"])
+                base = f"{t['capture'][:-5]}.{vname}"
+                write_pcap(os.path.join(outdir, base + ".pcap"), res[0], res[1])
+                ref = None
+                if len(res) == 3:
+                    ref = base + ".reference.pcap"
+                    write_pcap(os.path.join(outdir, ref), res[2][0], res[2][1])
+                written[key] = (base + ".pcap", ref)
+            entry["path"], entry["reference"] = written[key]
+            index["variants"].append(entry)
+    for mod in mods:
+        index["stats"].update(getattr(mod, "STATS", {}))
+        index["required"] += [[mod.__name__, n] for n in getattr(mod, "REQUIRED_STATS", ())]
+    with open(os.path.join(outdir, INDEX), "w", encoding="utf-8") as f:
+        json.dump(index, f, indent=1, sort_keys=True)
+    return index
+
+
+def load_variants(captures_dir, tmp):
+    """(directory, index): the captures built for this build (meson's
+    variant-captures target) when captures_dir has them, else written now."""
+    if captures_dir and os.path.exists(os.path.join(captures_dir, INDEX)):
+        with open(os.path.join(captures_dir, INDEX), encoding="utf-8") as f:
+            return captures_dir, json.load(f)
+    outdir = captures_dir or os.path.join(tmp, "captures")
+    return outdir, write_variants(outdir)
 
 
 def read_expected(name):
@@ -128,102 +220,99 @@ def compare(got, want):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sipauthmon", required=True)
+    ap.add_argument("--batch", default=os.environ.get("SIPAUTHMON_BATCH"),
+                    help="sipauthmon-batch (tests/driver): run every capture in it")
+    ap.add_argument("--captures", metavar="DIR",
+                    help="the variant captures (written there first if DIR has no index)")
+    ap.add_argument("--write", metavar="DIR", help="only write the variant captures to DIR")
     ap.add_argument("--only", action="append", default=[], metavar="NAME")
     ap.add_argument("--variant", action="append", default=[], metavar="VARIANT")
-    ap.add_argument("--keep", metavar="DIR", help="keep the variant captures here")
     args = ap.parse_args(argv[1:])
-    if not os.access(args.sipauthmon, os.X_OK):
-        print(f"run.py: {args.sipauthmon} is not an executable", file=sys.stderr)
-        return 2
+    if args.write:
+        write_variants(args.write)
+        return 0
+    for exe in [args.sipauthmon] + ([args.batch] if args.batch else []):
+        if not os.access(exe, os.X_OK):
+            print(f"run.py: {exe} is not an executable", file=sys.stderr)
+            return 2
     try:
-        tests = golden.parse_testlist(golden.TESTLIST)
+        tests = {t["name"]: t for t in golden.parse_testlist(golden.TESTLIST)}
     except (OSError, golden.UsageError) as e:
         print(f"run.py: {e}", file=sys.stderr)
         return 2
-    if args.only:
-        tests = [t for t in tests if t["name"] in args.only]
-
-    transforms, normalise, exempt, mods = {}, {}, {}, modules()
-    for mod in mods:
-        for name, fn in mod.TRANSFORMS.items():
-            if name in transforms:
-                print(f"run.py: variant {name} defined twice", file=sys.stderr)
-                return 2
-            transforms[name] = fn
+    normalise = {}
+    for mod in modules():
+        for name in mod.TRANSFORMS:
             normalise[name] = getattr(mod, "NORMALISE", {}).get(name, lambda r: r)
-        exempt.update(getattr(mod, "EXEMPT", {}))
-    if args.variant:
-        unknown = set(args.variant) - set(transforms)
-        if unknown:
-            print(f"run.py: unknown variant(s) {sorted(unknown)}", file=sys.stderr)
-            return 2
-        transforms = {k: v for k, v in transforms.items() if k in args.variant}
+    unknown = set(args.variant) - set(normalise)
+    if unknown:
+        print(f"run.py: unknown variant(s) {sorted(unknown)}", file=sys.stderr)
+        return 2
 
     passed = failed = exempted = 0
-    variants = {}  # (capture, variant) -> path, reference path or None
-    eligible = 0
     with tempfile.TemporaryDirectory(prefix="sipauthmon-variants-") as tmp:
-        outdir = args.keep or tmp
-        os.makedirs(outdir, exist_ok=True)
-        for t in tests:
-            frames = read_pcap(os.path.join(golden.CAPTURES, t["capture"]))
-            if frames is None or not transport.is_eligible(frames):
+        capdir, index = load_variants(args.captures, tmp)
+        entries = [e for e in index["variants"]
+                   if (not args.only or e["test"] in args.only)
+                   and (not args.variant or e["variant"] in args.variant)]
+        # Every run at once: each variant, and each reference capture once.
+        jobs, slot = [], {}
+        for e in entries:
+            if "exempt" in e:
                 continue
-            eligible += 1
+            options, _secrets = golden.materialize(tests[e["test"]]["options"],
+                                                   tempfile.mkdtemp(dir=tmp))
+            for path in (e["path"], e["reference"]):
+                if path and (path, e["test"]) not in slot:
+                    slot[(path, e["test"])] = len(jobs)
+                    jobs.append(["-r", os.path.join(capdir, path), "-o", "json"] + options)
+        results = run_jobs(args.sipauthmon, args.batch, jobs)
+
+        for e in entries:
+            t = tests[e["test"]]
+            label = f"{e['test']}/{e['variant']}"
+            if "exempt" in e:
+                exempted += 1
+                print(f"EXEMPT {label}: {e['exempt']}")
+                continue
             want = read_expected(t["name"])
             want_rc = 1 if t["codes"] else 0
-            options, _secrets = golden.materialize(t["options"], tempfile.mkdtemp(dir=tmp))
-            for vname, fn in transforms.items():
-                label = f"{t['name']}/{vname}"
-                if (vname, t["name"]) in exempt:
-                    exempted += 1
-                    print(f"EXEMPT {label}: {exempt[(vname, t['name'])]}")
-                    continue
-                key = (t["capture"], vname)
-                if key not in variants:
-                    res = fn(frames, t["capture"])
-                    base = os.path.join(outdir, f"{t['capture'][:-5]}.{vname}")
-                    write_pcap(base + ".pcap", res[0], res[1])
-                    ref = None
-                    if len(res) == 3:
-                        ref = base + ".reference.pcap"
-                        write_pcap(ref, res[2][0], res[2][1])
-                    variants[key] = (base + ".pcap", ref)
-                path, ref = variants[key]
-                problems = []
-                rc, got, problems = run_sipauthmon(args.sipauthmon, path, options)
-                reference = want
-                if ref is not None:
-                    ref_rc, reference, ref_problems = run_sipauthmon(args.sipauthmon, ref, options)
-                    problems += [f"reference: {p}" for p in ref_problems]
-                    if ref_rc != rc:
-                        problems.append(f"exit {rc}, reference capture {ref_rc}")
-                elif rc != want_rc:
-                    problems.append(f"exit {rc}, golden {want_rc}")
-                got = [normalise[vname](r) for r in got]
-                diff = compare(got, reference)
-                if diff:
-                    codes = [r.get("diagnosis") for r in got]
-                    problems.append(f"{diff} (diagnoses {codes or '-'})")
-                if problems:
-                    failed += 1
-                    print(f"FAIL {label}: " + "; ".join(problems))
-                else:
-                    passed += 1
-                    print(f"PASS {label}")
-                sys.stdout.flush()
+            rc, got, problems = parse_records(*results[slot[(e["path"], t["name"])]])
+            reference = want
+            if e["reference"] is not None:
+                ref_rc, reference, ref_problems = parse_records(
+                    *results[slot[(e["reference"], t["name"])]])
+                problems += [f"reference: {p}" for p in ref_problems]
+                if ref_rc != rc:
+                    problems.append(f"exit {rc}, reference capture {ref_rc}")
+            elif rc != want_rc:
+                problems.append(f"exit {rc}, golden {want_rc}")
+            got = [normalise[e["variant"]](r) for r in got]
+            if e["reference"] is not None and [r.get("diagnosis") for r in got] != t["codes"]:
+                # The reference is sipauthmon's own output on another
+                # capture: it must still say what TESTLIST says.
+                problems.append(f"diagnoses {[r.get('diagnosis') for r in got]}, "
+                                f"TESTLIST {t['codes']}")
+            diff = compare(got, reference)
+            if diff:
+                codes = [r.get("diagnosis") for r in got]
+                problems.append(f"{diff} (diagnoses {codes or '-'})")
+            if problems:
+                failed += 1
+                print(f"FAIL {label}: " + "; ".join(problems))
+            else:
+                passed += 1
+                print(f"PASS {label}")
 
     # A transform that silently stopped transforming must not pass.
-    for mod in mods:
-        stats = getattr(mod, "STATS", {})
-        if stats:
-            print("stats: " + ", ".join(f"{k}={v}" for k, v in sorted(stats.items())))
-        if args.only or args.variant:
-            continue
-        for name in getattr(mod, "REQUIRED_STATS", ()):
-            if not stats.get(name):
+    if index["stats"]:
+        print("stats: " + ", ".join(f"{k}={v}" for k, v in sorted(index["stats"].items())))
+    if not args.only and not args.variant:
+        for mod, name in index["required"]:
+            if not index["stats"].get(name):
                 failed += 1
-                print(f"FAIL {mod.__name__}: counter {name} is 0: the transform did nothing")
+                print(f"FAIL {mod}: counter {name} is 0: the transform did nothing")
+    eligible = sum(1 for n, ok in index["tests"].items() if ok and (not args.only or n in args.only))
     if eligible == 0:
         print("FAIL no eligible Ethernet/IPv4/UDP golden capture")
         failed += 1
