@@ -21,9 +21,7 @@ realm, client address, transport, method, algorithm; never timing text):
   live  sipauthmon -i veth-s -o json --duration N, inside sipsrv
   file  tcpdump's capture of the same traffic, read with sipauthmon -r
   hep   Kamailio's siptrace mirror of the same traffic as HEPv3, received by
-        sipauthmon --hep-listen (skipped, with the reason, while sipauthmon
-        has no such option; Kamailio's mirror is then still checked by a
-        small collector here)
+        sipauthmon --hep-listen (a binary without that option fails here)
 
 Usage: run.py --sipauthmon PATH [--keep DIR]   (or SIPAUTHMON in the env)
 Exit: 0 passed, 1 failed, 77 skipped (not root, no ip netns, kamailio or sipp).
@@ -191,92 +189,6 @@ def wait_listening(ns, proto, addr, port, timeout, owner):
         time.sleep(0.05)
     raise Fail("%s: not listening on %s %s:%d within %d s; stderr:\n%s" % (
         owner.name, proto, addr, port, timeout, owner.stderr()))
-
-
-# --------------------------------------------------------------------------
-# HEPv3 (a small collector used while sipauthmon has no --hep-listen)
-
-HEP_COLLECTOR = r"""
-import socket, sys, json, struct, signal, re
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-print("listening", file=sys.stderr, flush=True)
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-try:
-    while True:
-        d = s.recv(65535)
-        if not d:
-            continue  # the readiness probe
-        rec = {"magic": d[:4].decode("latin-1")}
-        off = 6
-        while off + 6 <= len(d):
-            vendor, typ, ln = struct.unpack("!HHH", d[off:off + 6])
-            if ln < 6:
-                break
-            body = d[off + 6:off + ln]
-            if vendor == 0 and typ == 3 and len(body) == 4:
-                rec["src"] = socket.inet_ntoa(body)
-            elif vendor == 0 and typ == 4 and len(body) == 4:
-                rec["dst"] = socket.inet_ntoa(body)
-            elif vendor == 0 and typ == 2 and len(body) == 1:
-                rec["proto"] = body[0]
-            elif vendor == 0 and typ == 15:
-                txt = body.decode("latin-1")
-                rec["sip"] = txt.split("\r\n", 1)[0]
-                for h in ("call-id", "cseq"):
-                    m = re.search(r"^" + h + r"\s*:\s*(.*?)\r$", txt, re.I | re.M)
-                    rec[h] = m.group(1) if m else None
-            off += ln
-        print(json.dumps(rec), flush=True)
-finally:
-    sys.stdout.flush()
-"""
-
-
-def sip_key(src, dst, call_id, cseq, status):
-    return (src, dst, (call_id or "").strip(), " ".join((cseq or "").split()),
-            status or "request")
-
-
-def check_hep_mirror(collected, pcap):
-    """Kamailio's HEPv3 mirror holds the SIP messages the capture holds: the
-    same (source, destination, Call-ID, CSeq, status) set. Kamailio 5.6
-    mirrors some messages twice (the ACKs it absorbs), so sets, not counts."""
-    hrecs = [json.loads(x) for x in collected.splitlines() if x.strip()]
-    bad = [h for h in hrecs if h.get("magic") != "HEP3" or "sip" not in h]
-    hep = set()
-    for h in hrecs:
-        if h.get("magic") == "HEP3" and "sip" in h:
-            first = h["sip"].split(" ")
-            status = first[1] if first[0] == "SIP/2.0" and len(first) > 1 else None
-            hep.add(sip_key(h.get("src"), h.get("dst"), h.get("call-id"), h.get("cseq"), status))
-    if not shutil.which("tshark"):
-        log("SKIP  hep mirror: no tshark to list the capture's SIP messages")
-        ok = not bad and len(hep) > 0
-        log("%s hep: %d HEPv3 datagrams, %d not HEPv3 with a SIP payload" % (
-            "ok   " if ok else "FAIL ", len(hrecs), len(bad)))
-        return ok
-    r = run(["tshark", "-r", pcap, "-Y", "sip", "-T", "fields", "-e", "ip.src", "-e", "ip.dst",
-             "-e", "sip.Call-ID", "-e", "sip.CSeq", "-e", "sip.Status-Code",
-             "-E", "aggregator=|"], check=False)
-    wire = set()
-    for line in r.stdout.splitlines():
-        f = (line.split("\t") + [""] * 5)[:5]
-        calls, cseqs, codes = f[2].split("|"), f[3].split("|"), f[4].split("|")
-        for i, call in enumerate(calls):  # several SIP messages in one TCP segment
-            code = codes[i] if i < len(codes) and codes[i] else None
-            wire.add(sip_key(f[0], f[1], call, cseqs[i] if i < len(cseqs) else "", code))
-    ok = not bad and wire and hep == wire
-    log("%s hep: Kamailio mirrored %d HEPv3 datagrams, %d distinct SIP messages; the "
-        "capture holds %d; only in HEP: %s; only on the wire: %s; not HEPv3+SIP: %d" % (
-            "ok   " if ok else "FAIL ", len(hrecs), len(hep), len(wire),
-            sorted(hep - wire)[:5], sorted(wire - hep)[:5], len(bad)))
-    return ok
-
-
-def sipauthmon_has_hep(exe):
-    r = run([exe, "--help"], check=False)
-    return "--hep-listen" in (r.stdout + r.stderr)
 
 
 def wait_udp_port(ns, addr, port, timeout, owner):
@@ -475,7 +387,6 @@ def main():
     started = time.monotonic()
     try:
         setup_netns()
-        hep_native = sipauthmon_has_hep(exe)
         kam = [start_kamailio(work, "md5", MD5_SRV, False),
                start_kamailio(work, "sha256", SHA_SRV, True)]
         procs += kam
@@ -495,13 +406,9 @@ def main():
         live.wait_stderr(r"capturing on", READY_TIMEOUT, "'capturing on' (capture active)")
         t_live = time.monotonic()
 
-        if hep_native:
-            hep = Proc("sipauthmon-hep", nsexec(SRV_NS, exe, "--hep-listen",
-                                                "%s:%d" % HEP_ADDR, "-o", "json",
-                                                "--duration", DURATION), work)
-        else:
-            hep = Proc("hep-collector", nsexec(SRV_NS, sys.executable, "-c", HEP_COLLECTOR,
-                                               *HEP_ADDR), work)
+        hep = Proc("sipauthmon-hep", nsexec(SRV_NS, exe, "--hep-listen",
+                                            "%s:%d" % HEP_ADDR, "-o", "json",
+                                            "--duration", DURATION), work)
         procs.append(hep)
         wait_udp_port(SRV_NS, HEP_ADDR[0], HEP_ADDR[1], READY_TIMEOUT, hep)
 
@@ -541,12 +448,11 @@ def main():
             raise Fail("sipauthmon -i did not stop at --duration %d; stderr:\n%s" % (
                 DURATION, live.stderr()))
         rc_live = live.stop()
-        if hep_native:
-            try:
-                hep.p.wait(DURATION + 15)
-            except subprocess.TimeoutExpired:
-                raise Fail("sipauthmon --hep-listen did not stop at --duration; stderr:\n"
-                           + hep.stderr())
+        try:
+            hep.p.wait(DURATION + 15)
+        except subprocess.TimeoutExpired:
+            raise Fail("sipauthmon --hep-listen did not stop at --duration; stderr:\n"
+                       + hep.stderr())
         rc_hep = hep.stop()
         td.stop(signal.SIGINT)
         for k in kam:
@@ -578,17 +484,10 @@ def main():
         compare("file", parse_records(r.stdout, "file"), report)
 
         # 3. HEP
-        if hep_native:
-            if rc_hep != 1:
-                log("FAIL  hep: exit status %d, expected 1; stderr:\n%s" % (rc_hep,
-                                                                           hep.stderr()))
-                report.append(("hep exit status", False))
-            compare("hep", parse_records(hep.stdout(), "hep"), report)
-        else:
-            ok = check_hep_mirror(hep.stdout(), pcap)
-            report.append(("hep mirror", ok))
-            log("SKIP  hep: sipauthmon has no --hep-listen option yet; the HEP part of "
-                "this test runs once it has")
+        if rc_hep != 1:
+            log("FAIL  hep: exit status %d, expected 1; stderr:\n%s" % (rc_hep, hep.stderr()))
+            report.append(("hep exit status", False))
+        compare("hep", parse_records(hep.stdout(), "hep"), report)
         if args.keep:
             log("captures and logs kept in %s" % work)
     except Fail as e:

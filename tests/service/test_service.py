@@ -590,6 +590,9 @@ def inner(exe, T):
         net.veth("svc0", "svc1")
         net.veth("svc2", "svc3")
         print("sender:", net.tcpreplay or "python raw socket (tcpreplay not installed)")
+        if not net.tcpreplay and os.environ.get("CI") == "true":
+            print("FAIL: tcpreplay (.ci/packages) is not installed under CI=true")
+            return 1
         main_instance(exe, net, T, jdir)
         reopen_instance(exe, net, T)
         hep_only_instance(exe, T)

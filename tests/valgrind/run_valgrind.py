@@ -3,7 +3,8 @@
 """Run the tests that drive the sipauthmon binary with every sipauthmon
 process under valgrind memcheck (issue 7, item 3).
 
-    run_valgrind.py --sipauthmon PATH --log OUT.jsonl [--suite NAME]...
+    run_valgrind.py --sipauthmon PATH --batch PATH --log OUT.jsonl [--suite NAME]...
+    run_valgrind.py --list
 
 The C test executables (suites unit and fuzz) run under valgrind through
 `meson test --wrapper` (see .ci/run). The Python-driven suites exec the
@@ -17,11 +18,15 @@ wrapper script instead:
 valgrind's own report goes to a file per process, not to stderr, so the
 tests see sipauthmon's stderr unchanged. A suite passes when its driver
 passes AND no valgrind log shows an error or a definite leak (every log is
-checked: a process whose exit status a test ignores still counts).
+checked: a process whose exit status a test ignores still counts). Errors in
+a log fail the suite even when its driver skipped (exit 77), and a suite
+that ran no sipauthmon process under valgrind fails.
 
 Suites: golden (tests/golden/run.py), cli (tests/cli/test_cli.py without
 its live-capture part, which is timing-bound), journal (tests/journal/test-journal.sh),
-flood (tests/flood/test_flood.py). --suite restricts the list.
+flood (tests/flood/test_flood.py), variants and fastpath (tests/variants/run.py,
+tests/fastpath/run.py, through sipauthmon-batch under valgrind, --batch).
+--suite restricts the list; --list prints the result names.
 
 Each result is appended to OUT.jsonl as {"name", "result", "duration"} with
 result OK / FAIL / SKIP, the format of meson's testlog.json, so that .ci/run
@@ -52,6 +57,14 @@ SUITES = {
             "--no-live"],
     "journal": [os.path.join(SRCDIR, "tests", "journal", "test-journal.sh"), "@EXE@"],
     "flood": [sys.executable, os.path.join(SRCDIR, "tests", "flood", "test_flood.py"), "--sipauthmon", "@EXE@"],
+    # Every transport variant of every golden capture (IP and TCP reassembly,
+    # IPv6, VLAN, tunnels, HEP), in one sipauthmon-batch process per core.
+    "variants": [sys.executable, os.path.join(SRCDIR, "tests", "variants", "run.py"), "--sipauthmon", "@EXE@",
+                 "--batch", "@BATCH@"],
+    # --parser fast against --parser full on the golden captures, their
+    # variants and the public corpora (not the 10k-packet workload).
+    "fastpath": [sys.executable, os.path.join(SRCDIR, "tests", "fastpath", "run.py"), "--sipauthmon", "@EXE@",
+                 "--batch", "@BATCH@", "--no-workload"],
 }
 ERR_RE = re.compile(r"ERROR SUMMARY: ([1-9]\d*) errors")
 LEAK_RE = re.compile(r"definitely lost: ([1-9][\d,]*) bytes")
@@ -74,10 +87,17 @@ def write_wrapper(path, exe, logdir):
 
 def main(argv):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sipauthmon", required=True)
-    ap.add_argument("--log", required=True)
+    ap.add_argument("--sipauthmon")
+    ap.add_argument("--batch")
+    ap.add_argument("--log")
     ap.add_argument("--suite", action="append")
+    ap.add_argument("--list", action="store_true")
     args = ap.parse_args(argv[1:])
+    if args.list:
+        print("\n".join(f"valgrind/{name}" for name in args.suite or SUITES))
+        return 0
+    if not (args.sipauthmon and args.batch and args.log):
+        ap.error("--sipauthmon, --batch and --log are needed")
     if not shutil.which("valgrind"):
         print("valgrind missing", file=sys.stderr)
         return 1
@@ -89,7 +109,9 @@ def main(argv):
         os.makedirs(logdir)
         wrapper = os.path.join(tmp, "sipauthmon")
         write_wrapper(wrapper, exe, logdir)
-        cmd = [a.replace("@EXE@", wrapper) for a in SUITES[name]]
+        batch = os.path.join(tmp, "sipauthmon-batch")
+        write_wrapper(batch, os.path.abspath(args.batch), logdir)
+        cmd = [a.replace("@EXE@", wrapper).replace("@BATCH@", batch) for a in SUITES[name]]
         # TEST_TIME_SCALE: tests that wait for the process to be ready wait longer.
         env = dict(os.environ, SRCDIR=SRCDIR, TEST_TIME_SCALE="10")
         t0 = time.monotonic()
@@ -101,9 +123,14 @@ def main(argv):
             text = open(lg, errors="replace").read()
             if ERR_RE.search(text) or LEAK_RE.search(text):
                 bad.append((lg, text))
-        if r.returncode == 77:
+        # Errors found fail whatever the driver said, and a suite that ran no
+        # sipauthmon under valgrind proved nothing: both fail. A driver that
+        # skipped (77) with clean logs is a SKIP, which .ci/run then judges.
+        if bad or not logs:
+            result = "FAIL"
+        elif r.returncode == 77:
             result = "SKIP"
-        elif r.returncode == 0 and not bad:
+        elif r.returncode == 0:
             result = "OK"
         else:
             result = "FAIL"
