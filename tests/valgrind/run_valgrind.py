@@ -22,10 +22,12 @@ checked: a process whose exit status a test ignores still counts). Errors in
 a log fail the suite even when its driver skipped (exit 77), and a suite
 that ran no sipauthmon process under valgrind fails.
 
-Suites: golden (tests/golden/run.py), cli (tests/cli/test_cli.py without
+Suites: cli (tests/cli/test_cli.py without
 its live-capture part, which is timing-bound), journal (tests/journal/test-journal.sh),
 flood (tests/flood/test_flood.py), variants and fastpath (tests/variants/run.py,
-tests/fastpath/run.py, through sipauthmon-batch under valgrind, --batch).
+tests/fastpath/run.py, through sipauthmon-batch under valgrind, --batch; fastpath
+runs every TESTLIST line both ways, so the golden driver itself is not repeated
+here). The suites run one per core at a time.
 --suite restricts the list; --list prints the result names.
 
 Each result is appended to OUT.jsonl as {"name", "result", "duration"} with
@@ -34,6 +36,7 @@ counts it in its closing line. Exit 0 when nothing failed.
 """
 
 import argparse
+import concurrent.futures
 import glob
 import json
 import os
@@ -49,7 +52,6 @@ SRCDIR = os.path.dirname(os.path.dirname(HERE))
 SUPP = os.path.join(HERE, "sipauthmon.supp")
 
 SUITES = {
-    "golden": [sys.executable, os.path.join(SRCDIR, "tests", "golden", "run.py"), "--sipauthmon", "@EXE@"],
     # --no-live: the live-capture part races a sender against capture start-up
     # and times SIGINT handling, which valgrind's start-up (seconds) breaks;
     # it runs natively and under ASan in the other builds.
@@ -61,7 +63,8 @@ SUITES = {
     # IPv6, VLAN, tunnels, HEP), in one sipauthmon-batch process per core.
     "variants": [sys.executable, os.path.join(SRCDIR, "tests", "variants", "run.py"), "--sipauthmon", "@EXE@",
                  "--batch", "@BATCH@"],
-    # --parser fast against --parser full on the golden captures, their
+    # --parser fast against --parser full on every TESTLIST line (with its
+    # options, against tests/golden/expected: the golden suite's runs), their
     # variants and the public corpora (not the 10k-packet workload).
     "fastpath": [sys.executable, os.path.join(SRCDIR, "tests", "fastpath", "run.py"), "--sipauthmon", "@EXE@",
                  "--batch", "@BATCH@", "--no-workload"],
@@ -85,6 +88,43 @@ def write_wrapper(path, exe, logdir):
     os.chmod(path, 0o755)
 
 
+def run_suite(name, exe, batch_exe):
+    """(result, seconds, processes, [(log, text)] with errors, driver output)."""
+    tmp = tempfile.mkdtemp(prefix=f"sipauthmon-vg-{name}.")
+    logdir = os.path.join(tmp, "logs")
+    os.makedirs(logdir)
+    wrapper = os.path.join(tmp, "sipauthmon")
+    write_wrapper(wrapper, exe, logdir)
+    batch = os.path.join(tmp, "sipauthmon-batch")
+    write_wrapper(batch, batch_exe, logdir)
+    cmd = [a.replace("@EXE@", wrapper).replace("@BATCH@", batch) for a in SUITES[name]]
+    # TEST_TIME_SCALE: tests that wait for the process to be ready wait longer.
+    env = dict(os.environ, SRCDIR=SRCDIR, TEST_TIME_SCALE="10")
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=3600)
+    dt = time.monotonic() - t0
+    logs = sorted(glob.glob(os.path.join(logdir, "vg.*")))
+    bad = []
+    for lg in logs:
+        with open(lg, errors="replace") as f:
+            text = f.read()
+        if ERR_RE.search(text) or LEAK_RE.search(text):
+            bad.append((lg, text))
+    # Errors found fail whatever the driver said, and a suite that ran no
+    # sipauthmon under valgrind proved nothing: both fail. A driver that
+    # skipped (77) with clean logs is a SKIP, which .ci/run then judges.
+    if bad or not logs:
+        result = "FAIL"
+    elif r.returncode == 77:
+        result = "SKIP"
+    elif r.returncode == 0:
+        result = "OK"
+    else:
+        result = "FAIL"
+    shutil.rmtree(tmp, ignore_errors=True)
+    return result, dt, len(logs), bad, (r.stdout + r.stderr).decode(errors="replace")
+
+
 def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--sipauthmon")
@@ -101,50 +141,22 @@ def main(argv):
     if not shutil.which("valgrind"):
         print("valgrind missing", file=sys.stderr)
         return 1
-    exe = os.path.abspath(args.sipauthmon)
+    exe, batch_exe = os.path.abspath(args.sipauthmon), os.path.abspath(args.batch)
+    names = args.suite or list(SUITES)
+    # The suites are independent: one per core at a time.
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        outcomes = list(pool.map(lambda n: run_suite(n, exe, batch_exe), names))
     failed = 0
-    for name in args.suite or list(SUITES):
-        tmp = tempfile.mkdtemp(prefix=f"sipauthmon-vg-{name}.")
-        logdir = os.path.join(tmp, "logs")
-        os.makedirs(logdir)
-        wrapper = os.path.join(tmp, "sipauthmon")
-        write_wrapper(wrapper, exe, logdir)
-        batch = os.path.join(tmp, "sipauthmon-batch")
-        write_wrapper(batch, os.path.abspath(args.batch), logdir)
-        cmd = [a.replace("@EXE@", wrapper).replace("@BATCH@", batch) for a in SUITES[name]]
-        # TEST_TIME_SCALE: tests that wait for the process to be ready wait longer.
-        env = dict(os.environ, SRCDIR=SRCDIR, TEST_TIME_SCALE="10")
-        t0 = time.monotonic()
-        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=3600)
-        dt = time.monotonic() - t0
-        logs = sorted(glob.glob(os.path.join(logdir, "vg.*")))
-        bad = []
-        for lg in logs:
-            text = open(lg, errors="replace").read()
-            if ERR_RE.search(text) or LEAK_RE.search(text):
-                bad.append((lg, text))
-        # Errors found fail whatever the driver said, and a suite that ran no
-        # sipauthmon under valgrind proved nothing: both fail. A driver that
-        # skipped (77) with clean logs is a SKIP, which .ci/run then judges.
-        if bad or not logs:
-            result = "FAIL"
-        elif r.returncode == 77:
-            result = "SKIP"
-        elif r.returncode == 0:
-            result = "OK"
-        else:
-            result = "FAIL"
-        print(f"valgrind/{name}: {result} ({len(logs)} sipauthmon processes, {len(bad)} with errors, "
+    for name, (result, dt, nlogs, bad, out) in zip(names, outcomes):
+        print(f"valgrind/{name}: {result} ({nlogs} sipauthmon processes, {len(bad)} with errors, "
               f"{dt:.0f} s)")
         if result == "FAIL":
             failed += 1
-            out = (r.stdout + r.stderr).decode(errors="replace")
             print(out[-3000:], file=sys.stderr)
             for lg, text in bad[:3]:
                 print(f"--- {lg}\n{text[-4000:]}", file=sys.stderr)
         with open(args.log, "a") as f:
             f.write(json.dumps({"name": f"valgrind/{name}", "result": result, "duration": round(dt, 1)}) + "\n")
-        shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0
 
 
