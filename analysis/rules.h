@@ -118,6 +118,7 @@ typedef struct {
         unsigned n_verified_ok;   /* responses that verify against the configured secret */
         unsigned n_verified_bad;  /* responses that do not */
         unsigned n_distinct_responses;
+        unsigned n_loop; /* answers re-sent under one Call-ID and CSeq with a new From tag */
         uint32_t span_ms;          /* first attempt in the window -> now */
         unsigned n_users;          /* account-scan: distinct usernames failing */
         const char *user_list;     /* account-scan: refused/unknown names, comma separated */

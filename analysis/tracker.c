@@ -92,6 +92,8 @@ typedef struct {
         uint32_t
             mask; /* anomalies (1u << DiagCode), incl. stale, no-credentials, challenge-missing */
         uint32_t resp_hash;
+        uint32_t req_hash; /* Call-ID and CSeq number of the refused request */
+        uint32_t tag_hash; /* its From tag */
         uint16_t status;
         bool answered_latest;
         bool stale;
@@ -169,6 +171,10 @@ static void free_source(void *e, void *userdata)
         (void)userdata;
         free(((Source *)e)->users);
 }
+
+/* Loop answers (loop_answers) a window must hold before guessing is said:
+ * three candidates under one request number. */
+#define GUESS_LOOP_MIN 3
 
 /* A challenge without credentials counts toward a scan once it has gone this
  * long unanswered: a real client answers within milliseconds. */
@@ -1061,6 +1067,32 @@ static void emit(Tracker *t, Principal *p, DiagCode code, const Streak *s, int64
         deliver(t, &d, now_us);
 }
 
+/*
+ * Answers that a wordlist loop sends and a phone does not: refused attempts
+ * that carry another response under the Call-ID and CSeq number of an
+ * earlier refused attempt, with another From tag. RFC 3261 §22.2: a UAC that
+ * resubmits a request with credentials MUST increment CSeq, and a
+ * retransmission repeats the request unchanged. SIPVicious svcrack answers
+ * every challenge with the next candidate under CSeq 2 and a From tag that
+ * encodes it; baresip, linphone and sipsak retrying one wrong password
+ * increment CSeq or start a new Call-ID (tests/golden/TESTLIST, real-*).
+ */
+static unsigned loop_answers(const AttemptRec *const *a, unsigned n)
+{
+        unsigned loop = 0;
+
+        for (unsigned i = 0; i < n; i++) {
+                bool found = false;
+
+                for (unsigned j = 0; j < n && !found; j++)
+                        found = j != i && a[j]->req_hash == a[i]->req_hash &&
+                                a[j]->tag_hash != a[i]->tag_hash &&
+                                a[j]->resp_hash != a[i]->resp_hash && a[i]->resp_hash;
+                loop += found;
+        }
+        return loop;
+}
+
 /* Distinct response fingerprints among the attempts of the window. */
 static unsigned distinct_responses(const AttemptRec *const *a, unsigned n)
 {
@@ -1153,6 +1185,7 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         if (s.attempts < t->cfg.threshold)
                 return;
         s.n_distinct_responses = distinct_responses(win, s.attempts);
+        s.n_loop = loop_answers(win, s.attempts);
         s.span_ms = ms_between(first_us, now_us);
         /* Beyond the ring the streak counter keeps counting. */
         if (s.attempts == TRACKER_THRESHOLD_MAX && p->streak_total > s.attempts)
@@ -1160,8 +1193,11 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
 
         code = rules_choose(s.n_show, s.n_cls, s.attempts);
         /* Everything consistent yet refused, with many different responses from one
-         * source: that is guessing, and it is reported once on top of wrong-password. */
-        if (code == DIAG_WRONG_PASSWORD && s.n_distinct_responses >= t->cfg.guess_threshold)
+         * source, sent the way a wordlist loop sends them and no phone does: that
+         * is guessing, reported once on top of wrong-password. Distinct responses
+         * alone prove nothing: a phone's fresh cnonce makes every answer differ. */
+        if (code == DIAG_WRONG_PASSWORD && s.n_distinct_responses >= t->cfg.guess_threshold &&
+            s.n_loop >= GUESS_LOOP_MIN)
                 code = DIAG_CREDENTIAL_GUESSING;
         if (p->emitted[code] && now_us - p->last_emit_us[code] < t->cfg.window_us) {
                 t->st.suppressed++;
@@ -1442,6 +1478,8 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
             .moved = (x->anomalies & (1u << DIAG_SOURCE_CHANGED)) != 0,
             .verify = x->verify,
             .resp_hash = x->resp_hash,
+            .req_hash = (uint32_t)(str_hash(t, m->call_id) ^ (m->cseq * 0x9e3779b97f4a7c15ULL)),
+            .tag_hash = (uint32_t)str_hash(t, m->from_tag),
         };
 
         copy_str(p->method, sizeof p->method, x->method);

@@ -4,7 +4,10 @@
  * answering one account's challenges with different responses, all refused:
  * a dictionary attack (SIPVicious svcrack and the like). Chosen instead of
  * wrong-password once the distinct failing responses in the window reach
- * the guessing threshold; reported once, not per attempt.
+ * the guessing threshold AND the answers show the loop: several candidates
+ * under one Call-ID and CSeq number with a new From tag each (tracker.c
+ * loop_answers). A phone's answers all differ too (fresh cnonce), so the
+ * count alone accuses phones; reported once, not per attempt.
  */
 #include "../rules.h"
 
@@ -35,8 +38,12 @@ static void evidence(const Streak *s, char *buf, size_t n)
         streak_attempts_phrase(s, att, sizeof att);
         strbuf_append(buf, n,
                       "%s for %s from %s within %u s carried %u distinct responses, each answering "
-                      "a challenge consistently, all refused",
-                      att, s->user, s->client, s->span_ms / 1000 + 1, s->n_distinct_responses);
+                      "a challenge consistently, all refused; %u of them were sent again under "
+                      "one Call-ID and CSeq with a new From tag each, which a phone retrying its "
+                      "password never does (RFC 3261 §22.2: a retry with credentials increments "
+                      "CSeq): a loop over a password list",
+                      att, s->user, s->client, s->span_ms / 1000 + 1, s->n_distinct_responses,
+                      s->n_loop);
         if (s->n_verified_bad)
                 strbuf_append(buf, n, " (%u confirmed wrong against the configured secret)",
                               s->n_verified_bad);

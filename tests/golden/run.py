@@ -94,8 +94,9 @@ def parse_testlist(path):
             if not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name in seen:
                 raise UsageError(f"{path}:{lineno}: bad or duplicate test name {name!r}")
             seen.add(name)
-            if "/" in capture or capture.startswith("."):
-                raise UsageError(f"{path}:{lineno}: CAPTURE must be a file name in captures/")
+            if not re.fullmatch(r"(real/)?[A-Za-z0-9_-][A-Za-z0-9._-]*", capture):
+                raise UsageError(f"{path}:{lineno}: CAPTURE must be a file name in captures/ "
+                                 "or captures/real/")
             code_list = [] if codes == "-" else codes.split(",")
             unknown = [c for c in code_list if c not in CODES]
             if unknown:

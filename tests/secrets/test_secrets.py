@@ -137,8 +137,8 @@ def main(argv):
     args = ap.parse_args(argv[1:])
     exe = os.path.abspath(args.sipauthmon)
 
-    caps = sorted(os.path.join(CAPTURES, f) for f in os.listdir(CAPTURES)
-                  if f.endswith((".pcap", ".pcapng"))) if os.path.isdir(CAPTURES) else []
+    caps = sorted(os.path.join(d, f) for d, _dirs, files in os.walk(CAPTURES) for f in files
+                  if f.endswith((".pcap", ".pcapng")))
     if not caps:
         print("SKIP: no golden captures in", CAPTURES)
         return 77

@@ -369,14 +369,48 @@ static void test_bounds(void)
         tracker_free(t);
 }
 
-/* A wrong-password loop that goes on: reported at the threshold, escalated once
- * to credential-guessing at the guessing threshold, then quiet. */
+/* svcrack's shape: one REGISTER without credentials, then every new 401 is
+ * answered with the next candidate on the same Call-ID and CSeq 2 and a new
+ * From tag (tests/golden/captures/real-svcrack-fail.pcap). */
+static int64_t guess_loop(Tracker *t, int64_t ts, const char *call_id, int tries)
+{
+        char branch[64], nonce[32], prev[32], tag[32];
+        Req r = {call_id, "3206210844", cycle_user, branch, "REGISTER", 1};
+
+        snprintf(branch, sizeof branch, "z9hG4bK-%s-0", call_id);
+        snprintf(nonce, sizeof nonce, "n-%s-0", call_id);
+        SipMsg q = request(&r);
+        feed(t, ts, &q, true);
+        SipMsg a = response(&q, 401);
+        add_chal(&a, "example.test", nonce, DIGEST_ALG_MD5, QOP_AUTH, false);
+        feed(t, ts + 3000, &a, false);
+        for (int i = 1; i <= tries; i++) {
+                ts += 6000;
+                snprintf(prev, sizeof prev, "%s", nonce);
+                snprintf(branch, sizeof branch, "z9hG4bK-%s-%d", call_id, i);
+                snprintf(tag, sizeof tag, "616c6963653a%04d", i);
+                r.from_tag = tag;
+                r.cseq = 2;
+                SipMsg c = request(&r);
+                add_cred(&c, "example.test", prev, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH,
+                         (uint32_t)i);
+                feed(t, ts, &c, true);
+                SipMsg f = response(&c, 401);
+                snprintf(nonce, sizeof nonce, "n-%s-%d", call_id, i);
+                add_chal(&f, "example.test", nonce, DIGEST_ALG_MD5, QOP_AUTH, false);
+                feed(t, ts + 3000, &f, false);
+        }
+        return ts;
+}
+
+/* A wordlist loop: reported as wrong-password at the threshold, escalated
+ * once to credential-guessing at the guessing threshold, then quiet. */
 static void test_guessing_escalation(void)
 {
         Sink s;
         Tracker *t = mk(&s, 3);
-        unsigned cseq = 1;
-        cycle(t, 1000000, "g1", &cseq, 15, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+
+        guess_loop(t, 1000000, "g1", 15);
         CHECK(s.n == 2, "escalation: expected 2 records, got %u", s.n);
         CHECK(s.n >= 2 && s.codes[0] == DIAG_WRONG_PASSWORD &&
                   s.codes[1] == DIAG_CREDENTIAL_GUESSING,
@@ -385,6 +419,37 @@ static void test_guessing_escalation(void)
         CHECK(strstr(s.last.remedy, "block the source") != NULL &&
                   strstr(s.last.remedy, "Keep authentication on") != NULL,
               "guessing remedy: %s", s.last.remedy);
+        CHECK(strstr(s.last.evidence, "new From tag") != NULL, "guessing evidence: %s",
+              s.last.evidence);
+        tracker_free(t);
+}
+
+/* A phone retrying one wrong password, however fast and however long: its
+ * answers all differ (a new nonce or cnonce each time), but it increments
+ * CSeq on one Call-ID (baresip, linphone) or starts a new Call-ID (sipsak).
+ * wrong-password, never credential-guessing (issue 12). */
+static void test_phone_is_not_guessing(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        unsigned cseq = 1;
+        int64_t ts = 1000000;
+        char cid[16];
+
+        cycle(t, ts, "p1", &cseq, 30, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
+              "one Call-ID, CSeq rising: %u records, first %s", s.n, diag_code_name(s.codes[0]));
+        tracker_free(t);
+
+        t = mk(&s, 3);
+        for (int i = 0; i < 30; i++) {
+                snprintf(cid, sizeof cid, "probe-%d", i);
+                cseq = 1;
+                ts = cycle(t, ts + 1000000, cid, &cseq, 1, 401, "example.test", DIGEST_ALG_MD5,
+                           QOP_AUTH);
+        }
+        CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
+              "a new Call-ID per try: %u records, first %s", s.n, diag_code_name(s.codes[0]));
         tracker_free(t);
 }
 
@@ -938,6 +1003,7 @@ int main(void)
         test_no_credentials_and_missing();
         test_bounds();
         test_guessing_escalation();
+        test_phone_is_not_guessing();
         test_resolved();
         test_rate_limit();
         test_account_scan();

@@ -178,7 +178,7 @@ def write_variants(outdir, tests=None, only_variants=None):
             key = (t["capture"], vname)
             if key not in written:
                 res = fn(frames, t["capture"])
-                base = f"{t['capture'][:-5]}.{vname}"
+                base = f"{t['capture'][:-5].replace('/', '_')}.{vname}"
                 write_pcap(os.path.join(outdir, base + ".pcap"), res[0], res[1])
                 ref = None
                 if len(res) == 3:
