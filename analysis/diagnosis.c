@@ -29,6 +29,8 @@ static const struct {
     [DIAG_SERVER_REJECTS_VALID] = {"server-rejects-valid", SEV_ERROR,
                                    "27b81c0066ad453697375dad71850d8e"},
     [DIAG_WRONG_PASSWORD] = {"wrong-password", SEV_WARNING, "4556f8fff4e9436abfdb8dc5e2bd0d33"},
+    [DIAG_CREDENTIAL_COMPROMISE] = {"credential-compromise", SEV_CRITICAL,
+                                    "1c4b4d7e0111489aac1c14f6aa764851"},
     [DIAG_RESOLVED] = {"resolved", SEV_INFO, "57b761044fca4e30824b3eff262dc090"},
     [DIAG_RATE_LIMITED] = {"rate-limited", SEV_NOTICE, "c0d6a4a9e1f34f0e9b8e2b7c61d5a3f2"},
 };
@@ -60,14 +62,14 @@ const char *diag_code_message_id(DiagCode c)
 
 const char *severity_name(Severity s)
 {
-        static const char *const names[] = {"info", "notice", "warning", "error"};
-        return (unsigned)s < 4 ? names[s] : "warning";
+        static const char *const names[] = {"info", "notice", "warning", "error", "critical"};
+        return (unsigned)s <= SEV_CRITICAL ? names[s] : "warning";
 }
 
 int severity_syslog_priority(Severity s)
 {
-        static const int prio[] = {LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
-        return (unsigned)s < 4 ? prio[s] : LOG_WARNING;
+        static const int prio[] = {LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR, LOG_CRIT};
+        return (unsigned)s <= SEV_CRITICAL ? prio[s] : LOG_WARNING;
 }
 
 char *format_rfc3339_ms(int64_t us, char *buf, size_t n)

@@ -27,6 +27,7 @@ typedef enum {
         DIAG_ACCOUNT_SCAN,
         DIAG_SERVER_REJECTS_VALID,
         DIAG_WRONG_PASSWORD,
+        DIAG_CREDENTIAL_COMPROMISE, /* a success after guessing or a scan: not a streak cause */
         DIAG_RESOLVED,
         DIAG_RATE_LIMITED, /* summary of records held back by the global cap */
         DIAG__MAX
@@ -37,6 +38,7 @@ typedef enum {
         SEV_NOTICE,
         SEV_WARNING,
         SEV_ERROR,
+        SEV_CRITICAL,
 } Severity;
 
 typedef struct {

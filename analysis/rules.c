@@ -18,6 +18,7 @@ static const Rule *const rule_table[DIAG__MAX] = {
     [DIAG_ACCOUNT_SCAN] = &rule_account_scan,
     [DIAG_SERVER_REJECTS_VALID] = &rule_server_rejects_valid,
     [DIAG_WRONG_PASSWORD] = &rule_wrong_password,
+    [DIAG_CREDENTIAL_COMPROMISE] = &rule_credential_compromise,
     [DIAG_RESOLVED] = &rule_resolved,
     [DIAG_RATE_LIMITED] = &rule_rate_limited,
 };
@@ -73,6 +74,18 @@ void strbuf_append(char *buf, size_t n, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(buf + len, n - len, fmt, ap);
         va_end(ap);
+}
+
+void span_phrase(char *buf, size_t n, uint32_t ms)
+{
+        if (ms < 1000)
+                snprintf(buf, n, "%u ms", ms);
+        else if (ms < 120000)
+                snprintf(buf, n, "%u s", ms / 1000);
+        else if (ms < 7200000)
+                snprintf(buf, n, "%u min %u s", ms / 60000, ms / 1000 % 60);
+        else
+                snprintf(buf, n, "%u h %u min", ms / 3600000, ms / 60000 % 60);
 }
 
 void streak_attempts_phrase(const Streak *s, char *buf, size_t n)

@@ -92,6 +92,13 @@ typedef enum {
         SERVER_OPENSIPS,
 } ServerFamily;
 
+/* What makes a success a credential-compromise (DESIGN.md). */
+typedef enum {
+        COMPROMISE_AFTER_GUESSING = 0, /* from the source that was guessing */
+        COMPROMISE_OTHER_SOURCE,       /* from another source, within the window */
+        COMPROMISE_AFTER_SCAN,         /* from a source reported for an account scan */
+} CompromiseTrigger;
+
 /* The refused attempts of a principal within the window, summarised for wording. */
 typedef struct {
         DiagCode code;
@@ -126,7 +133,11 @@ typedef struct {
         unsigned n_refused_users, n_existing_users;
         const char *user_agent;     /* client's User-Agent */
         const char *resolved_codes; /* resolved: the codes that were open */
-        unsigned success_status;    /* resolved: the accepting status */
+        unsigned success_status;    /* resolved, credential-compromise: the accepting status */
+        /* credential-compromise: what came before the success, and from where */
+        CompromiseTrigger trigger;
+        const char *attacker; /* the source of the guessing or the scan */
+        uint32_t gap_ms;      /* that record -> the success */
         unsigned rate_cap;          /* rate-limited: records per minute */
         const char *client, *moved_from, *moved_to;
         const char *server, *server_agent;
@@ -167,12 +178,18 @@ const char *server_realm_hint(ServerFamily f);
 const char *server_nonce_hint(ServerFamily f);
 /* The server's digest algorithm setting. */
 const char *server_algorithm_hint(ServerFamily f);
+/* How the server blocks a source. */
+const char *server_block_hint(ServerFamily f);
+/* Where the server shows its registrations and calls. */
+const char *server_activity_hint(ServerFamily f);
 
 /* Append printf-style text to buf of size n (bounded, always terminated). */
 void strbuf_append(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* "refused with 401 each time" / "refused with 401 (3) and 403 (1)". */
 void streak_refusals_phrase(const Streak *s, char *buf, size_t n);
+/* "250 ms", "12 s", "3 min 20 s", "2 h 5 min" */
+void span_phrase(char *buf, size_t n, uint32_t ms);
 /* "4 REGISTERs" */
 void streak_attempts_phrase(const Streak *s, char *buf, size_t n);
 
@@ -180,5 +197,6 @@ void streak_attempts_phrase(const Streak *s, char *buf, size_t n);
 extern const Rule rule_challenge_missing, rule_header_mismatch, rule_no_credentials,
     rule_realm_mismatch, rule_algorithm_mismatch, rule_qop_mismatch, rule_uri_mismatch,
     rule_stale_nonce, rule_nonce_unknown, rule_source_changed, rule_credential_guessing,
-    rule_account_scan, rule_server_rejects_valid, rule_wrong_password, rule_resolved,
+    rule_account_scan, rule_server_rejects_valid, rule_wrong_password,
+    rule_credential_compromise, rule_resolved,
     rule_rate_limited;

@@ -36,46 +36,62 @@ ServerFamily server_family_detect(const char *agent, bool pjsip_shape)
 
 static const struct {
         const char *name, *reload, *secret, *realm, *nonce, *algorithm;
+        const char *block;    /* how this server blocks a source */
+        const char *activity; /* where its registrations and calls are seen */
 } fam[] = {
     [SERVER_GENERIC] = {"server", "reload the server's credentials",
                         "the account's password or HA1 on the server",
                         "the server's realm/domain setting", "the server's nonce lifetime setting",
-                        "the server's digest algorithm setting"},
+                        "the server's digest algorithm setting",
+        "the server's or firewall's source blocking",
+        "the server's registrations and call records (CDRs)"},
     [SERVER_ASTERISK_PJSIP] =
         {"Asterisk PJSIP", "asterisk -rx 'pjsip reload'",
          "password= (or md5_cred=) of the type=auth section in pjsip.conf",
          "realm= of the auth section, default_realm in [global] of pjsip.conf",
          "nonce_lifetime= of the auth section in pjsip.conf",
          "the auth section's algorithm settings in pjsip.conf (supported by the Asterisk version "
-         "in use)"},
+         "in use)",
+        "an Asterisk ACL (deny/permit on the endpoint or acl.conf) and fail2ban's asterisk jail",
+        "asterisk -rx 'pjsip show contacts' and the CDRs"},
     [SERVER_ASTERISK_CHAN_SIP] = {"Asterisk chan_sip", "asterisk -rx 'sip reload'",
                                   "secret= (or md5secret=) of the peer in sip.conf",
                                   "realm= in [general] of sip.conf",
                                   "chan_sip issues a new nonce per challenge; check for several "
                                   "Asterisk nodes behind one address",
-                                  "chan_sip supports MD5 only"},
+                                  "chan_sip supports MD5 only",
+        "an Asterisk ACL (deny/permit on the peer or acl.conf) and fail2ban's asterisk jail",
+        "asterisk -rx 'sip show peers' and the CDRs"},
     [SERVER_ASTERISK] = {"Asterisk", "asterisk -rx 'pjsip reload' or 'sip reload'",
                          "the peer's password in pjsip.conf or sip.conf",
                          "the realm setting in pjsip.conf or sip.conf",
-                         "nonce_lifetime in pjsip.conf", "the digest algorithm settings"},
+                         "nonce_lifetime in pjsip.conf", "the digest algorithm settings",
+        "an Asterisk ACL (deny/permit or acl.conf) and fail2ban's asterisk jail",
+        "asterisk -rx 'pjsip show contacts' (or 'sip show peers') and the CDRs"},
     [SERVER_FREESWITCH] = {"FreeSWITCH", "fs_cli -x 'reloadxml'",
                            "the password (or a1-hash) param of the user in directory/",
                            "the sofia profile's auth realm (challenge-realm)",
                            "nonce-ttl of the sofia profile",
-                           "the sofia profile's auth algorithm settings"},
+                           "the sofia profile's auth algorithm settings",
+        "apply-inbound-acl/apply-register-acl on the sofia profile and fail2ban's freeswitch jail",
+        "fs_cli -x 'sofia status profile internal reg' and the CDRs"},
     [SERVER_KAMAILIO] = {"Kamailio",
                          "nothing to reload: auth_db reads the subscriber table on every request "
                          "(kamcmd htable.reload if the secrets live in an htable)",
                          "the subscriber table (password, ha1, ha1b columns)",
                          "the realm argument of www_authorize/auth_check",
                          "modparam(\"auth\", \"nonce_expire\") and the shared secret on every node",
-                         "modparam(\"auth\", \"algorithm\")"},
+                         "modparam(\"auth\", \"algorithm\")",
+        "the pike module with an htable ban (pike_check_req) in the request route",
+        "kamcmd ul.dump and the acc records"},
     [SERVER_OPENSIPS] = {"OpenSIPS",
                          "nothing to reload: auth_db reads the subscriber table on every request",
                          "the subscriber table (password, ha1 columns)",
                          "the realm argument of www_authorize",
                          "modparam(\"auth\", \"nonce_expire\")",
-                         "the algorithm argument of www_challenge"},
+                         "the algorithm argument of www_challenge",
+        "the pike module (pike_check_req) and a userblacklist",
+        "opensips-cli -x mi ul_dump and the acc records"},
 };
 
 const char *server_family_name(ServerFamily f)
@@ -101,4 +117,12 @@ const char *server_nonce_hint(ServerFamily f)
 const char *server_algorithm_hint(ServerFamily f)
 {
         return fam[f].algorithm;
+}
+const char *server_block_hint(ServerFamily f)
+{
+        return fam[f].block;
+}
+const char *server_activity_hint(ServerFamily f)
+{
+        return fam[f].activity;
 }

@@ -156,6 +156,8 @@ struct Source {
         unsigned next; /* replacement cursor once full */
         int64_t last_emit_us;
         bool emitted;
+        unsigned scan_users;           /* usernames in the account-scan record */
+        int64_t compromise_emit_us;    /* a credential-compromise was said for it */
         unsigned failures;
         char user_agent[SMALL_STR];
         char method[METHOD_MAX];
@@ -171,6 +173,23 @@ static void free_source(void *e, void *userdata)
         (void)userdata;
         free(((Source *)e)->users);
 }
+
+/*
+ * Accounts reported for credential-guessing, remembered for the window so
+ * that a later success for the account, from the guessing source or any
+ * other, is a credential-compromise. A ring of the most recent: guessing
+ * records are rare (one per account and source per window) and a full ring
+ * forgets the oldest, counted as evicted_guessed while still in the window.
+ */
+#define GUESSED_MAX 64
+
+typedef struct {
+        uint64_t user_hash, realm_hash;
+        Endpoint guesser;
+        int64_t first_us, reported_us;
+        unsigned attempts;
+        int64_t compromise_emit_us; /* a compromise was said for this entry */
+} Guessed;
 
 /* Loop answers (loop_answers) a window must hold before guessing is said:
  * three candidates under one request number. */
@@ -188,6 +207,8 @@ struct Tracker {
         /* Keys of the principal and source the message being handled will
          * probably look up, hashed and prefetched early (len KEY_NONE: none). */
         HKey hint_principal, hint_source;
+        Guessed guessed[GUESSED_MAX];
+        unsigned guessed_next;
         TrackerStats st;
         /* global cap on records per minute of packet time */
         int64_t rate_minute_us;
@@ -1016,6 +1037,8 @@ static const char *code_cause(DiagCode c)
                 return "retries come from another address or port than the challenged request";
         case DIAG_CREDENTIAL_GUESSING:
                 return "one source is guessing this account's password";
+        case DIAG_CREDENTIAL_COMPROMISE:
+                return "a password guess succeeded";
         case DIAG_SERVER_REJECTS_VALID:
                 return "the response is valid for the configured secret, the server's secret "
                        "differs";
@@ -1137,6 +1160,44 @@ static void streak_details(Streak *s, const Principal *p, char *client, char *mo
         s->family = server_family_detect(p->server_agent, p->pjsip_shape);
 }
 
+static void guessed_remember(Tracker *t, const Principal *p, unsigned attempts, int64_t first_us,
+                             int64_t now_us)
+{
+        uint64_t uh = str_hash(t, p->user), rh = str_hash(t, p->realm);
+        Guessed *g = NULL;
+
+        for (unsigned i = 0; i < GUESSED_MAX && !g; i++)
+                if (t->guessed[i].reported_us && t->guessed[i].user_hash == uh &&
+                    t->guessed[i].realm_hash == rh && endpoint_addr_equal(&t->guessed[i].guesser, &p->addr))
+                        g = &t->guessed[i];
+        if (!g) {
+                g = &t->guessed[t->guessed_next];
+                t->guessed_next = (t->guessed_next + 1) % GUESSED_MAX;
+                if (g->reported_us && now_us - g->reported_us < t->cfg.window_us)
+                        t->st.evicted_guessed++;
+                *g = (Guessed){.user_hash = uh, .realm_hash = rh, .guesser = p->addr,
+                               .first_us = first_us};
+        }
+        g->reported_us = now_us;
+        g->attempts = attempts;
+}
+
+/* The most recent guessing against this account within the window, or NULL. */
+static Guessed *guessed_find(Tracker *t, const char *user, const char *realm, int64_t now_us)
+{
+        uint64_t uh = str_hash(t, user), rh = str_hash(t, realm);
+        Guessed *best = NULL;
+
+        for (unsigned i = 0; i < GUESSED_MAX; i++) {
+                Guessed *g = &t->guessed[i];
+                if (g->reported_us && g->user_hash == uh && g->realm_hash == rh &&
+                    now_us - g->reported_us < t->cfg.window_us &&
+                    (!best || g->reported_us > best->reported_us))
+                        best = g;
+        }
+        return best;
+}
+
 /* Summarise the attempts in the window and emit when the threshold is reached. */
 static void evaluate(Tracker *t, Principal *p, int64_t now_us)
 {
@@ -1212,6 +1273,8 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         p->emitted[code] = true;
         p->last_emit_us[code] = now_us;
         emit(t, p, code, &s, first_us, now_us);
+        if (code == DIAG_CREDENTIAL_GUESSING)
+                guessed_remember(t, p, s.attempts, first_us, now_us);
 }
 
 static Principal *principal_get(Tracker *t, const char *user, const char *realm,
@@ -1368,6 +1431,7 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
         scan_count(t, so, now, final, true, &c);
         so->emitted = true;
         so->last_emit_us = now;
+        so->scan_users = c.n_refused + c.n_existing;
         for (unsigned i = 0; i < so->n_users; i++)
                 if (so->users[i].fail_us && so->users[i].fail_us < first &&
                     so->users[i].fail_us >= now - t->cfg.window_us)
@@ -1444,6 +1508,25 @@ static void source_fail(Tracker *t, const PacketMeta *meta, const SipMsg *m, con
         so->transport = x->transport;
         so->pjsip_shape |= pjsip_shape;
         scan_evaluate(t, so, meta->ts_us, false);
+}
+
+/*
+ * Whether a 403/404 to this request counts toward an account scan. A
+ * REGISTER names the account in To (RFC 3261 §10.2). An INVITE, OPTIONS or
+ * SUBSCRIBE without credentials counts only when its From user is its To
+ * user, as svwar -m INVITE/OPTIONS sends them: an ordinary 404 to a call
+ * names a wrong number, and a trunk's calls to unprovisioned numbers (many
+ * callers, many numbers) must never look like a scan.
+ */
+static bool scan_probe(const Txn *x, const SipMsg *m)
+{
+        if (is_method(x->method, "REGISTER"))
+                return true;
+        if (x->has_creds || !(is_method(x->method, "INVITE") || is_method(x->method, "OPTIONS") ||
+                              is_method(x->method, "SUBSCRIBE")))
+                return false;
+        return m->from_user && m->to_user && m->from_user[0] &&
+               strcmp(m->from_user, m->to_user) == 0;
 }
 
 /* ---- refusals and successes ------------------------------------------- */
@@ -1552,7 +1635,103 @@ static void emit_resolved(Tracker *t, Principal *p, const Txn *x, unsigned statu
         deliver(t, &d, now_us);
 }
 
-static void success(Tracker *t, const PacketMeta *meta, const Txn *x, unsigned status)
+/*
+ * A request with credentials accepted for an account under attack
+ * (DESIGN.md credential-compromise): after guessing against it from this
+ * source (the principal's open record, or the guessed ring), from another
+ * source within the window after that guessing, or from a source reported
+ * for an account scan. Said once per window for the source and account.
+ * Returns true when the success was a compromise (then never "resolved").
+ */
+static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x,
+                       const Principal *p, unsigned status)
+{
+        const Rule *r = rules_get(DIAG_CREDENTIAL_COMPROMISE);
+        int64_t now = meta->ts_us, since_us, first_us;
+        char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN], attacker[ENDPOINT_STRLEN] = "",
+             ip[ENDPOINT_STRLEN];
+        Guessed *g = guessed_find(t, x->user, x->realm, now);
+        Source *so = source_get(t, &x->src, now, false);
+        int64_t *said;
+        Streak s;
+        Diagnosis d;
+
+        memset(&s, 0, sizeof s);
+        if (p && p->emitted[DIAG_CREDENTIAL_GUESSING]) {
+                s.trigger = COMPROMISE_AFTER_GUESSING;
+                s.attempts = p->streak_total;
+                first_us = p->streak_first_us;
+                since_us = p->last_emit_us[DIAG_CREDENTIAL_GUESSING];
+                said = g ? &g->compromise_emit_us : NULL;
+        } else if (g) {
+                s.trigger = endpoint_addr_equal(&g->guesser, &x->src) ? COMPROMISE_AFTER_GUESSING
+                                                                      : COMPROMISE_OTHER_SOURCE;
+                s.attempts = g->attempts;
+                first_us = g->first_us;
+                since_us = g->reported_us;
+                said = &g->compromise_emit_us;
+                endpoint_format_addr(&g->guesser, attacker, sizeof attacker);
+        } else if (so && so->emitted && now - so->last_emit_us < t->cfg.window_us) {
+                s.trigger = COMPROMISE_AFTER_SCAN;
+                s.n_users = so->scan_users;
+                first_us = since_us = so->last_emit_us;
+                said = &so->compromise_emit_us;
+        } else {
+                return false;
+        }
+        if (said && *said && now - *said < t->cfg.window_us) {
+                t->st.suppressed++;
+                return true;
+        }
+        if (said)
+                *said = now;
+
+        endpoint_format(&x->src, client, sizeof client);
+        endpoint_format(&x->dst, server, sizeof server);
+        endpoint_format_addr(&x->src, ip, sizeof ip);
+        s.code = DIAG_CREDENTIAL_COMPROMISE;
+        s.method = x->method;
+        s.user = x->user;
+        s.realm = x->realm;
+        s.client = client;
+        s.server = server;
+        s.attacker = attacker;
+        s.success_status = status;
+        s.span_ms = ms_between(first_us, since_us);
+        s.gap_ms = ms_between(since_us, now);
+        s.user_agent = x->user_agent;
+        s.server_agent = m->server ? m->server : "";
+        s.family = server_family_detect(s.server_agent, p && p->pjsip_shape);
+
+        memset(&d, 0, sizeof d);
+        d.code = DIAG_CREDENTIAL_COMPROMISE;
+        d.severity = diag_code_severity(DIAG_CREDENTIAL_COMPROMISE);
+        d.attempts = s.attempts;
+        d.first_seen_us = first_us;
+        d.last_seen_us = now;
+        copy_str(d.user, sizeof d.user, x->user);
+        copy_str(d.realm, sizeof d.realm, x->realm);
+        copy_str(d.client, sizeof d.client, client);
+        copy_str(d.server, sizeof d.server, server);
+        copy_str(d.transport, sizeof d.transport, transport_name(x->transport));
+        copy_str(d.method, sizeof d.method, x->method);
+        copy_str(d.call_id, sizeof d.call_id, m->call_id);
+        copy_str(d.user_agent, sizeof d.user_agent, x->user_agent);
+        copy_str(d.server_agent, sizeof d.server_agent, s.server_agent);
+        copy_str(d.algorithm, sizeof d.algorithm, x->cred_alg);
+        strbuf_append(d.message, sizeof d.message,
+                      "%s of %s%s%s from %s accepted after %s: the password is compromised",
+                      x->method, x->user, x->realm[0] ? "@" : "", x->realm, ip,
+                      s.trigger == COMPROMISE_AFTER_SCAN ? "an account scan from that source"
+                                                         : "password guessing against it");
+        r->evidence(&s, d.evidence, sizeof d.evidence);
+        r->remedy(&s, d.remedy, sizeof d.remedy);
+        deliver(t, &d, now);
+        return true;
+}
+
+static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x,
+                    unsigned status)
 {
         Principal *p = principal_get(t, x->user, x->realm, &x->src, meta->ts_us, false);
         bool open = false;
@@ -1563,6 +1742,15 @@ static void success(Tracker *t, const PacketMeta *meta, const Txn *x, unsigned s
                 ServerInfo *si = server_info(t, &x->dst, meta->ts_us, true);
                 if (si)
                         si->tolerated |= x->anomalies & LEARNABLE;
+        }
+        if (x->has_creds && compromise(t, meta, m, x, p, status)) {
+                /* The streak is over, and never "resolved". */
+                if (p) {
+                        p->ring_n = 0;
+                        p->streak_total = 0;
+                        memset(p->emitted, 0, sizeof p->emitted);
+                }
+                return;
         }
         if (!p)
                 return;
@@ -1643,11 +1831,11 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         } else if (m->status == 403 && x->has_creds) {
                 /* chan_sip and others answer wrong credentials with 403 Forbidden. */
                 refusal(t, meta, m, x, x->anomalies, false, NULL, false);
-        } else if ((m->status == 403 || m->status == 404) && is_method(x->method, "REGISTER")) {
+        } else if ((m->status == 403 || m->status == 404) && scan_probe(x, m)) {
                 /* Extension enumeration (svwar): 404/403 for names that do not exist. */
                 source_fail(t, meta, m, x, true, false);
         } else if (m->status >= 200 && m->status < 300) {
-                success(t, meta, x, m->status);
+                success(t, meta, m, x, m->status);
         }
 }
 

@@ -518,6 +518,8 @@ static void text_escaped(Sink *s, const char *value)
 static const char *severity_color(Severity sev)
 {
         switch (sev) {
+        case SEV_CRITICAL:
+                return "\033[1;37;41m";
         case SEV_ERROR:
                 return "\033[1;31m";
         case SEV_WARNING:

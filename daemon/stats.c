@@ -82,6 +82,7 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
                 F(evicted_principals),
                 F(evicted_nonces),
                 F(evicted_sources),
+                F(evicted_guessed),
                 F(long_keys),
 #undef F
             /* clang-format on */

@@ -11,26 +11,6 @@
  */
 #include "../rules.h"
 
-static const char *block_hint(ServerFamily f)
-{
-        switch (f) {
-        case SERVER_ASTERISK_PJSIP:
-        case SERVER_ASTERISK_CHAN_SIP:
-        case SERVER_ASTERISK:
-                return "an Asterisk ACL (deny/permit on the endpoint or acl.conf) and fail2ban's "
-                       "asterisk jail";
-        case SERVER_FREESWITCH:
-                return "apply-inbound-acl/apply-register-acl on the sofia profile and fail2ban's "
-                       "freeswitch jail";
-        case SERVER_KAMAILIO:
-                return "the pike module with an htable ban (pike_check_req) in the request route";
-        case SERVER_OPENSIPS:
-                return "the pike module (pike_check_req) and a userblacklist";
-        default:
-                return "the server's or firewall's source blocking";
-        }
-}
-
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         char att[64] = "";
@@ -38,9 +18,9 @@ static void evidence(const Streak *s, char *buf, size_t n)
         streak_attempts_phrase(s, att, sizeof att);
         strbuf_append(buf, n,
                       "%s for %s from %s within %u s carried %u distinct responses, each answering "
-                      "a challenge consistently, all refused; %u of them were sent again under "
-                      "one Call-ID and CSeq with a new From tag each, which a phone retrying its "
-                      "password never does (RFC 3261 §22.2: a retry with credentials increments "
+                      "a challenge consistently, all refused; %u of them share a Call-ID and CSeq "
+                      "number with another, each with its own From tag, which a phone retrying "
+                      "its password never does (RFC 3261 §22.2: a retry with credentials increments "
                       "CSeq): a loop over a password list",
                       att, s->user, s->client, s->span_ms / 1000 + 1, s->n_distinct_responses,
                       s->n_loop);
@@ -59,7 +39,7 @@ static void remedy(const Streak *s, char *buf, size_t n)
             "SIP_DIAGNOSIS=credential-guessing, see contrib/fail2ban, or %s). Keep "
             "authentication on; make sure the account's password is long and random, and "
             "that the server answers unknown users like known ones (no user enumeration).",
-            s->user, block_hint(s->family));
+            s->user, server_block_hint(s->family));
 }
 
 const Rule rule_credential_guessing = {DIAG_CREDENTIAL_GUESSING, NULL, evidence, remedy};

@@ -70,7 +70,7 @@ CODES = {
     "challenge-missing", "header-mismatch", "no-credentials", "realm-mismatch",
     "algorithm-mismatch", "qop-mismatch", "uri-mismatch", "stale-nonce", "nonce-unknown",
     "source-changed", "credential-guessing", "account-scan", "server-rejects-valid",
-    "wrong-password", "resolved", "rate-limited",
+    "wrong-password", "credential-compromise", "resolved", "rate-limited",
 }
 
 

@@ -150,6 +150,16 @@ journalctl --root="$T/croot" --list-catalog --no-pager >"$T/catalog.list" ||
 unshare -m --propagation private "$0" --explain "$T/croot" "$T/run/journal" \
         >"$T/explained" 2>"$T/explained.err" || fail "journalctl -x failed: $(cat "$T/explained.err")"
 
+# 5. a critical record: svcrack's last candidate was the password
+CRIT_CAPTURE=$SRCDIR/tests/golden/captures/real/svcrack-success.pcap
+unshare -m --propagation private "$0" --with-journald "$T/crit" \
+        "$SIPAUTHMON" -r "$CRIT_CAPTURE" -o journal ||
+        fail "could not run the compromise capture under a private journald"
+journalctl -D "$T/crit/journal" -o json --no-pager SYSLOG_IDENTIFIER=sipauthmon \
+        >"$T/crit.json" || fail "journalctl -D failed"
+unshare -m --propagation private "$0" --explain "$T/croot" "$T/crit/journal" \
+        >"$T/crit.explained" 2>"$T/crit.err" || fail "journalctl -x failed: $(cat "$T/crit.err")"
+
 python3 - "$T" "$SRCDIR/analysis/diagnosis.c" <<'PY'
 import json, re, sys
 
@@ -186,6 +196,8 @@ m = re.search(r'\[DIAG_WRONG_PASSWORD\]\s*=\s*\{\s*"wrong-password"\s*,\s*\w+\s*
 check(m is not None, "wrong-password MESSAGE_ID not found in analysis/diagnosis.c")
 want_id = m.group(1) if m else None
 all_ids = set(re.findall(r'"([0-9a-f]{32})"', src))
+ids = dict(re.findall(r'\{\s*"([a-z-]+)"\s*,\s*\w+\s*,\s*"([0-9a-f]{32})"', src))
+check(len(ids) == len(all_ids), "codes and MESSAGE_IDs of analysis/diagnosis.c: %r" % ids)
 
 # 1. reference
 ref_lines = [l for l in open(T + "/ref.json", encoding="utf-8").read().splitlines() if l.strip()]
@@ -251,8 +263,22 @@ subject = "Subject: Wrong password for %s in realm %s" % (ref.get("user"), ref.g
 check(subject in explained, "journalctl -x does not show %r:\n%s" % (subject, explained))
 check("Defined-By: sipauthmon" in explained, "journalctl -x lacks Defined-By")
 check("@SIP_" not in explained, "journalctl -x left a @FIELD@ unsubstituted:\n" + explained)
+
+# 5. credential-compromise: PRIORITY 2 (crit) and its catalog text
+crit = [json.loads(l) for l in open(T + "/crit.json", encoding="utf-8").read().splitlines() if l.strip()]
+check([c.get("SIP_DIAGNOSIS") for c in crit] == ["wrong-password", "credential-guessing",
+                                                   "credential-compromise"],
+      "compromise capture entries: %r" % [c.get("SIP_DIAGNOSIS") for c in crit])
+comp = crit[-1] if crit else {}
+check(comp.get("PRIORITY") == "2", "credential-compromise PRIORITY %r, want 2" % comp.get("PRIORITY"))
+check(comp.get("MESSAGE_ID") == ids.get("credential-compromise"),
+      "credential-compromise MESSAGE_ID %r" % comp.get("MESSAGE_ID"))
+crit_explained = open(T + "/crit.explained", encoding="utf-8", errors="replace").read()
+check("Subject: SIP password of alice compromised" in crit_explained and "toll" in crit_explained,
+      "journalctl -x does not explain the compromise:\n" + crit_explained[-2000:])
 if failures:
     print("%d check(s) failed" % len(failures), file=sys.stderr)
     sys.exit(1)
-print("journal: entry, fields, fallback and catalog OK (%d SIP_* fields compared)" % len(want_sip))
+print("journal: entry, fields, fallback, catalog and a critical entry OK (%d SIP_* fields compared)"
+      % len(want_sip))
 PY

@@ -97,6 +97,7 @@ trap 'rm -rf "$T"' EXIT INT TERM
 GUESS="one source is guessing this account's password"
 cat >"$T/run.sh" <<EOF
 for c in credential-guessing account-scan account-scan-creds \\
+         real/svcrack-success real/baresip-wrong \\
          wrong-password mixed-sample healthy-register; do
         rc=0
         "$SIPAUTHMON" -r "$CAPS/\$c.pcap" -o journal || rc=\$?
@@ -152,6 +153,7 @@ def check(cond, msg):
 
 runs = dict(l.split() for l in open(T + "/run/stdout").read().splitlines() if l.strip())
 for cap, want in (("credential-guessing", "1"), ("account-scan", "1"), ("account-scan-creds", "1"),
+                  ("real/svcrack-success", "1"), ("real/baresip-wrong", "1"),
                   ("wrong-password", "1"), ("mixed-sample", "1"), ("healthy-register", "0")):
     check(runs.get(cap) == want, "sipauthmon -r %s.pcap exited %s, want %s" % (cap, runs.get(cap), want))
 
@@ -161,7 +163,14 @@ for e in entries:
     if e.get("SYSLOG_IDENTIFIER") == "sipauthmon" and "SIP_CLIENT" in e:
         codes.setdefault(e.get("SIP_DIAGNOSIS"), set()).add(e["SIP_CLIENT"].rsplit(":", 1)[0])
 # The journal really holds what the filter must tell apart.
-check(codes.get("credential-guessing") == {"203.0.113.66"}, "credential-guessing entries: %r" % codes.get("credential-guessing"))
+check(codes.get("credential-guessing") == {"203.0.113.66", "10.97.0.14"}, "credential-guessing entries: %r" % codes.get("credential-guessing"))
+# svcrack's last candidate was the password: a compromise (critical), no "resolved".
+check(codes.get("credential-compromise") == {"10.97.0.14"}, "credential-compromise entries: %r" % codes.get("credential-compromise"))
+check("resolved" not in codes, "resolved after guessing: %r" % codes.get("resolved"))
+crit = [e for e in entries if e.get("SIP_DIAGNOSIS") == "credential-compromise"]
+check(crit and all(e.get("PRIORITY") == "2" for e in crit), "compromise PRIORITY: %r" % [e.get("PRIORITY") for e in crit])
+# baresip with a wrong password: a phone, never banned.
+check(codes.get("wrong-password", set()) >= {"10.97.0.17"}, "no wrong-password entry for baresip")
 check(codes.get("account-scan") == {"203.0.113.77", "203.0.113.78"}, "account-scan entries: %r" % codes.get("account-scan"))
 check("203.0.113.66" in codes.get("wrong-password", set()), "no wrong-password entry from the guesser")
 check(len(codes.get("wrong-password", set())) >= 2 and "realm-mismatch" in codes,
@@ -170,7 +179,9 @@ forged = [e for e in entries if e.get("SYSLOG_IDENTIFIER") == "not-sipauthmon"]
 check(len(forged) == 1, "the entry of another identifier is missing")
 check(sum(1 for e in entries if "203.0.113.9" in e.get("MESSAGE", "")) == 2, "forged messages missing")
 
-want = sorted(["203.0.113.66", "203.0.113.77", "203.0.113.78", "203.0.113.99"])
+# 10.97.0.14 twice: its guessing and its compromise; 10.97.0.17 (baresip) never.
+want = sorted(["203.0.113.66", "203.0.113.77", "203.0.113.78", "203.0.113.99", "10.97.0.14",
+               "10.97.0.14"])
 for name in ("filter", "all"):
     got = sorted(l.strip() for l in open(T + "/ips." + name).read().splitlines() if l.strip())
     check(got == want, "fail2ban-regex (%s) found %r, want %r" % (name, got, want))

@@ -104,11 +104,14 @@ static void add_chal(SipMsg *m, const char *realm, const char *nonce, DigestAlg 
         c->opaque = qop ? "0a1b2c" : NULL; /* PJSIP's shape: opaque and qop */
 }
 
+/* The client address feed() uses; a test may move it. */
+static Endpoint client_ep = {4, {198, 51, 100, 7}, 5060};
+
 static void feed(Tracker *t, int64_t ts, const SipMsg *m, bool from_client)
 {
         PacketMeta meta = {.ts_us = ts, .transport = TRANSPORT_UDP};
-        meta.src = from_client ? CLIENT : SERVER;
-        meta.dst = from_client ? SERVER : CLIENT;
+        meta.src = from_client ? client_ep : SERVER;
+        meta.dst = from_client ? SERVER : client_ep;
         tracker_feed(t, &meta, m);
 }
 
@@ -419,7 +422,7 @@ static void test_guessing_escalation(void)
         CHECK(strstr(s.last.remedy, "block the source") != NULL &&
                   strstr(s.last.remedy, "Keep authentication on") != NULL,
               "guessing remedy: %s", s.last.remedy);
-        CHECK(strstr(s.last.evidence, "new From tag") != NULL, "guessing evidence: %s",
+        CHECK(strstr(s.last.evidence, "own From tag") != NULL, "guessing evidence: %s",
               s.last.evidence);
         tracker_free(t);
 }
@@ -450,6 +453,78 @@ static void test_phone_is_not_guessing(void)
         }
         CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
               "a new Call-ID per try: %u records, first %s", s.n, diag_code_name(s.codes[0]));
+        tracker_free(t);
+}
+
+/* A success for an account under attack is a credential-compromise, never
+ * "resolved" (DESIGN.md): the three triggers, each said once. */
+static void test_compromise(void)
+{
+        static const Endpoint other = {4, {203, 0, 113, 99}, 5060};
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        unsigned cseq = 1;
+        int64_t ts;
+
+        /* 1. the guessing source logs in */
+        ts = guess_loop(t, 1000000, "c1", 15);
+        ts = cycle(t, ts + 1000000, "c1b", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 3 && s.codes[2] == DIAG_CREDENTIAL_COMPROMISE,
+              "same source: %u records, last %s", s.n, diag_code_name(s.last.code));
+        CHECK(s.last.severity == SEV_CRITICAL, "compromise is critical");
+        CHECK(strstr(s.last.evidence, "same source") != NULL && strstr(s.last.remedy, "change it now"),
+              "same source evidence: %s", s.last.evidence);
+        cycle(t, ts + 60000000, "c1b", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 3, "said once per window, never resolved: %u records, last %s", s.n,
+              diag_code_name(s.last.code));
+        tracker_free(t);
+
+        /* 2. another source logs in to the guessed account within the window */
+        t = mk(&s, 3);
+        ts = guess_loop(t, 1000000, "c2", 15);
+        client_ep = other;
+        cseq = 1;
+        cycle(t, ts + 120000000, "c2b", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        client_ep = CLIENT;
+        CHECK(s.n == 3 && s.codes[2] == DIAG_CREDENTIAL_COMPROMISE &&
+                  strstr(s.last.evidence, "another source, 198.51.100.7") != NULL &&
+                  strcmp(s.last.client, "203.0.113.99:5060") == 0,
+              "other source: %u records, %s: %s", s.n, diag_code_name(s.last.code),
+              s.last.evidence);
+        tracker_free(t);
+
+        /* ... but not after the window */
+        t = mk(&s, 3);
+        ts = guess_loop(t, 1000000, "c3", 15);
+        client_ep = other;
+        cseq = 1;
+        cycle(t, ts + 400000000, "c3b", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        client_ep = CLIENT;
+        CHECK(s.n == 2, "another source after the window: %u records", s.n);
+        tracker_free(t);
+
+        /* 3. a source reported for an account scan logs in */
+        t = mk(&s, 3);
+        ts = 1000000;
+        for (unsigned i = 0; i < 12; i++) {
+                char br[32], user[16], cid[16];
+                snprintf(br, sizeof br, "z9hG4bK-scan-%u", i);
+                snprintf(user, sizeof user, "%u", 100 + i);
+                snprintf(cid, sizeof cid, "scan%u", i);
+                Req r = {cid, "t", user, br, "REGISTER", 1};
+                SipMsg q = request(&r);
+                feed(t, ts, &q, true);
+                SipMsg a = response(&q, 404);
+                feed(t, ts + 500, &a, false);
+                ts += 100000;
+        }
+        CHECK(s.n == 1 && s.codes[0] == DIAG_ACCOUNT_SCAN, "scan first: %u", s.n);
+        cseq = 1;
+        cycle(t, ts + 5000000, "c4", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 2 && s.codes[1] == DIAG_CREDENTIAL_COMPROMISE &&
+                  strstr(s.last.evidence, "account scan (10 usernames") != NULL,
+              "after a scan: %u records, %s: %s", s.n, diag_code_name(s.last.code),
+              s.last.evidence);
         tracker_free(t);
 }
 
@@ -545,6 +620,31 @@ static void test_account_scan(void)
         tracker_flush(t, ts);
         CHECK(s.n == 0, "registrations through one address are not a scan: %u", s.n);
         tracker_free(t);
+
+        /* svwar -m INVITE: From user = To user, 404 for names that do not exist. */
+        for (int trunk = 0; trunk < 2; trunk++) {
+                t = mk(&s, 3);
+                ts = 1000000;
+                for (unsigned i = 0; i < 20; i++) {
+                        char callee[16], caller[16];
+                        snprintf(br, sizeof br, "z9hG4bK-inv-%u", i);
+                        snprintf(callee, sizeof callee, "%u", 100 + i);
+                        snprintf(caller, sizeof caller, "4930%u", 5550000 + i);
+                        snprintf(cid, sizeof cid, "inv%u", i);
+                        Req r = {cid, "t", trunk ? caller : callee, br, "INVITE", 1};
+                        SipMsg q = request(&r);
+                        q.to_user = callee;
+                        feed(t, ts, &q, true);
+                        SipMsg a = response(&q, 404);
+                        feed(t, ts + 500, &a, false);
+                        ts += 100000;
+                }
+                tracker_flush(t, ts);
+                /* A trunk's calls from many callers to unprovisioned numbers are no scan. */
+                CHECK(trunk ? s.n == 0 : s.n == 1 && s.codes[0] == DIAG_ACCOUNT_SCAN,
+                      "%s: %u records", trunk ? "trunk 404s" : "INVITE scan", s.n);
+                tracker_free(t);
+        }
 }
 
 /* One million distinct Call-IDs from random sources: tables stay within their
@@ -1005,6 +1105,7 @@ int main(void)
         test_guessing_escalation();
         test_phone_is_not_guessing();
         test_resolved();
+        test_compromise();
         test_rate_limit();
         test_account_scan();
         test_flood_keeps_real_failures();

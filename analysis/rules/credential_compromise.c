@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * credential-compromise — RFC 3261 §22 / RFC 7616 §5: a request with
+ * credentials was accepted (2xx) for an account that was under attack: after
+ * credential-guessing against it from the same source, from another source
+ * within the window after that guessing, or from a source already reported
+ * for an account scan. The secret is known to the attacker; the success is
+ * the worst news the wire can carry, never "resolved". Severity critical.
+ *
+ * The evidence says what came before and when, never the secret, a response,
+ * or what a tool leaks (svcrack writes the candidate into its From tag).
+ */
+#include "../rules.h"
+
+static void evidence(const Streak *s, char *buf, size_t n)
+{
+        char gap[32], span[32];
+
+        span_phrase(gap, sizeof gap, s->gap_ms);
+        span_phrase(span, sizeof span, s->span_ms);
+        switch (s->trigger) {
+        case COMPROMISE_AFTER_GUESSING:
+                strbuf_append(buf, n,
+                              "%s from %s was accepted with %u for %s after %u refused attempts "
+                              "over %s from the same source, reported as credential-guessing; "
+                              "the accepted request came %s after that report",
+                              s->method, s->client, s->success_status, s->user, s->attempts, span,
+                              gap);
+                break;
+        case COMPROMISE_OTHER_SOURCE:
+                strbuf_append(buf, n,
+                              "%s from %s was accepted with %u for %s %s after credential-guessing "
+                              "against this account from another source, %s (%u refused "
+                              "attempts over %s)",
+                              s->method, s->client, s->success_status, s->user, gap, s->attacker,
+                              s->attempts, span);
+                break;
+        case COMPROMISE_AFTER_SCAN:
+                strbuf_append(buf, n,
+                              "%s from %s was accepted with %u for %s %s after this source was "
+                              "reported for an account scan (%u usernames tried)",
+                              s->method, s->client, s->success_status, s->user, gap, s->n_users);
+                break;
+        }
+        if (s->user_agent && s->user_agent[0])
+                strbuf_append(buf, n, "; User-Agent \"%s\"", s->user_agent);
+}
+
+static void remedy(const Streak *s, char *buf, size_t n)
+{
+        strbuf_append(buf, n,
+                      "The secret of %s is known to an attacker: change it now, on the server "
+                      "(%s; %s) and on the phone. Look for registrations and calls made with it "
+                      "(toll fraud), in %s. Block %s (fail2ban on "
+                      "SIP_DIAGNOSIS=credential-compromise, see contrib/fail2ban, or %s). Keep "
+                      "authentication on.",
+                      s->user, server_secret_hint(s->family), server_reload_hint(s->family),
+                      server_activity_hint(s->family),
+                      s->trigger == COMPROMISE_OTHER_SOURCE ? "both sources" : "the source",
+                      server_block_hint(s->family));
+}
+
+const Rule rule_credential_compromise = {DIAG_CREDENTIAL_COMPROMISE, NULL, evidence, remedy};
