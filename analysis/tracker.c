@@ -1210,6 +1210,7 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         DiagCode code;
         const ServerInfo *si = server_info(t, &p->server, now_us, false);
         uint32_t tolerated = si ? si->tolerated : 0;
+        bool fresh_later = false; /* a newer attempt of the window was not refused as stale */
 
         memset(&s, 0, sizeof s);
         for (unsigned i = 0; i < p->ring_n; i++) {
@@ -1220,6 +1221,15 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
 
                 if (a->ts_us < cutoff)
                         break;
+                /* A stale refusal the client recovered from (a later attempt answered a
+                 * fresh nonce) is normal traffic, DESIGN.md: a phone replaying a cached
+                 * nonce draws stale=true, then answers the new one. It is neither a
+                 * stale-nonce attempt nor a wrong password: it is left out. */
+                if (a->stale && fresh_later) {
+                        s.n_recovered_stale++;
+                        continue;
+                }
+                fresh_later |= !a->stale;
                 win[s.attempts++] = a;
                 s.n_cls[cls]++;
                 if (!shown)

@@ -528,6 +528,57 @@ static void test_compromise(void)
         tracker_free(t);
 }
 
+/*
+ * linphone with a wrong password and a cached nonce: every refresh replays
+ * the nonce it had, draws 401 stale=true, then answers the fresh nonce and is
+ * refused again. The stale refusals it recovers from are normal traffic:
+ * wrong-password alone, never stale-nonce beside it (issue 12).
+ */
+static void test_recovered_stale(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        char branch[32], cached[32], fresh[32];
+        Req r = {"lp1", "lptag", cycle_user, branch, "REGISTER", 20};
+        int64_t ts = 1000000;
+
+        snprintf(cached, sizeof cached, "n-lp-0");
+        {
+                snprintf(branch, sizeof branch, "z9hG4bK-lp-first");
+                SipMsg q = request(&r);
+                feed(t, ts, &q, true);
+                SipMsg a = response(&q, 401);
+                add_chal(&a, "example.test", cached, DIGEST_ALG_MD5, QOP_AUTH, false);
+                feed(t, ts + 2000, &a, false);
+        }
+        for (int k = 1; k <= 4; k++) {
+                ts += 54000000; /* the refresh, 54 s later */
+                snprintf(branch, sizeof branch, "z9hG4bK-lp-%d-a", k);
+                r.cseq++;
+                SipMsg q = request(&r);
+                add_cred(&q, "example.test", cached, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH, 2);
+                feed(t, ts, &q, true);
+                SipMsg a = response(&q, 401);
+                snprintf(fresh, sizeof fresh, "n-lp-%d", k);
+                add_chal(&a, "example.test", fresh, DIGEST_ALG_MD5, QOP_AUTH, true);
+                feed(t, ts + 2000, &a, false);
+
+                snprintf(branch, sizeof branch, "z9hG4bK-lp-%d-b", k);
+                r.cseq++;
+                SipMsg c = request(&r);
+                add_cred(&c, "example.test", fresh, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH, 1);
+                feed(t, ts + 4000, &c, true);
+                SipMsg f = response(&c, 401);
+                snprintf(cached, sizeof cached, "n-lp-%d-x", k);
+                add_chal(&f, "example.test", cached, DIGEST_ALG_MD5, QOP_AUTH, false);
+                feed(t, ts + 6000, &f, false);
+        }
+        CHECK(s.n == 1 && s.codes[0] == DIAG_WRONG_PASSWORD,
+              "recovered stale: %u records, first %s, last %s", s.n, diag_code_name(s.codes[0]),
+              diag_code_name(s.last.code));
+        tracker_free(t);
+}
+
 static void test_resolved(void)
 {
         Sink s;
@@ -1105,6 +1156,7 @@ int main(void)
         test_guessing_escalation();
         test_phone_is_not_guessing();
         test_resolved();
+        test_recovered_stale();
         test_compromise();
         test_rate_limit();
         test_account_scan();
