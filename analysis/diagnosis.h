@@ -41,6 +41,14 @@ typedef enum {
         SEV_CRITICAL,
 } Severity;
 
+/* account-scan: the names tried, and whether the wire showed the account exists. */
+#define DIAG_ACCOUNTS_MAX 64
+
+typedef struct {
+        char user[24];
+        bool exists; /* challenged and never answered: the server knows it */
+} DiagAccount;
+
 typedef struct {
         DiagCode code;
         Severity severity;
@@ -60,6 +68,8 @@ typedef struct {
         char algorithm[32];
         char evidence[1024];
         char remedy[1024];
+        unsigned n_accounts; /* account-scan only */
+        DiagAccount accounts[DIAG_ACCOUNTS_MAX];
 } Diagnosis;
 
 const char *diag_code_name(DiagCode c); /* "wrong-password" */

@@ -1398,6 +1398,23 @@ static void scan_list(char *buf, size_t n, unsigned *k, const char *name)
         (*k)++;
 }
 
+typedef enum {
+        SCAN_USER_NONE = 0, /* not part of a scan now */
+        SCAN_USER_REFUSED,  /* refused or unknown: 403/404, or refused credentials */
+        SCAN_USER_EXISTS,   /* challenged, never answered: the account exists */
+} ScanUserState;
+
+static ScanUserState scan_user_state(const Tracker *t, const SourceUser *u, int64_t now)
+{
+        if (u->succeeded || u->fail_us == 0 || u->fail_us < now - t->cfg.window_us)
+                return SCAN_USER_NONE;
+        if (u->definite)
+                return SCAN_USER_REFUSED;
+        if (u->pending && !u->answered)
+                return SCAN_USER_EXISTS;
+        return SCAN_USER_NONE;
+}
+
 /* With lists false only the counts are filled: this runs on every failure
  * from a source, the lists are needed only for a record. */
 static void scan_count(const Tracker *t, const Source *so, int64_t now, bool final, bool lists,
@@ -1408,16 +1425,20 @@ static void scan_count(const Tracker *t, const Source *so, int64_t now, bool fin
         for (unsigned i = 0; i < so->n_users; i++) {
                 const SourceUser *u = &so->users[i];
                 bool old_enough = final || now - u->fail_us >= SCAN_PENDING_US;
-                if (u->succeeded || u->fail_us == 0 || u->fail_us < now - t->cfg.window_us)
-                        continue;
-                if (u->definite) {
+
+                switch (scan_user_state(t, u, now)) {
+                case SCAN_USER_REFUSED:
                         scan_list(lists ? c->refused : NULL, sizeof c->refused, &c->n_refused,
                                   u->name);
                         c->count++;
-                } else if (u->pending && !u->answered) {
+                        break;
+                case SCAN_USER_EXISTS:
                         scan_list(lists ? c->existing : NULL, sizeof c->existing, &c->n_existing,
                                   u->name);
                         c->count += old_enough;
+                        break;
+                case SCAN_USER_NONE:
+                        break;
                 }
         }
 }
@@ -1481,6 +1502,14 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
         copy_str(d.method, sizeof d.method, so->method);
         copy_str(d.user_agent, sizeof d.user_agent, so->user_agent);
         copy_str(d.server_agent, sizeof d.server_agent, so->server_agent);
+        for (unsigned i = 0; i < so->n_users && d.n_accounts < DIAG_ACCOUNTS_MAX; i++) {
+                ScanUserState st = scan_user_state(t, &so->users[i], now);
+                if (st == SCAN_USER_NONE)
+                        continue;
+                copy_str(d.accounts[d.n_accounts].user, sizeof d.accounts[0].user,
+                         so->users[i].name);
+                d.accounts[d.n_accounts++].exists = st == SCAN_USER_EXISTS;
+        }
         strbuf_append(d.message, sizeof d.message,
                       "account scan from %s: %u usernames tried within %u s", ip, s.n_users,
                       s.span_ms / 1000 + 1);

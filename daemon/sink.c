@@ -348,6 +348,36 @@ static void json_add_time(Sink *s, json_object *o, const char *key, int64_t us)
                 json_add_string(s, o, key, format_rfc3339_ms(us, t, sizeof t));
 }
 
+/* account-scan: "accounts": [{"user": ..., "exists": true|false}] (DESIGN.md). */
+static void json_add_accounts(Sink *s, json_object *o, const Diagnosis *d)
+{
+        json_object *a;
+
+        if (d->n_accounts == 0 || s->err < 0)
+                return;
+        a = json_object_new_array();
+        if (!a) {
+                s->err = -ENOMEM;
+                return;
+        }
+        for (unsigned i = 0; i < d->n_accounts && i < DIAG_ACCOUNTS_MAX; i++) {
+                char user[sizeof d->accounts[0].user], fixed[3 * sizeof user + 1];
+                json_object *e = json_object_new_object();
+
+                if (!e) {
+                        s->err = -ENOMEM;
+                        break;
+                }
+                memcpy(user, d->accounts[i].user, sizeof user);
+                user[sizeof user - 1] = '\0';
+                utf8_repair(user, fixed);
+                json_object_object_add(e, "user", json_object_new_string(fixed));
+                json_object_object_add(e, "exists", json_object_new_boolean(d->accounts[i].exists));
+                json_object_array_add(a, e);
+        }
+        json_add(s, o, "accounts", a);
+}
+
 /* DESIGN.md "Output schema": exactly these keys, in this order, absent when unknown. */
 static void format_json(Sink *s, const Diagnosis *d)
 {
@@ -378,6 +408,7 @@ static void format_json(Sink *s, const Diagnosis *d)
         json_add_string(s, o, "algorithm", FIELD(d, algorithm, tmp));
         json_add_string(s, o, "evidence", FIELD(d, evidence, tmp));
         json_add_string(s, o, "remedy", FIELD(d, remedy, tmp));
+        json_add_accounts(s, o, d);
 
         if (s->err == 0) {
                 line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
