@@ -1270,6 +1270,9 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         if (code == DIAG_WRONG_PASSWORD && s.n_distinct_responses >= t->cfg.guess_threshold &&
             s.n_loop >= GUESS_LOOP_MIN)
                 code = DIAG_CREDENTIAL_GUESSING;
+        /* Guessing that goes on keeps its account marked, counted to the last attempt. */
+        if (code == DIAG_CREDENTIAL_GUESSING)
+                guessed_remember(t, p, s.attempts, first_us, now_us);
         if (p->emitted[code] && now_us - p->last_emit_us[code] < t->cfg.window_us) {
                 t->st.suppressed++;
                 return;
@@ -1283,8 +1286,6 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         p->emitted[code] = true;
         p->last_emit_us[code] = now_us;
         emit(t, p, code, &s, first_us, now_us);
-        if (code == DIAG_CREDENTIAL_GUESSING)
-                guessed_remember(t, p, s.attempts, first_us, now_us);
 }
 
 static Principal *principal_get(Tracker *t, const char *user, const char *realm,
