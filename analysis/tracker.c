@@ -140,6 +140,7 @@ typedef struct {
 typedef struct {
         uint64_t user_hash;
         int64_t fail_us;
+        int64_t first_fail_us; /* its first failure from this source */
         bool definite;  /* refused with credentials, or 403/404 */
         bool pending;   /* challenged without credentials: fails if never answered */
         bool answered;  /* credentials were sent for it */
@@ -177,9 +178,9 @@ static void free_source(void *e, void *userdata)
 /*
  * Accounts reported for credential-guessing, remembered for the window so
  * that a later success for the account, from the guessing source or any
- * other, is a credential-compromise. A ring of the most recent: guessing
- * records are rare (one per account and source per window) and a full ring
- * forgets the oldest, counted as evicted_guessed while still in the window.
+ * other, is a credential-compromise. A small table: guessing records are
+ * rare (one per account and source per window); a full table forgets the
+ * oldest, counted as evicted_guessed while still in the window.
  */
 #define GUESSED_MAX 64
 
@@ -190,6 +191,10 @@ typedef struct {
         unsigned attempts;
         int64_t compromise_emit_us; /* a compromise was said for this entry */
 } Guessed;
+
+/* A name counts as scanned before a login from the scanner when it failed
+ * this long before the challenge the login answers (its own 401 is no scan). */
+#define SCAN_LOGIN_GAP_US 2000000
 
 /* Loop answers (loop_answers) a window must hold before guessing is said:
  * three candidates under one request number. */
@@ -208,7 +213,6 @@ struct Tracker {
          * probably look up, hashed and prefetched early (len KEY_NONE: none). */
         HKey hint_principal, hint_source;
         Guessed guessed[GUESSED_MAX];
-        unsigned guessed_next;
         TrackerStats st;
         /* global cap on records per minute of packet time */
         int64_t rate_minute_us;
@@ -967,7 +971,10 @@ static void rate_roll(Tracker *t, int64_t now_us)
 static void deliver(Tracker *t, const Diagnosis *d, int64_t now_us)
 {
         rate_roll(t, now_us);
-        if (t->cfg.max_records_per_minute && t->rate_count >= t->cfg.max_records_per_minute) {
+        /* A critical record is never held back: a flood of lesser records must
+         * not hide a compromise (it still counts toward the cap). */
+        if (t->cfg.max_records_per_minute && t->rate_count >= t->cfg.max_records_per_minute &&
+            d->severity < SEV_CRITICAL) {
                 if (t->rate_held == 0)
                         t->rate_first_held_us = now_us;
                 t->rate_held++;
@@ -1171,8 +1178,12 @@ static void guessed_remember(Tracker *t, const Principal *p, unsigned attempts, 
                     t->guessed[i].realm_hash == rh && endpoint_addr_equal(&t->guessed[i].guesser, &p->addr))
                         g = &t->guessed[i];
         if (!g) {
-                g = &t->guessed[t->guessed_next];
-                t->guessed_next = (t->guessed_next + 1) % GUESSED_MAX;
+                /* The oldest entry goes, so a flood of made-up accounts has to
+                 * outlast every real one to push it out; counted if it was live. */
+                g = &t->guessed[0];
+                for (unsigned i = 1; i < GUESSED_MAX; i++)
+                        if (t->guessed[i].reported_us < g->reported_us)
+                                g = &t->guessed[i];
                 if (g->reported_us && now_us - g->reported_us < t->cfg.window_us)
                         t->st.evicted_guessed++;
                 *g = (Guessed){.user_hash = uh, .realm_hash = rh, .guesser = p->addr,
@@ -1182,8 +1193,10 @@ static void guessed_remember(Tracker *t, const Principal *p, unsigned attempts, 
         g->attempts = attempts;
 }
 
-/* The most recent guessing against this account within the window, or NULL. */
-static Guessed *guessed_find(Tracker *t, const char *user, const char *realm, int64_t now_us)
+/* The most recent guessing against this account within the window from src
+ * (same true) or from any other address (same false), or NULL. */
+static Guessed *guessed_find(Tracker *t, const char *user, const char *realm, const Endpoint *src,
+                             bool same, int64_t now_us)
 {
         uint64_t uh = str_hash(t, user), rh = str_hash(t, realm);
         Guessed *best = NULL;
@@ -1192,6 +1205,7 @@ static Guessed *guessed_find(Tracker *t, const char *user, const char *realm, in
                 Guessed *g = &t->guessed[i];
                 if (g->reported_us && g->user_hash == uh && g->realm_hash == rh &&
                     now_us - g->reported_us < t->cfg.window_us &&
+                    endpoint_addr_equal(&g->guesser, src) == same &&
                     (!best || g->reported_us > best->reported_us))
                         best = g;
         }
@@ -1229,7 +1243,8 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
                         s.n_recovered_stale++;
                         continue;
                 }
-                fresh_later |= !a->stale;
+                fresh_later |= !a->stale && a->answered_latest &&
+                               !(a->mask & (1u << DIAG_NO_CREDENTIALS | 1u << DIAG_CHALLENGE_MISSING));
                 win[s.attempts++] = a;
                 s.n_cls[cls]++;
                 if (!shown)
@@ -1534,6 +1549,8 @@ static void source_fail(Tracker *t, const PacketMeta *meta, const SipMsg *m, con
         if (!u)
                 return; /* out of memory: counted nowhere better than not at all */
         u->fail_us = meta->ts_us;
+        if (!u->first_fail_us)
+                u->first_fail_us = meta->ts_us;
         u->definite |= definite;
         u->pending |= !definite;
         so->failures++;
@@ -1683,6 +1700,16 @@ static void emit_resolved(Tracker *t, Principal *p, const Txn *x, unsigned statu
  * for an account scan. Said once per window for the source and account.
  * Returns true when the success was a compromise (then never "resolved").
  */
+/* Credentials that answer the latest challenge of their chain with a nonce
+ * this server issued, and do not fail against a configured secret: a 2xx to
+ * them is a login. Anything less (junk credentials a server does not check,
+ * a forged 200) neither ends a streak nor says anything. */
+static bool login_proven(const Txn *x)
+{
+        return x->has_creds && x->answered_latest && x->nonce_known &&
+               x->verify != VERIFY_MISMATCH;
+}
+
 static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x,
                        const Principal *p, unsigned status)
 {
@@ -1690,32 +1717,54 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
         int64_t now = meta->ts_us, since_us, first_us;
         char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN], attacker[ENDPOINT_STRLEN] = "",
              ip[ENDPOINT_STRLEN];
-        Guessed *g = guessed_find(t, x->user, x->realm, now);
+        Guessed *g_same = guessed_find(t, x->user, x->realm, &x->src, true, now);
+        Guessed *g_other = guessed_find(t, x->user, x->realm, &x->src, false, now);
         Source *so = source_get(t, &x->src, now, false);
+        const SourceUser *su = so ? source_user(t, so, x->user, false) : NULL;
         int64_t *said;
         Streak s;
         Diagnosis d;
 
+        /* Only a login the wire proves: a REGISTER or INVITE whose credentials
+         * answer the latest challenge of its chain with a nonce this server
+         * issued, and do not fail against a configured secret. A 200 to an
+         * OPTIONS that the server never checks, or to junk credentials,
+         * proves nothing (issue 12 review). */
+        if (!(is_method(x->method, "REGISTER") || is_method(x->method, "INVITE")) ||
+            !login_proven(x))
+                return false;
         memset(&s, 0, sizeof s);
         if (p && p->emitted[DIAG_CREDENTIAL_GUESSING]) {
                 s.trigger = COMPROMISE_AFTER_GUESSING;
-                s.attempts = p->streak_total;
+                s.attempts = g_same ? g_same->attempts : p->streak_total;
                 first_us = p->streak_first_us;
                 since_us = p->last_emit_us[DIAG_CREDENTIAL_GUESSING];
-                said = g ? &g->compromise_emit_us : NULL;
-        } else if (g) {
-                s.trigger = endpoint_addr_equal(&g->guesser, &x->src) ? COMPROMISE_AFTER_GUESSING
-                                                                      : COMPROMISE_OTHER_SOURCE;
-                s.attempts = g->attempts;
-                first_us = g->first_us;
-                since_us = g->reported_us;
-                said = &g->compromise_emit_us;
-                endpoint_format_addr(&g->guesser, attacker, sizeof attacker);
-        } else if (so && so->emitted && now - so->last_emit_us < t->cfg.window_us) {
+                said = g_same ? &g_same->compromise_emit_us : NULL;
+        } else if (g_same) {
+                s.trigger = COMPROMISE_AFTER_GUESSING;
+                s.attempts = g_same->attempts;
+                first_us = g_same->first_us;
+                since_us = g_same->reported_us;
+                said = &g_same->compromise_emit_us;
+        } else if (so && so->emitted && now - so->last_emit_us < t->cfg.window_us && su &&
+                   su->first_fail_us && now - su->first_fail_us < t->cfg.window_us &&
+                   su->first_fail_us + SCAN_LOGIN_GAP_US < now - (int64_t)x->delay_ms * 1000) {
+                /* A name the scan tried before this login's own challenge, logged
+                 * into from the scanner. */
                 s.trigger = COMPROMISE_AFTER_SCAN;
                 s.n_users = so->scan_users;
                 first_us = since_us = so->last_emit_us;
                 said = &so->compromise_emit_us;
+        } else if (g_other) {
+                /* Maybe the guesser's find, maybe the owner's phone: the record
+                 * says so and names no address to ban (its message does not
+                 * match the fail2ban filter). */
+                s.trigger = COMPROMISE_OTHER_SOURCE;
+                s.attempts = g_other->attempts;
+                first_us = g_other->first_us;
+                since_us = g_other->reported_us;
+                said = &g_other->compromise_emit_us;
+                endpoint_format_addr(&g_other->guesser, attacker, sizeof attacker);
         } else {
                 return false;
         }
@@ -1759,11 +1808,17 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
         copy_str(d.user_agent, sizeof d.user_agent, x->user_agent);
         copy_str(d.server_agent, sizeof d.server_agent, s.server_agent);
         copy_str(d.algorithm, sizeof d.algorithm, x->cred_alg);
-        strbuf_append(d.message, sizeof d.message,
-                      "%s of %s%s%s from %s accepted after %s: the password is compromised",
-                      x->method, x->user, x->realm[0] ? "@" : "", x->realm, ip,
-                      s.trigger == COMPROMISE_AFTER_SCAN ? "an account scan from that source"
-                                                         : "password guessing against it");
+        if (s.trigger == COMPROMISE_OTHER_SOURCE)
+                strbuf_append(d.message, sizeof d.message,
+                              "%s of %s%s%s accepted from %s after password guessing from %s: "
+                              "the password may be known to the guesser",
+                              x->method, x->user, x->realm[0] ? "@" : "", x->realm, ip, attacker);
+        else
+                strbuf_append(d.message, sizeof d.message,
+                              "%s of %s%s%s from %s accepted after %s: the password is compromised",
+                              x->method, x->user, x->realm[0] ? "@" : "", x->realm, ip,
+                              s.trigger == COMPROMISE_AFTER_SCAN ? "an account scan from that source"
+                                                                 : "password guessing against it");
         r->evidence(&s, d.evidence, sizeof d.evidence);
         r->remedy(&s, d.remedy, sizeof d.remedy);
         deliver(t, &d, now);
@@ -1783,6 +1838,8 @@ static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
                 if (si)
                         si->tolerated |= x->anomalies & LEARNABLE;
         }
+        if (x->has_creds && !login_proven(x))
+                return;
         if (x->has_creds && compromise(t, meta, m, x, p, status)) {
                 /* The streak is over, and never "resolved". */
                 if (p) {
@@ -1800,7 +1857,9 @@ static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
                 return;
         for (unsigned i = 0; i < DIAG__MAX; i++)
                 open |= p->emitted[i];
-        if (open)
+        /* Never "resolved" after guessing: a login that is no compromise (an
+         * unproven method) says nothing either way. */
+        if (open && !p->emitted[DIAG_CREDENTIAL_GUESSING])
                 emit_resolved(t, p, x, status, meta->ts_us);
         p->ring_n = 0;
         p->streak_total = 0;

@@ -51,13 +51,20 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n,
                       "The secret of %s is known to an attacker: change it now, on the server "
                       "(%s; %s) and on the phone. Look for registrations and calls made with it "
-                      "(toll fraud), in %s. Block %s (fail2ban on "
-                      "SIP_DIAGNOSIS=credential-compromise, see contrib/fail2ban, or %s). Keep "
-                      "authentication on.",
+                      "(toll fraud), in %s. ",
                       s->user, server_secret_hint(s->family), server_reload_hint(s->family),
-                      server_activity_hint(s->family),
-                      s->trigger == COMPROMISE_OTHER_SOURCE ? "both sources" : "the source",
-                      server_block_hint(s->family));
+                      server_activity_hint(s->family));
+        if (s->trigger == COMPROMISE_OTHER_SOURCE)
+                strbuf_append(buf, n,
+                              "Block the guesser, %s (its credential-guessing record); %s may be "
+                              "the owner's phone, so it is not banned: block it too if it is "
+                              "not (%s). Keep authentication on.",
+                              s->attacker, s->client, server_block_hint(s->family));
+        else
+                strbuf_append(buf, n,
+                              "Block the source (fail2ban on SIP_DIAGNOSIS=credential-compromise, "
+                              "see contrib/fail2ban, or %s). Keep authentication on.",
+                              server_block_hint(s->family));
 }
 
 const Rule rule_credential_compromise = {DIAG_CREDENTIAL_COMPROMISE, NULL, evidence, remedy};

@@ -37,6 +37,10 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netns import (Fail, Proc, client_ip, log, nsexec, parse_records,  # noqa: E402
+                   run)
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -109,72 +113,6 @@ def expected_fields(name):
             "transport": tp, "method": method, "algorithm": alg}
 
 
-class Fail(Exception):
-    pass
-
-
-def log(*a):
-    print(*a, flush=True)
-
-
-def run(cmd, check=True, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if check and r.returncode != 0:
-        raise Fail("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
-    return r
-
-
-def nsexec(ns, *cmd):
-    return ["ip", "netns", "exec", ns] + [str(c) for c in cmd]
-
-
-class Proc:
-    """A background process whose stderr goes to a file (so a full pipe can
-    never block it) and whose stdout is kept for the checks."""
-
-    def __init__(self, name, cmd, workdir, env=None):
-        self.name = name
-        self.out_path = workdir / (name + ".out")
-        self.err_path = workdir / (name + ".err")
-        self.out = open(self.out_path, "wb")
-        self.err = open(self.err_path, "wb")
-        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out,
-                                  stderr=self.err, env=env)
-
-    def stderr(self, tail=3000):
-        try:
-            return self.err_path.read_text(errors="replace")[-tail:]
-        except OSError:
-            return ""
-
-    def stdout(self):
-        return self.out_path.read_text(errors="replace")
-
-    def wait_stderr(self, pattern, timeout, what):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if re.search(pattern, self.stderr(100000)):
-                return
-            if self.p.poll() is not None:
-                raise Fail("%s exited with %d before %s; stderr:\n%s" % (
-                    self.name, self.p.returncode, what, self.stderr()))
-            time.sleep(0.05)
-        raise Fail("%s: no %s within %d s; stderr:\n%s" % (self.name, what, timeout,
-                                                          self.stderr()))
-
-    def stop(self, sig=signal.SIGTERM, timeout=10):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.out.close()
-        self.err.close()
-        return self.p.returncode
-
-
 def wait_listening(ns, proto, addr, port, timeout, owner):
     """Until ss shows a socket bound to addr:port in ns (udp or tcp listen)."""
     flag = "-lnu" if proto == "udp" else "-lnt"
@@ -214,23 +152,6 @@ def wait_udp_port(ns, addr, port, timeout, owner):
 
 # --------------------------------------------------------------------------
 # Comparing diagnoses
-
-
-def parse_records(text, source):
-    recs = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            recs.append(json.loads(line))
-        except ValueError:
-            raise Fail("%s: not a JSON line: %r" % (source, line[:200]))
-    return recs
-
-
-def client_ip(rec):
-    c = rec.get("client", "")
-    return c.rsplit(":", 1)[0].strip("[]")
 
 
 def known_wrong(exp, got_fields, code):

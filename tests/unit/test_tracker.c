@@ -117,7 +117,7 @@ static void feed(Tracker *t, int64_t ts, const SipMsg *m, bool from_client)
 
 /* One REGISTER cycle: request without credentials -> 401, then `tries`
  * credentialed retries, each answered by `final` (a new 401 challenge or 200). */
-static const char *cycle_user = "alice";
+static const char *cycle_user = "alice"; /* a test may switch it */
 
 static int64_t cycle(Tracker *t, int64_t ts, const char *call_id, unsigned *cseq, int tries,
                      unsigned final, const char *cred_realm, DigestAlg cred_alg, unsigned cred_qop)
@@ -519,12 +519,35 @@ static void test_compromise(void)
                 ts += 100000;
         }
         CHECK(s.n == 1 && s.codes[0] == DIAG_ACCOUNT_SCAN, "scan first: %u", s.n);
+        /* a name the scan never tried: no compromise */
         cseq = 1;
-        cycle(t, ts + 5000000, "c4", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        ts = cycle(t, ts + 5000000, "c4", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        CHECK(s.n == 1, "after a scan, a name it never tried: %u records", s.n);
+        /* a name the scan tried */
+        cycle_user = "105";
+        cseq = 1;
+        cycle(t, ts + 5000000, "c5", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        cycle_user = "alice";
         CHECK(s.n == 2 && s.codes[1] == DIAG_CREDENTIAL_COMPROMISE &&
                   strstr(s.last.evidence, "account scan (10 usernames") != NULL,
               "after a scan: %u records, %s: %s", s.n, diag_code_name(s.last.code),
               s.last.evidence);
+        tracker_free(t);
+
+        /* A 200 to junk credentials (a nonce the server never issued, OPTIONS
+         * that the server does not check) proves no login. */
+        t = mk(&s, 3);
+        ts = guess_loop(t, 1000000, "c6", 15);
+        {
+                Req r = {"c6x", "x", cycle_user, "z9hG4bK-c6x", "OPTIONS", 1};
+                SipMsg q = request(&r);
+                add_cred(&q, "example.test", "junk", DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH, 1);
+                feed(t, ts + 1000000, &q, true);
+                SipMsg a = response(&q, 200);
+                feed(t, ts + 1001000, &a, false);
+        }
+        CHECK(s.n == 2, "junk credentials accepted: %u records, last %s", s.n,
+              diag_code_name(s.last.code));
         tracker_free(t);
 }
 

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Helpers the real-peer tests share (tests/peers/run.py, real_tools.py):
+processes in network namespaces, their output, sipauthmon's JSON records.
+Standard library only."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+class Fail(Exception):
+    pass
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def run(cmd, check=True, **kw):
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    if check and r.returncode != 0:
+        raise Fail("%s: exit %d: %s" % (" ".join(str(c) for c in cmd), r.returncode,
+                                        r.stderr.strip()))
+    return r
+
+
+def nsexec(ns, *cmd):
+    return ["ip", "netns", "exec", ns] + [str(c) for c in cmd]
+
+
+class Proc:
+    """A background process whose stdout and stderr go to files (a full pipe
+    can never block it). stdin is /dev/null unless a script is given: then
+    a shell feeds it (linphonec reads its password from stdin)."""
+
+    def __init__(self, name, cmd, workdir, env=None, stdin=None):
+        self.name = name
+        self.out_path = workdir / (name + ".out")
+        self.err_path = workdir / (name + ".err")
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        # A new session: stop() can end the whole group (a shell feeding
+        # stdin and the tool), nothing else.
+        self.p = subprocess.Popen([str(c) for c in cmd],
+                                  stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                  stdout=self.out, stderr=self.err, env=env,
+                                  start_new_session=True)
+
+    def stderr(self, tail=3000):
+        try:
+            return self.err_path.read_text(errors="replace")[-tail:]
+        except OSError:
+            return ""
+
+    def stdout(self, tail=None):
+        try:
+            t = self.out_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return t[-tail:] if tail else t
+
+    def wait_stderr(self, pattern, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.stderr(100000)):
+                return
+            if self.p.poll() is not None:
+                raise Fail("%s exited with %d before %s; stderr:\n%s" % (
+                    self.name, self.p.returncode, what, self.stderr()))
+            time.sleep(0.05)
+        raise Fail("%s: no %s within %d s; stderr:\n%s" % (self.name, what, timeout,
+                                                          self.stderr()))
+
+    def signal_group(self, sig):
+        # Only while the leader is not reaped: its pid, and so the group id,
+        # cannot belong to anybody else then.
+        if self.p.returncode is None:
+            try:
+                os.killpg(self.p.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.p.poll() is None:
+            self.signal_group(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.signal_group(signal.SIGKILL)
+                self.p.wait()
+        # Leftovers in the namespaces go in teardown_netns().
+        for f in (self.out, self.err):
+            if not f.closed:
+                f.close()
+        return self.p.returncode
+
+
+def parse_records(text, source):
+    recs = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            recs.append(json.loads(line))
+        except ValueError:
+            raise Fail("%s: not a JSON line: %r" % (source, line[:200]))
+    return recs
+
+
+def client_ip(rec):
+    return rec.get("client", "").rsplit(":", 1)[0].strip("[]")
