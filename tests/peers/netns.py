@@ -5,10 +5,12 @@ Standard library only."""
 
 import json
 import os
+import re
 import signal
 import subprocess
-import sys
+import time
 from pathlib import Path
+
 
 class Fail(Exception):
     pass
