@@ -154,6 +154,20 @@ static bool is_blank(char c)
         return c == ' ' || c == '\t';
 }
 
+/* Hash names people write for a type sipauthmon does not take: safe to
+ * echo, since they are words, not secrets. */
+static bool known_hash_word(const char *s)
+{
+        static const char *const words[] = {"sha1",   "sha-1",   "sha256",  "sha512",  "sha-512",
+                                            "sha512-256", "md5-sess", "sha-256-sess", "ha1",
+                                            "crypt",  "bcrypt",  "ntlm"};
+
+        for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+                if (strcasecmp(s, words[i]) == 0)
+                        return true;
+        return false;
+}
+
 static bool all_hex(const char *s)
 {
         for (; *s; s++)
@@ -210,10 +224,11 @@ static int parse_entry(CredEntry *e, char *user, char *realm, char *secret, unsi
                 if (strcasecmp(secret, secret_types[type_idx].name) == 0)
                         break;
         if (type_idx == sizeof secret_types / sizeof secret_types[0]) {
-                /* Name the type only when what follows looks like a hash
-                 * ("sha1:<40 hex>"): before the colon of a password that
-                 * lacks "plain:" may be part of the password. */
-                if (strlen(value) >= 8 && all_hex(value))
+                /* Name the type only when it is a known word ("sha1:<40 hex>"):
+                 * before the colon of a password that lacks "plain:" is part of
+                 * the password, and no message may quote any of a secret
+                 * (issue 13), however hash-like the rest looks. */
+                if (strlen(value) >= 8 && all_hex(value) && known_hash_word(secret))
                         set_err(err, errlen,
                                 "line %u: unknown secret type '%s' (use plain, md5, sha-256 or "
                                 "sha-512-256)",

@@ -348,6 +348,44 @@ static void json_add_time(Sink *s, json_object *o, const char *key, int64_t us)
                 json_add_string(s, o, key, format_rfc3339_ms(us, t, sizeof t));
 }
 
+/*
+ * json-c escapes C0 controls but passes DEL, the C1 controls (U+0080..009F)
+ * and the bidirectional controls (U+061C, U+200E/F, U+202A..202E,
+ * U+2066..2069) through raw; `jq -r` then prints them to a terminal, where
+ * they can move the cursor or reorder what an operator reads (issue 13).
+ * They can only stand inside strings (keys are ours, ASCII), so writing
+ * each as its \u escape changes no value.
+ */
+static void json_put_controls_escaped(Sink *s, const char *line)
+{
+        const unsigned char *p = (const unsigned char *)line, *run = p;
+        char esc[8];
+
+        for (; *p; p++) {
+                unsigned cp = 0, len = 0;
+
+                if (p[0] == 0x7f)
+                        cp = 0x7f, len = 1;
+                else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+                        cp = p[1], len = 2;
+                else if (p[0] == 0xd8 && p[1] == 0x9c)
+                        cp = 0x061c, len = 2;
+                else if (p[0] == 0xe2 && p[1] == 0x80 &&
+                         (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae)))
+                        cp = 0x2000 | (p[2] & 0x3f), len = 3;
+                else if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
+                        cp = 0x2040 | (p[2] & 0x3f), len = 3;
+                if (!len)
+                        continue;
+                buf_put(s, (const char *)run, (size_t)(p - run));
+                snprintf(esc, sizeof esc, "\\u%04x", cp);
+                buf_puts(s, esc);
+                p += len - 1;
+                run = p + 1;
+        }
+        buf_put(s, (const char *)run, (size_t)(p - run));
+}
+
 /* account-scan: "accounts": [{"user": ..., "exists": true|false}] (DESIGN.md). */
 static void json_add_accounts(Sink *s, json_object *o, const Diagnosis *d)
 {
@@ -414,7 +452,7 @@ static void format_json(Sink *s, const Diagnosis *d)
                 line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
                 if (line) {
-                        buf_puts(s, line);
+                        json_put_controls_escaped(s, line);
                         buf_put(s, "\n", 1);
                 } else {
                         s->err = -ENOMEM;

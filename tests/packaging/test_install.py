@@ -166,7 +166,8 @@ def check_units(dest, where, tmp):
           sorted(set(strip(plain)) ^ set(strip(inst))))
     for key in ("Type=notify", "NotifyAccess=main", "DynamicUser=yes", "AmbientCapabilities=CAP_NET_RAW",
                 "CapabilityBoundingSet=CAP_NET_RAW", "NoNewPrivileges=yes", "ProtectSystem=strict",
-                "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes", "IPAddressDeny=any"):
+                "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes", "IPAddressDeny=any",
+                "LimitCORE=0"):
         check(key in inst, "sipauthmon@.service lacks " + key)
     check(any(l.startswith("WatchdogSec=") for l in inst), "no WatchdogSec=")
     check(any(re.match(r"ExecStart=\S+ --interface=%i ", l) for l in inst), "the instance is not the interface")

@@ -202,7 +202,13 @@ static void test_errors(void)
         PARSE_BAD("a r x\n\n\n\n\n\nb r sha1:abcd\n", -EINVAL, "line 1: secret must be TYPE:VALUE");
         PARSE_BAD("a r plain:x\n\n\n\n\n\nb r sha1:a94a8fe5ccb19ba61c4c0873d391e987982fbbd3\n",
                   -EINVAL, "line 7: unknown secret type 'sha1'");
-        PARSE_BAD("a r :0123456789\n", -EINVAL, "line 1: unknown secret type ''");
+        PARSE_BAD("a r :0123456789\n", -EINVAL,
+                  "line 1: unknown secret type (use plain, md5, sha-256 or sha-512-256; a "
+                  "password needs the plain: prefix)");
+        /* A password without plain: whose tail looks like hex: no part of it is quoted. */
+        PARSE_BAD("a r S3cr3tPrefix:0123456789abcdef\n", -EINVAL,
+                  "line 1: unknown secret type (use plain, md5, sha-256 or sha-512-256; a "
+                  "password needs the plain: prefix)");
         /* A password with a colon but without plain: is not echoed. */
         PARSE_BAD("a r hunter2:pw\n", -EINVAL,
                   "line 1: unknown secret type (use plain, md5, sha-256 or sha-512-256; a "
@@ -234,8 +240,13 @@ static void test_errors(void)
         PARSE_BAD("bob * plain:x\nalice * plain:y\nbob * plain:z\n", -EINVAL,
                   "line 3: duplicate entry for user 'bob' in realm '*' (first on line 1)");
         /* A field longer than 40 bytes is cut in the message. */
+        PARSE_BAD("averyveryveryveryveryveryveryveryveryverylonguser r plain:x\n"
+                  "averyveryveryveryveryveryveryveryveryverylonguser r plain:y\n",
+                  -EINVAL, "'averyveryveryveryveryveryveryveryveryver...'");
+        /* An unknown type that is no known word is never quoted: it may be a secret. */
         PARSE_BAD("a r averyveryveryveryveryveryveryveryveryverylongtype:0123456789\n", -EINVAL,
-                  "'averyveryveryveryveryveryveryveryveryver...'");
+                  "line 1: unknown secret type (use plain, md5, sha-256 or sha-512-256; a "
+                  "password needs the plain: prefix)");
 
         /* Not errors: case differs, '#' inside a field, trailing comment. */
         static const char fine[] = "alice example.test plain:a#b\n"

@@ -510,6 +510,9 @@ static void test_json_escaping(void)
         SET(&d[0], user, "a\"b\\c\x01\x1b[0m\n\t/\x7f");
         SET(&d[0], user_agent, "bad \xff|\xc3\x28|\xc0\xaf|\xed\xa0\x80|ok \xc3\xa9\xe2\x82\xac");
         SET(&d[0], message, "100% %s %n done");
+        /* C1 CSI, RIGHT-TO-LEFT OVERRIDE, FIRST STRONG ISOLATE: valid UTF-8 that a
+         * terminal acts on; json-c leaves them raw (issue 13). */
+        SET(&d[0], realm, "x\xc2\x9b" "31m\xe2\x80\xae" "gnp.exe\xe2\x81\xa8y");
 
         /* Very long: every field filled to its limit with hostile bytes. */
         d[1] = full_diagnosis();
@@ -529,6 +532,13 @@ static void test_json_escaping(void)
         CHECK(v && strcmp(v, "a\"b\\c\x01\x1b[0m\n\t/\x7f") == 0, "control chars round trip");
         CHECK(strstr(out, "\\u0001") && strstr(out, "\\u001b") && strstr(out, "\\n"),
               "control characters are not escaped in the JSON text");
+        CHECK(strstr(out, "\\u007f") != NULL, "DEL is not escaped in the JSON text");
+        CHECK(strstr(out, "\\u009b") && strstr(out, "\\u202e") && strstr(out, "\\u2068") &&
+                  !strstr(out, "\xc2\x9b") && !strstr(out, "\xe2\x80\xae"),
+              "C1 and bidi controls are not escaped in the JSON text");
+        v = jstr(o[0], "realm");
+        CHECK(v && strcmp(v, "x\xc2\x9b" "31m\xe2\x80\xae" "gnp.exe\xe2\x81\xa8y") == 0,
+              "escaped controls round trip: %s", v ? v : "(null)");
         v = jstr(o[0], "user_agent");
         CHECK(v && strcmp(v, "bad \xef\xbf\xbd|\xef\xbf\xbd(|\xef\xbf\xbd\xef\xbf\xbd|"
                              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|ok \xc3\xa9\xe2\x82\xac") == 0,
