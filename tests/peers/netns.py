@@ -113,3 +113,16 @@ def parse_records(text, source):
 
 def client_ip(rec):
     return rec.get("client", "").rsplit(":", 1)[0].strip("[]")
+
+
+def delete_namespaces(*namespaces):
+    """Kill what still runs in our own namespaces (this test started it all),
+    then delete them."""
+    for ns in namespaces:
+        r = run(["ip", "netns", "pids", ns], check=False)
+        for pid in r.stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        run(["ip", "netns", "del", ns], check=False)

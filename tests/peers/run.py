@@ -39,8 +39,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netns import (Fail, Proc, client_ip, log, nsexec, parse_records,  # noqa: E402
-                   run)
+from netns import (Fail, Proc, client_ip, delete_namespaces, log, nsexec,  # noqa: E402
+                   parse_records, run)
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -226,15 +226,7 @@ def setup_netns():
 
 
 def teardown_netns():
-    for ns in (CLI_NS, SRV_NS):
-        # Anything still running in our namespaces was started by this test.
-        r = run(["ip", "netns", "pids", ns], check=False)
-        for pid in r.stdout.split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
-        run(["ip", "netns", "del", ns], check=False)
+    delete_namespaces(CLI_NS, SRV_NS)
 
 
 def start_kamailio(work, name, ip, sha256):
