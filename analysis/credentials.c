@@ -158,9 +158,9 @@ static bool is_blank(char c)
  * echo, since they are words, not secrets. */
 static bool known_hash_word(const char *s)
 {
-        static const char *const words[] = {"sha1",   "sha-1",   "sha256",  "sha512",  "sha-512",
-                                            "sha512-256", "md5-sess", "sha-256-sess", "ha1",
-                                            "crypt",  "bcrypt",  "ntlm"};
+        static const char *const words[] = {"sha1",    "sha-1",      "sha256",   "sha512",
+                                            "sha-512", "sha512-256", "md5-sess", "sha-256-sess",
+                                            "ha1",     "crypt",      "bcrypt",   "ntlm"};
 
         for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
                 if (strcasecmp(s, words[i]) == 0)

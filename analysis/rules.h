@@ -102,14 +102,14 @@ typedef enum {
 /* The refused attempts of a principal within the window, summarised for wording. */
 typedef struct {
         DiagCode code;
-        unsigned attempts; /* refusals in the window */
+        unsigned attempts;          /* refusals in the window */
         unsigned n_cls[DIAG__MAX];  /* attempts by their most specific cause */
         unsigned n_show[DIAG__MAX]; /* attempts that show the cause, among others */
-        unsigned n_status[4]; /* 401, 407, 403, other */
+        unsigned n_status[4];       /* 401, 407, 403, other */
         unsigned n_answered_latest;
         unsigned n_stale;
         unsigned n_recovered_stale; /* stale refusals followed by a fresh answer: left out */
-        uint32_t max_delay_ms; /* challenge -> retry */
+        uint32_t max_delay_ms;      /* challenge -> retry */
         uint32_t min_nonce_age_ms, max_nonce_age_ms;
         bool proxy; /* challenges were 407 */
         bool nc_stuck;
@@ -126,10 +126,10 @@ typedef struct {
         unsigned n_verified_ok;   /* responses that verify against the configured secret */
         unsigned n_verified_bad;  /* responses that do not */
         unsigned n_distinct_responses;
-        unsigned n_loop; /* answers re-sent under one Call-ID and CSeq with a new From tag */
-        uint32_t span_ms;          /* first attempt in the window -> now */
-        unsigned n_users;          /* account-scan: distinct usernames failing */
-        const char *user_list;     /* account-scan: refused/unknown names, comma separated */
+        unsigned n_loop;       /* answers re-sent under one Call-ID and CSeq with a new From tag */
+        uint32_t span_ms;      /* first attempt in the window -> now */
+        unsigned n_users;      /* account-scan: distinct usernames failing */
+        const char *user_list; /* account-scan: refused/unknown names, comma separated */
         const char *existing_list; /* account-scan: challenged, never answered (they exist) */
         unsigned n_refused_users, n_existing_users;
         const char *user_agent;     /* client's User-Agent */
@@ -139,7 +139,7 @@ typedef struct {
         CompromiseTrigger trigger;
         const char *attacker; /* the source of the guessing or the scan */
         uint32_t gap_ms;      /* that record -> the success */
-        unsigned rate_cap;          /* rate-limited: records per minute */
+        unsigned rate_cap;    /* rate-limited: records per minute */
         const char *client, *moved_from, *moved_to;
         const char *server, *server_agent;
         ServerFamily family;
@@ -198,6 +198,5 @@ void streak_attempts_phrase(const Streak *s, char *buf, size_t n);
 extern const Rule rule_challenge_missing, rule_header_mismatch, rule_no_credentials,
     rule_realm_mismatch, rule_algorithm_mismatch, rule_qop_mismatch, rule_uri_mismatch,
     rule_stale_nonce, rule_nonce_unknown, rule_source_changed, rule_credential_guessing,
-    rule_account_scan, rule_server_rejects_valid, rule_wrong_password,
-    rule_credential_compromise, rule_resolved,
-    rule_rate_limited;
+    rule_account_scan, rule_server_rejects_valid, rule_wrong_password, rule_credential_compromise,
+    rule_resolved, rule_rate_limited;

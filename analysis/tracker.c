@@ -141,10 +141,10 @@ typedef struct {
         uint64_t user_hash;
         int64_t fail_us;
         int64_t first_fail_us; /* its first failure from this source */
-        bool definite;  /* refused with credentials, or 403/404 */
-        bool pending;   /* challenged without credentials: fails if never answered */
-        bool answered;  /* credentials were sent for it */
-        bool succeeded; /* it authenticated: not part of a scan */
+        bool definite;         /* refused with credentials, or 403/404 */
+        bool pending;          /* challenged without credentials: fails if never answered */
+        bool answered;         /* credentials were sent for it */
+        bool succeeded;        /* it authenticated: not part of a scan */
         char name[24];
 } SourceUser;
 
@@ -157,8 +157,8 @@ struct Source {
         unsigned next; /* replacement cursor once full */
         int64_t last_emit_us;
         bool emitted;
-        unsigned scan_users;           /* usernames in the account-scan record */
-        int64_t compromise_emit_us;    /* a credential-compromise was said for it */
+        unsigned scan_users;        /* usernames in the account-scan record */
+        int64_t compromise_emit_us; /* a credential-compromise was said for it */
         unsigned failures;
         char user_agent[SMALL_STR];
         char method[METHOD_MAX];
@@ -1175,7 +1175,8 @@ static void guessed_remember(Tracker *t, const Principal *p, unsigned attempts, 
 
         for (unsigned i = 0; i < GUESSED_MAX && !g; i++)
                 if (t->guessed[i].reported_us && t->guessed[i].user_hash == uh &&
-                    t->guessed[i].realm_hash == rh && endpoint_addr_equal(&t->guessed[i].guesser, &p->addr))
+                    t->guessed[i].realm_hash == rh &&
+                    endpoint_addr_equal(&t->guessed[i].guesser, &p->addr))
                         g = &t->guessed[i];
         if (!g) {
                 /* The oldest entry goes, so a flood of made-up accounts has to
@@ -1186,8 +1187,8 @@ static void guessed_remember(Tracker *t, const Principal *p, unsigned attempts, 
                                 g = &t->guessed[i];
                 if (g->reported_us && now_us - g->reported_us < t->cfg.window_us)
                         t->st.evicted_guessed++;
-                *g = (Guessed){.user_hash = uh, .realm_hash = rh, .guesser = p->addr,
-                               .first_us = first_us};
+                *g = (Guessed){
+                    .user_hash = uh, .realm_hash = rh, .guesser = p->addr, .first_us = first_us};
         }
         g->reported_us = now_us;
         g->attempts = attempts;
@@ -1243,8 +1244,9 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
                         s.n_recovered_stale++;
                         continue;
                 }
-                fresh_later |= !a->stale && a->answered_latest &&
-                               !(a->mask & (1u << DIAG_NO_CREDENTIALS | 1u << DIAG_CHALLENGE_MISSING));
+                fresh_later |=
+                    !a->stale && a->answered_latest &&
+                    !(a->mask & (1u << DIAG_NO_CREDENTIALS | 1u << DIAG_CHALLENGE_MISSING));
                 win[s.attempts++] = a;
                 s.n_cls[cls]++;
                 if (!shown)
@@ -1706,8 +1708,7 @@ static void emit_resolved(Tracker *t, Principal *p, const Txn *x, unsigned statu
  * a forged 200) neither ends a streak nor says anything. */
 static bool login_proven(const Txn *x)
 {
-        return x->has_creds && x->answered_latest && x->nonce_known &&
-               x->verify != VERIFY_MISMATCH;
+        return x->has_creds && x->answered_latest && x->nonce_known && x->verify != VERIFY_MISMATCH;
 }
 
 static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x,
@@ -1716,7 +1717,7 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
         const Rule *r = rules_get(DIAG_CREDENTIAL_COMPROMISE);
         int64_t now = meta->ts_us, since_us, first_us;
         char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN], attacker[ENDPOINT_STRLEN] = "",
-             ip[ENDPOINT_STRLEN];
+                                                               ip[ENDPOINT_STRLEN];
         Guessed *g_same = guessed_find(t, x->user, x->realm, &x->src, true, now);
         Guessed *g_other = guessed_find(t, x->user, x->realm, &x->src, false, now);
         Source *so = source_get(t, &x->src, now, false);
@@ -1817,8 +1818,9 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
                 strbuf_append(d.message, sizeof d.message,
                               "%s of %s%s%s from %s accepted after %s: the password is compromised",
                               x->method, x->user, x->realm[0] ? "@" : "", x->realm, ip,
-                              s.trigger == COMPROMISE_AFTER_SCAN ? "an account scan from that source"
-                                                                 : "password guessing against it");
+                              s.trigger == COMPROMISE_AFTER_SCAN
+                                  ? "an account scan from that source"
+                                  : "password guessing against it");
         r->evidence(&s, d.evidence, sizeof d.evidence);
         r->remedy(&s, d.remedy, sizeof d.remedy);
         deliver(t, &d, now);

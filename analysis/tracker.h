@@ -76,7 +76,7 @@ typedef struct {
         uint64_t evicted_nonces;
         uint64_t evicted_sources;
         uint64_t evicted_guessed; /* accounts under guessing forgotten within the window */
-        uint64_t long_keys; /* keys too long for their slot, stored apart (one malloc each) */
+        uint64_t long_keys;       /* keys too long for their slot, stored apart (one malloc each) */
 } TrackerStats;
 
 /* Called once per diagnosis record. The record is only valid during the call. */

@@ -16,14 +16,14 @@ static void evidence(const Streak *s, char *buf, size_t n)
         char att[64] = "";
 
         streak_attempts_phrase(s, att, sizeof att);
-        strbuf_append(buf, n,
-                      "%s for %s from %s within %u s carried %u distinct responses, each answering "
-                      "a challenge consistently, all refused; %u of them share a Call-ID and CSeq "
-                      "number with another, each with its own From tag, which a phone retrying "
-                      "its password never does (RFC 3261 §22.2: a retry with credentials increments "
-                      "CSeq): a loop over a password list",
-                      att, s->user, s->client, s->span_ms / 1000 + 1, s->n_distinct_responses,
-                      s->n_loop);
+        strbuf_append(
+            buf, n,
+            "%s for %s from %s within %u s carried %u distinct responses, each answering "
+            "a challenge consistently, all refused; %u of them share a Call-ID and CSeq "
+            "number with another, each with its own From tag, which a phone retrying "
+            "its password never does (RFC 3261 §22.2: a retry with credentials increments "
+            "CSeq): a loop over a password list",
+            att, s->user, s->client, s->span_ms / 1000 + 1, s->n_distinct_responses, s->n_loop);
         if (s->n_verified_bad)
                 strbuf_append(buf, n, " (%u confirmed wrong against the configured secret)",
                               s->n_verified_bad);

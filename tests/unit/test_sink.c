@@ -512,7 +512,10 @@ static void test_json_escaping(void)
         SET(&d[0], message, "100% %s %n done");
         /* C1 CSI, RIGHT-TO-LEFT OVERRIDE, FIRST STRONG ISOLATE: valid UTF-8 that a
          * terminal acts on; json-c leaves them raw (issue 13). */
-        SET(&d[0], realm, "x\xc2\x9b" "31m\xe2\x80\xae" "gnp.exe\xe2\x81\xa8y");
+        SET(&d[0], realm,
+            "x\xc2\x9b"
+            "31m\xe2\x80\xae"
+            "gnp.exe\xe2\x81\xa8y");
 
         /* Very long: every field filled to its limit with hostile bytes. */
         d[1] = full_diagnosis();
@@ -537,7 +540,9 @@ static void test_json_escaping(void)
                   !strstr(out, "\xc2\x9b") && !strstr(out, "\xe2\x80\xae"),
               "C1 and bidi controls are not escaped in the JSON text");
         v = jstr(o[0], "realm");
-        CHECK(v && strcmp(v, "x\xc2\x9b" "31m\xe2\x80\xae" "gnp.exe\xe2\x81\xa8y") == 0,
+        CHECK(v && strcmp(v, "x\xc2\x9b"
+                             "31m\xe2\x80\xae"
+                             "gnp.exe\xe2\x81\xa8y") == 0,
               "escaped controls round trip: %s", v ? v : "(null)");
         v = jstr(o[0], "user_agent");
         CHECK(v && strcmp(v, "bad \xef\xbf\xbd|\xef\xbf\xbd(|\xef\xbf\xbd\xef\xbf\xbd|"

@@ -472,7 +472,8 @@ static void test_compromise(void)
         CHECK(s.n == 3 && s.codes[2] == DIAG_CREDENTIAL_COMPROMISE,
               "same source: %u records, last %s", s.n, diag_code_name(s.last.code));
         CHECK(s.last.severity == SEV_CRITICAL, "compromise is critical");
-        CHECK(strstr(s.last.evidence, "same source") != NULL && strstr(s.last.remedy, "change it now"),
+        CHECK(strstr(s.last.evidence, "same source") != NULL &&
+                  strstr(s.last.remedy, "change it now"),
               "same source evidence: %s", s.last.evidence);
         cycle(t, ts + 60000000, "c1b", &cseq, 1, 200, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
         CHECK(s.n == 3, "said once per window, never resolved: %u records, last %s", s.n,
@@ -541,7 +542,8 @@ static void test_compromise(void)
         {
                 Req r = {"c6x", "x", cycle_user, "z9hG4bK-c6x", "OPTIONS", 1};
                 SipMsg q = request(&r);
-                add_cred(&q, "example.test", "junk", DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH, 1);
+                add_cred(&q, "example.test", "junk", DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH,
+                         1);
                 feed(t, ts + 1000000, &q, true);
                 SipMsg a = response(&q, 200);
                 feed(t, ts + 1001000, &a, false);
@@ -579,7 +581,8 @@ static void test_recovered_stale(void)
                 snprintf(branch, sizeof branch, "z9hG4bK-lp-%d-a", k);
                 r.cseq++;
                 SipMsg q = request(&r);
-                add_cred(&q, "example.test", cached, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH, 2);
+                add_cred(&q, "example.test", cached, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH,
+                         2);
                 feed(t, ts, &q, true);
                 SipMsg a = response(&q, 401);
                 snprintf(fresh, sizeof fresh, "n-lp-%d", k);
@@ -589,7 +592,8 @@ static void test_recovered_stale(void)
                 snprintf(branch, sizeof branch, "z9hG4bK-lp-%d-b", k);
                 r.cseq++;
                 SipMsg c = request(&r);
-                add_cred(&c, "example.test", fresh, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH, 1);
+                add_cred(&c, "example.test", fresh, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH,
+                         1);
                 feed(t, ts + 4000, &c, true);
                 SipMsg f = response(&c, 401);
                 snprintf(cached, sizeof cached, "n-lp-%d-x", k);
