@@ -6,6 +6,7 @@ Standard library only."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -92,7 +93,7 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.signal_group(signal.SIGKILL)
                 self.p.wait()
-        # Leftovers in the namespaces go in teardown_netns().
+        # Leftovers in the namespaces go in clean_up().
         for f in (self.out, self.err):
             if not f.closed:
                 f.close()
@@ -115,9 +116,21 @@ def client_ip(rec):
     return rec.get("client", "").rsplit(":", 1)[0].strip("[]")
 
 
-def delete_namespaces(*namespaces):
-    """Kill what still runs in our own namespaces (this test started it all),
-    then delete them."""
+def log_tails(procs):
+    """After a failure: the end of what sipauthmon and Kamailio said."""
+    for p in procs:
+        if p.name.startswith(("sipauthmon", "kamailio")):
+            log("---- %s stderr (tail):\n%s" % (p.name, p.stderr(1500)))
+
+
+def clean_up(procs, namespaces, work):
+    """Stop every process, kill what still runs in our own namespaces (this
+    test started it all), delete them, and the work directory unless None."""
+    for p in procs:
+        try:
+            p.stop(signal.SIGKILL if p.p.poll() is None else signal.SIGTERM, timeout=5)
+        except Exception:  # cleanup goes on whatever happened
+            pass
     for ns in namespaces:
         r = run(["ip", "netns", "pids", ns], check=False)
         for pid in r.stdout.split():
@@ -126,3 +139,5 @@ def delete_namespaces(*namespaces):
             except (ProcessLookupError, ValueError):
                 pass
         run(["ip", "netns", "del", ns], check=False)
+    if work:
+        shutil.rmtree(work, ignore_errors=True)

@@ -42,8 +42,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netns import (Fail, Proc, client_ip, delete_namespaces, log, nsexec,  # noqa: E402
-                   parse_records, run)
+from netns import (Fail, Proc, clean_up, client_ip, log, log_tails,  # noqa: E402
+                   nsexec, parse_records, run)
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -159,10 +159,6 @@ def setup_netns():
         if tool != "baresip":
             run(["ip", "-n", CLI_NS, "route", "replace", sip + "/32", "dev", CLI_IF,
                  "src", cip])
-
-
-def teardown_netns():
-    delete_namespaces(CLI_NS, SRV_NS)
 
 
 def start_kamailio(work, name):
@@ -514,18 +510,9 @@ def main():
             log("note captures and logs kept in %s" % work)
     except Fail as e:
         report.check(False, "setup/run: %s" % e)
-        for p in procs:
-            if p.name.startswith(("sipauthmon", "kamailio")):
-                log("---- %s stderr (tail):\n%s" % (p.name, p.stderr(1500)))
+        log_tails(procs)
     finally:
-        for p in procs:
-            try:
-                p.stop(signal.SIGKILL if p.p.poll() is None else signal.SIGTERM, timeout=5)
-            except Exception:  # cleanup goes on whatever happened
-                pass
-        teardown_netns()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+        clean_up(procs, (CLI_NS, SRV_NS), None if args.keep else work)
     log("note real-tools took %.1f s" % (time.monotonic() - started))
     log("%d passed, %d failed" % (report.passed, report.failed))
     return 1 if report.failed else 0

@@ -39,8 +39,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netns import (Fail, Proc, client_ip, delete_namespaces, log, nsexec,  # noqa: E402
-                   parse_records, run)
+from netns import (Fail, Proc, clean_up, client_ip, log, log_tails,  # noqa: E402
+                   nsexec, parse_records, run)
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -225,10 +225,6 @@ def setup_netns():
     run(["ip", "-n", CLI_NS, "link", "set", "veth-c", "up"])
 
 
-def teardown_netns():
-    delete_namespaces(CLI_NS, SRV_NS)
-
-
 def start_kamailio(work, name, ip, sha256):
     cfg = (HERE / "kamailio.cfg.in").read_text()
     cfg = (cfg.replace("@SERVER_IP@", ip).replace("@SECRET@", "peers-%s-secret" % name)
@@ -405,19 +401,10 @@ def main():
             log("captures and logs kept in %s" % work)
     except Fail as e:
         log("FAIL: %s" % e)
-        for p in procs:
-            if p.name.startswith(("sipauthmon", "kamailio")):
-                log("---- %s stderr (tail):\n%s" % (p.name, p.stderr(1500)))
+        log_tails(procs)
         report.append(("setup", False))
     finally:
-        for p in procs:
-            try:
-                p.stop(signal.SIGKILL if p.p.poll() is None else signal.SIGTERM, timeout=5)
-            except Exception:  # cleanup goes on whatever happened
-                pass
-        teardown_netns()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+        clean_up(procs, (CLI_NS, SRV_NS), None if args.keep else work)
     failed = [label for label, ok in report if not ok]
     log("peers: %s in %.1f s" % ("FAIL (%s)" % ", ".join(failed) if failed else "ok",
                                  time.monotonic() - started))
