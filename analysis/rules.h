@@ -108,8 +108,7 @@ typedef struct {
         unsigned n_status[4];       /* 401, 407, 403, other */
         unsigned n_answered_latest;
         unsigned n_stale;
-        unsigned n_recovered_stale; /* stale refusals followed by a fresh answer: left out */
-        uint32_t max_delay_ms;      /* challenge -> retry */
+        uint32_t max_delay_ms; /* challenge -> retry */
         uint32_t min_nonce_age_ms, max_nonce_age_ms;
         bool proxy; /* challenges were 407 */
         bool nc_stuck;

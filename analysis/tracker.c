@@ -968,6 +968,32 @@ static void rate_roll(Tracker *t, int64_t now_us)
         }
 }
 
+/* An empty record of code: severity from the code table, the attempts and times. */
+static void record_init(Diagnosis *d, DiagCode code, unsigned attempts, int64_t first_us,
+                        int64_t last_us)
+{
+        memset(d, 0, sizeof *d);
+        d->code = code;
+        d->severity = diag_code_severity(code);
+        d->attempts = attempts;
+        d->first_seen_us = first_us;
+        d->last_seen_us = last_us;
+}
+
+/* Who spoke to whom, and how: the fields every record with a client has. */
+static void record_parties(Diagnosis *d, const char *realm, const char *client, const char *server,
+                           Transport transport, const char *method, const char *user_agent,
+                           const char *server_agent)
+{
+        copy_str(d->realm, sizeof d->realm, realm);
+        copy_str(d->client, sizeof d->client, client);
+        copy_str(d->server, sizeof d->server, server);
+        copy_str(d->transport, sizeof d->transport, transport_name(transport));
+        copy_str(d->method, sizeof d->method, method);
+        copy_str(d->user_agent, sizeof d->user_agent, user_agent);
+        copy_str(d->server_agent, sizeof d->server_agent, server_agent);
+}
+
 static void deliver(Tracker *t, const Diagnosis *d, int64_t now_us)
 {
         rate_roll(t, now_us);
@@ -996,16 +1022,12 @@ static void emit_rate_summary(Tracker *t, int64_t now_us)
         Diagnosis d;
 
         memset(&s, 0, sizeof s);
-        memset(&d, 0, sizeof d);
         s.code = DIAG_RATE_LIMITED;
         s.attempts = t->rate_held;
         memcpy(s.n_cls, t->rate_held_by_code, sizeof s.n_cls);
         s.rate_cap = t->cfg.max_records_per_minute;
-        d.code = DIAG_RATE_LIMITED;
-        d.severity = diag_code_severity(DIAG_RATE_LIMITED);
-        d.attempts = t->rate_held;
-        d.first_seen_us = t->rate_first_held_us;
-        d.last_seen_us = t->rate_last_held_us;
+        record_init(&d, DIAG_RATE_LIMITED, t->rate_held, t->rate_first_held_us,
+                    t->rate_last_held_us);
         strbuf_append(d.message, sizeof d.message,
                       "%u diagnosis records held back: more than %u in one minute", t->rate_held,
                       t->cfg.max_records_per_minute);
@@ -1059,18 +1081,15 @@ static const char *code_cause(DiagCode c)
 /* The parts of a record every principal-based diagnosis shares. */
 static void fill_principal(Diagnosis *d, const Principal *p, DiagCode code)
 {
-        memset(d, 0, sizeof *d);
-        d->code = code;
-        d->severity = diag_code_severity(code);
+        char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
+
+        record_init(d, code, 0, 0, 0);
+        endpoint_format(&p->client, client, sizeof client);
+        endpoint_format(&p->server, server, sizeof server);
+        record_parties(d, p->realm, client, server, p->transport, p->method, p->user_agent,
+                       p->server_agent);
         copy_str(d->user, sizeof d->user, p->user);
-        copy_str(d->realm, sizeof d->realm, p->realm);
-        endpoint_format(&p->client, d->client, sizeof d->client);
-        endpoint_format(&p->server, d->server, sizeof d->server);
-        copy_str(d->transport, sizeof d->transport, transport_name(p->transport));
-        copy_str(d->method, sizeof d->method, p->method);
         copy_str(d->call_id, sizeof d->call_id, p->call_id);
-        copy_str(d->user_agent, sizeof d->user_agent, p->user_agent);
-        copy_str(d->server_agent, sizeof d->server_agent, p->server_agent);
         if (code != DIAG_CHALLENGE_MISSING && code != DIAG_NO_CREDENTIALS)
                 copy_str(d->algorithm, sizeof d->algorithm, p->cred_alg);
 }
@@ -1196,10 +1215,9 @@ static void guessed_remember(Tracker *t, const Principal *p, unsigned attempts, 
 
 /* The most recent guessing against this account within the window from src
  * (same true) or from any other address (same false), or NULL. */
-static Guessed *guessed_find(Tracker *t, const char *user, const char *realm, const Endpoint *src,
-                             bool same, int64_t now_us)
+static Guessed *guessed_find(Tracker *t, uint64_t uh, uint64_t rh, const Endpoint *src, bool same,
+                             int64_t now_us)
 {
-        uint64_t uh = str_hash(t, user), rh = str_hash(t, realm);
         Guessed *best = NULL;
 
         for (unsigned i = 0; i < GUESSED_MAX; i++) {
@@ -1240,10 +1258,8 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
                  * fresh nonce) is normal traffic, DESIGN.md: a phone replaying a cached
                  * nonce draws stale=true, then answers the new one. It is neither a
                  * stale-nonce attempt nor a wrong password: it is left out. */
-                if (a->stale && fresh_later) {
-                        s.n_recovered_stale++;
+                if (a->stale && fresh_later)
                         continue;
-                }
                 fresh_later |=
                     !a->stale && a->answered_latest &&
                     !(a->mask & (1u << DIAG_NO_CREDENTIALS | 1u << DIAG_CHALLENGE_MISSING));
@@ -1507,19 +1523,9 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
         s.server_agent = so->server_agent;
         s.family = server_family_detect(so->server_agent, so->pjsip_shape);
 
-        memset(&d, 0, sizeof d);
-        d.code = DIAG_ACCOUNT_SCAN;
-        d.severity = diag_code_severity(DIAG_ACCOUNT_SCAN);
-        d.attempts = so->failures;
-        d.first_seen_us = first;
-        d.last_seen_us = now;
-        copy_str(d.realm, sizeof d.realm, so->realm);
-        copy_str(d.client, sizeof d.client, client);
-        copy_str(d.server, sizeof d.server, server);
-        copy_str(d.transport, sizeof d.transport, transport_name(so->transport));
-        copy_str(d.method, sizeof d.method, so->method);
-        copy_str(d.user_agent, sizeof d.user_agent, so->user_agent);
-        copy_str(d.server_agent, sizeof d.server_agent, so->server_agent);
+        record_init(&d, DIAG_ACCOUNT_SCAN, so->failures, first, now);
+        record_parties(&d, so->realm, client, server, so->transport, so->method, so->user_agent,
+                       so->server_agent);
         for (unsigned i = 0; i < so->n_users && d.n_accounts < DIAG_ACCOUNTS_MAX; i++) {
                 ScanUserState st = scan_user_state(t, &so->users[i], now);
                 if (st == SCAN_USER_NONE)
@@ -1712,28 +1718,27 @@ static bool login_proven(const Txn *x)
 }
 
 static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, const Txn *x,
-                       const Principal *p, unsigned status)
+                       const Principal *p, Source *so, const SourceUser *su, unsigned status)
 {
         const Rule *r = rules_get(DIAG_CREDENTIAL_COMPROMISE);
         int64_t now = meta->ts_us, since_us, first_us;
         char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN], attacker[ENDPOINT_STRLEN] = "",
                                                                ip[ENDPOINT_STRLEN];
-        Guessed *g_same = guessed_find(t, x->user, x->realm, &x->src, true, now);
-        Guessed *g_other = guessed_find(t, x->user, x->realm, &x->src, false, now);
-        Source *so = source_get(t, &x->src, now, false);
-        const SourceUser *su = so ? source_user(t, so, x->user, false) : NULL;
+        uint64_t uh, rh;
+        Guessed *g_same, *g_other;
         int64_t *said;
         Streak s;
         Diagnosis d;
 
-        /* Only a login the wire proves: a REGISTER or INVITE whose credentials
-         * answer the latest challenge of its chain with a nonce this server
-         * issued, and do not fail against a configured secret. A 200 to an
-         * OPTIONS that the server never checks, or to junk credentials,
-         * proves nothing (issue 12 review). */
-        if (!(is_method(x->method, "REGISTER") || is_method(x->method, "INVITE")) ||
-            !login_proven(x))
+        /* The caller saw a proven login (login_proven); of those only a
+         * REGISTER or INVITE, which a server that challenged must check: a
+         * 200 to an OPTIONS proves nothing (issue 12 review). */
+        if (!is_method(x->method, "REGISTER") && !is_method(x->method, "INVITE"))
                 return false;
+        uh = str_hash(t, x->user);
+        rh = str_hash(t, x->realm);
+        g_same = guessed_find(t, uh, rh, &x->src, true, now);
+        g_other = guessed_find(t, uh, rh, &x->src, false, now);
         memset(&s, 0, sizeof s);
         if (p && p->emitted[DIAG_CREDENTIAL_GUESSING]) {
                 s.trigger = COMPROMISE_AFTER_GUESSING;
@@ -1793,21 +1798,11 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
         s.server_agent = m->server ? m->server : "";
         s.family = server_family_detect(s.server_agent, p && p->pjsip_shape);
 
-        memset(&d, 0, sizeof d);
-        d.code = DIAG_CREDENTIAL_COMPROMISE;
-        d.severity = diag_code_severity(DIAG_CREDENTIAL_COMPROMISE);
-        d.attempts = s.attempts;
-        d.first_seen_us = first_us;
-        d.last_seen_us = now;
+        record_init(&d, DIAG_CREDENTIAL_COMPROMISE, s.attempts, first_us, now);
+        record_parties(&d, x->realm, client, server, x->transport, x->method, x->user_agent,
+                       s.server_agent);
         copy_str(d.user, sizeof d.user, x->user);
-        copy_str(d.realm, sizeof d.realm, x->realm);
-        copy_str(d.client, sizeof d.client, client);
-        copy_str(d.server, sizeof d.server, server);
-        copy_str(d.transport, sizeof d.transport, transport_name(x->transport));
-        copy_str(d.method, sizeof d.method, x->method);
         copy_str(d.call_id, sizeof d.call_id, m->call_id);
-        copy_str(d.user_agent, sizeof d.user_agent, x->user_agent);
-        copy_str(d.server_agent, sizeof d.server_agent, s.server_agent);
         copy_str(d.algorithm, sizeof d.algorithm, x->cred_alg);
         if (s.trigger == COMPROMISE_OTHER_SOURCE)
                 strbuf_append(d.message, sizeof d.message,
@@ -1833,8 +1828,12 @@ static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
         Principal *p = principal_get(t, x->user, x->realm, &x->src, meta->ts_us, false);
         bool open = false;
 
+        Source *so = source_get(t, &x->src, meta->ts_us, false);
+        SourceUser *su = so ? source_user(t, so, x->user, false) : NULL;
+
         t->st.successes++;
-        source_mark(t, &x->src, x->user, false, true, meta->ts_us);
+        if (su)
+                su->succeeded = true;
         if (x->has_creds && (x->anomalies & LEARNABLE)) {
                 ServerInfo *si = server_info(t, &x->dst, meta->ts_us, true);
                 if (si)
@@ -1842,7 +1841,7 @@ static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
         }
         if (x->has_creds && !login_proven(x))
                 return;
-        if (x->has_creds && compromise(t, meta, m, x, p, status)) {
+        if (x->has_creds && compromise(t, meta, m, x, p, so, su, status)) {
                 /* The streak is over, and never "resolved". */
                 if (p) {
                         p->ring_n = 0;
