@@ -49,9 +49,20 @@ typedef struct {
         bool exists; /* challenged and never answered: the server knows it */
 } DiagAccount;
 
+/*
+ * Whether the source a record names is proven (DESIGN.md verified sources,
+ * sipauthmon(8) VERIFIED SOURCES): only a verified record may lead to a ban.
+ */
+typedef enum {
+        SOURCE_VERIFIED_NA = 0, /* the record names no source (rate-limited) */
+        SOURCE_VERIFIED_NO,
+        SOURCE_VERIFIED_YES,
+} SourceVerified;
+
 typedef struct {
         DiagCode code;
         Severity severity;
+        SourceVerified source_verified;
         unsigned attempts;
         int64_t first_seen_us; /* packet time, µs since the epoch */
         int64_t last_seen_us;

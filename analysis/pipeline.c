@@ -31,7 +31,7 @@ struct Pipeline {
 };
 
 static void on_tcp_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
-                           const uint8_t *data, size_t len, void *userdata);
+                           const uint8_t *data, size_t len, bool handshake, void *userdata);
 
 Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *userdata)
 {
@@ -150,10 +150,14 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
 }
 
 static void on_tcp_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
-                           const uint8_t *data, size_t len, void *userdata)
+                           const uint8_t *data, size_t len, bool handshake, void *userdata)
 {
         Pipeline *p = userdata;
-        PacketMeta meta = {.ts_us = ts_us, .src = *src, .dst = *dst, .transport = TRANSPORT_TCP};
+        PacketMeta meta = {.ts_us = ts_us,
+                           .src = *src,
+                           .dst = *dst,
+                           .transport = TRANSPORT_TCP,
+                           .origin = handshake ? ORIGIN_HANDSHAKE : ORIGIN_WIRE};
 
         feed_message(p, &meta, data, len, true);
 }
@@ -314,7 +318,7 @@ void pipeline_stats_foreach_reassembly_ud(const PipelineStats *ps, PipelineStatU
 {
         /* Every field is listed below: a new one breaks the build here. */
         _Static_assert(sizeof(IpFragStats) == 13 * sizeof(uint64_t), "IpFragStats fields");
-        _Static_assert(sizeof(TcpStreamStats) == 22 * sizeof(uint64_t), "TcpStreamStats fields");
+        _Static_assert(sizeof(TcpStreamStats) == 24 * sizeof(uint64_t), "TcpStreamStats fields");
         /* clang-format off */
 #define F(prefix, s, x) fn(prefix, #x, (s).x, ud)
         F("ipfrag.", ps->ipfrag, fragments);
@@ -341,6 +345,8 @@ void pipeline_stats_foreach_reassembly_ud(const PipelineStats *ps, PipelineStatU
         F("tcp.", ps->tcp, closed_fin);
         F("tcp.", ps->tcp, closed_rst);
         F("tcp.", ps->tcp, timeouts);
+        F("tcp.", ps->tcp, handshakes);
+        F("tcp.", ps->tcp, handshake_conflicts);
         F("tcp.dropped.", ps->tcp, gaps);
         F("tcp.dropped.", ps->tcp, ooo_dropped);
         F("tcp.dropped.", ps->tcp, header_too_big);

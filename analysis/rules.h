@@ -66,6 +66,11 @@ typedef struct {
         /* Whose nc that is: a server may hand the same nonce to several clients
          * (Kamailio: one per second), and each counts from 1 on its own. */
         Endpoint nc_client;
+        /* Where the server sent it, and whether it went to more than one
+         * address and port (then answering it proves nothing, DESIGN.md
+         * verified sources) or came from unauthenticated HEP. */
+        Endpoint sent_to;
+        bool shared;
 } NonceInfo;
 
 /* Everything a per-attempt check may look at. */

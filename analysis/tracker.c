@@ -56,6 +56,28 @@ typedef struct {
         NonceInfo info;
 } Nonce;
 
+/*
+ * How a message proved its source address (DESIGN.md verified sources,
+ * sipauthmon(8) VERIFIED SOURCES). A UDP datagram's source is whatever its
+ * sender wrote; the server's own replies are taken as genuine (they leave
+ * the server's port, which the mirror copies). So a source is proven when it
+ * answered a nonce the server sent to that address and port alone (only a
+ * host that received the challenge knows it), spoke over a TCP connection
+ * whose three-way handshake was seen, or was reported over a connection by
+ * an authenticated HEP agent.
+ */
+typedef enum {
+        PROOF_NONE = 0,
+        PROOF_NONCE,
+        PROOF_HANDSHAKE,
+        PROOF_HEP,
+} Proof;
+
+/* Proven attempts of a record, by how. */
+typedef struct {
+        unsigned total, proven, nonce, handshake, hep;
+} ProofCount;
+
 typedef struct {
         Endpoint src, dst;
         Transport transport;
@@ -67,6 +89,8 @@ typedef struct {
         bool have_ref;
         bool ref_proxy;
         bool nonce_known;
+        uint8_t proof;      /* Proof: how the request proved its source */
+        uint8_t origin;     /* Origin of the request (PacketMeta) */
         uint8_t verify;     /* DigestVerdict; VERIFY_NO_SECRET without a credentials file */
         uint32_t resp_hash; /* fingerprint of the response, to count distinct guesses */
         uint32_t anomalies;
@@ -100,6 +124,7 @@ typedef struct {
         bool nonce_age_known;
         bool moved; /* came from another address/port than the challenged request */
         uint8_t verify;
+        uint8_t proof; /* Proof of the refused request's source */
 } AttemptRec;
 
 typedef struct {
@@ -112,6 +137,7 @@ typedef struct {
         int64_t streak_first_us; /* first refusal since the last success */
         int64_t last_emit_us[DIAG__MAX];
         bool emitted[DIAG__MAX];
+        bool emitted_verified[DIAG__MAX]; /* that record named a verified source */
         /* details of the latest refused attempt, for the record */
         char method[METHOD_MAX];
         char call_id[160];
@@ -145,6 +171,8 @@ typedef struct {
         bool pending;          /* challenged without credentials: fails if never answered */
         bool answered;         /* credentials were sent for it */
         bool succeeded;        /* it authenticated: not part of a scan */
+        bool proven;           /* a failure for it came from the proven source */
+        bool scanned;          /* named in an account-scan record of this source */
         char name[24];
 } SourceUser;
 
@@ -157,7 +185,10 @@ struct Source {
         unsigned next; /* replacement cursor once full */
         int64_t last_emit_us;
         bool emitted;
-        unsigned scan_users;        /* usernames in the account-scan record */
+        bool scan_verified;    /* the account-scan record named a verified source */
+        unsigned scan_users;   /* usernames in the account-scan record */
+        int64_t ban_minute_us; /* budget of records that can lead to a ban (deliver) */
+        unsigned ban_count;
         int64_t compromise_emit_us; /* a credential-compromise was said for it */
         unsigned failures;
         char user_agent[SMALL_STR];
@@ -169,10 +200,19 @@ struct Source {
         bool pjsip_shape;
 };
 
+/* Username slots over all sources: bounded at start (SOURCE_USER_SLOTS per
+ * source on average), so a flood of sources that each try many names cannot
+ * grow memory past what the limits promise; a source that finds no slot
+ * reuses its own (counted, tracker.source_users_capped). */
+#define SOURCE_USER_SLOTS 4
+
 static void free_source(void *e, void *userdata)
 {
-        (void)userdata;
-        free(((Source *)e)->users);
+        Source *so = e;
+        size_t *slots = userdata;
+
+        *slots -= so->cap_users;
+        free(so->users);
 }
 
 /*
@@ -189,6 +229,7 @@ typedef struct {
         Endpoint guesser;
         int64_t first_us, reported_us;
         unsigned attempts;
+        bool verified;              /* a guessing record for it named a verified source */
         int64_t compromise_emit_us; /* a compromise was said for this entry */
 } Guessed;
 
@@ -204,6 +245,12 @@ typedef struct {
  * long unanswered: a real client answers within milliseconds. */
 #define SCAN_PENDING_US 2000000
 
+/* Records that can lead to a ban (verified credential-guessing, account-scan,
+ * credential-compromise) have their own budget per source and minute,
+ * outside the global cap: a flood of cheap records cannot hold a real
+ * attacker's back (issue 13), and one source cannot flood the journal. */
+#define BAN_RECORDS_PER_SOURCE 10
+
 struct Tracker {
         TrackerConfig cfg;
         DiagnosisFn fn;
@@ -213,6 +260,7 @@ struct Tracker {
          * probably look up, hashed and prefetched early (len KEY_NONE: none). */
         HKey hint_principal, hint_source;
         Guessed guessed[GUESSED_MAX];
+        size_t source_user_slots; /* allocated over all sources (free_source) */
         TrackerStats st;
         /* global cap on records per minute of packet time */
         int64_t rate_minute_us;
@@ -420,6 +468,7 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
             !table_init(&t->servers, &t->cfg, SERVERS_MAX, sizeof(ServerInfo), KEY_INLINE_ADDR, 6,
                         NULL, NULL))
                 return tracker_free(t);
+        t->sources.userdata = &t->source_user_slots; /* for free_source */
         return t;
 }
 
@@ -615,6 +664,24 @@ static uint8_t verify_attempt(Tracker *t, const SipMsg *m, const SipCredentials 
         return (uint8_t)v;
 }
 
+/* What the way a message arrived proves of its source, before any nonce. */
+static Proof origin_proof(const PacketMeta *meta)
+{
+        switch (meta->origin) {
+        case ORIGIN_HANDSHAKE:
+                return PROOF_HANDSHAKE;
+        case ORIGIN_HEP_AUTH:
+                /* The agent vouches for what it saw; over a connection that is a
+                 * handshake the agent's host completed. A UDP datagram it saw can
+                 * still be spoofed: that one needs the nonce, as on the wire. */
+                return meta->transport == TRANSPORT_TCP ? PROOF_HEP : PROOF_NONE;
+        case ORIGIN_WIRE:
+        case ORIGIN_HEP_UNAUTH:
+                break;
+        }
+        return PROOF_NONE;
+}
+
 static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 {
         HKey kt, kc, kl, kn;
@@ -662,6 +729,8 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         x->src = meta->src;
         x->dst = meta->dst;
         x->transport = meta->transport;
+        x->origin = (uint8_t)meta->origin;
+        x->proof = (uint8_t)origin_proof(meta);
         copy_str(x->method, sizeof x->method, m->method);
         copy_str(x->from_user, sizeof x->from_user, m->from_user);
         copy_str(x->user_agent, sizeof x->user_agent, m->user_agent);
@@ -736,6 +805,12 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                                 x->answered_latest = true;
                 x->delay_ms = ms_between(ref->ts_us, meta->ts_us);
         }
+        /* Only a host that received the challenge knows a nonce the server
+         * sent to this address and port alone (NonceInfo.shared). Unauthenticated
+         * HEP proves nothing: its addresses are the sender's word. */
+        if (x->proof == PROOF_NONE && nonce && x->answered_latest && !nonce->info.shared &&
+            meta->origin != ORIGIN_HEP_UNAUTH && endpoint_equal(&nonce->info.sent_to, &meta->src))
+                x->proof = PROOF_NONCE;
         if (nonce) {
                 x->nonce_known = true;
                 x->nonce_age_ms = ms_between(nonce->info.issued_us, meta->ts_us);
@@ -875,6 +950,13 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
                 }
                 if (!n)
                         continue;
+                /* Sent to a second address or port, or reported by unauthenticated
+                 * HEP: answering it proves nothing about who answered. */
+                if (created)
+                        n->info.sent_to = meta->dst;
+                if ((!created && !endpoint_equal(&n->info.sent_to, &meta->dst)) ||
+                    meta->origin == ORIGIN_HEP_UNAUTH)
+                        n->info.shared = true;
                 /* Issued (again: Kamailio hands out the same nonce within a second).
                  * The latest issue time lets the nc check tell a restart at nc=1
                  * after a re-issue from a client stuck on an old nonce. */
@@ -994,25 +1076,63 @@ static void record_parties(Diagnosis *d, const char *realm, const char *client, 
         copy_str(d->server_agent, sizeof d->server_agent, server_agent);
 }
 
-static void deliver(Tracker *t, const Diagnosis *d, int64_t now_us)
+static Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool create);
+
+static bool ban_code(DiagCode c)
 {
-        rate_roll(t, now_us);
-        /* A critical record is never held back: a flood of lesser records must
-         * not hide a compromise (it still counts toward the cap). */
-        if (t->cfg.max_records_per_minute && t->rate_count >= t->cfg.max_records_per_minute &&
-            d->severity < SEV_CRITICAL) {
-                if (t->rate_held == 0)
-                        t->rate_first_held_us = now_us;
-                t->rate_held++;
-                t->rate_held_by_code[d->code]++;
-                t->rate_last_held_us = now_us;
-                t->st.rate_limited++;
-                return;
+        return c == DIAG_CREDENTIAL_GUESSING || c == DIAG_ACCOUNT_SCAN ||
+               c == DIAG_CREDENTIAL_COMPROMISE;
+}
+
+/* A verified record that can lead to a ban: within its source's own budget? */
+static bool ban_budget(Tracker *t, const Endpoint *src, int64_t packet_us, int64_t now)
+{
+        Source *so = source_get(t, src, packet_us, true);
+
+        if (!so)
+                return true; /* out of memory: a ban record is worth more than the cap */
+        if (so->ban_count == 0 || now - so->ban_minute_us >= 60 * 1000000LL ||
+            now < so->ban_minute_us) {
+                so->ban_minute_us = now;
+                so->ban_count = 0;
         }
-        t->rate_count++;
+        return so->ban_count++ < BAN_RECORDS_PER_SOURCE;
+}
+
+/*
+ * src: the source a ban would hit (NULL for records that name none). Time
+ * for the cap is the live clock when the daemon gives one (forged HEP
+ * timestamps cannot move it), else packet time.
+ */
+static void deliver(Tracker *t, const Diagnosis *d, int64_t packet_us, const Endpoint *src)
+{
+        int64_t now = t->cfg.clock_us ? t->cfg.clock_us() : packet_us;
+        bool verified = d->source_verified == SOURCE_VERIFIED_YES;
+
+        rate_roll(t, now);
+        if (verified && src && ban_code(d->code)) {
+                /* Its own budget: a flood of cheap records cannot hold it back. */
+                if (!ban_budget(t, src, packet_us, now))
+                        goto held;
+        } else if (t->cfg.max_records_per_minute &&
+                   t->rate_count >= t->cfg.max_records_per_minute &&
+                   !(verified && d->severity == SEV_CRITICAL)) {
+                /* A verified compromise is never held back (it still counts). */
+                goto held;
+        } else {
+                t->rate_count++;
+        }
         t->st.diagnoses++;
         if (t->fn)
                 t->fn(d, t->userdata);
+        return;
+held:
+        if (t->rate_held == 0)
+                t->rate_first_held_us = packet_us;
+        t->rate_held++;
+        t->rate_held_by_code[d->code]++;
+        t->rate_last_held_us = packet_us;
+        t->st.rate_limited++;
 }
 
 static void emit_rate_summary(Tracker *t, int64_t now_us)
@@ -1094,8 +1214,85 @@ static void fill_principal(Diagnosis *d, const Principal *p, DiagCode code)
                 copy_str(d->algorithm, sizeof d->algorithm, p->cred_alg);
 }
 
+static void proof_count(ProofCount *pc, Proof proof)
+{
+        pc->total++;
+        pc->proven += proof != PROOF_NONE;
+        pc->nonce += proof == PROOF_NONCE;
+        pc->handshake += proof == PROOF_HANDSHAKE;
+        pc->hep += proof == PROOF_HEP;
+}
+
+/* "(3 answered a nonce ..., 1 came over ...)", or "" when none proved. */
+static void proof_phrase(const ProofCount *pc, char *buf, size_t n)
+{
+        const char *sep = " (";
+
+        buf[0] = '\0';
+        if (pc->nonce) {
+                strbuf_append(buf, n,
+                              "%s%u answered a nonce the server sent to that address and "
+                              "port alone",
+                              sep, pc->nonce);
+                sep = ", ";
+        }
+        if (pc->handshake) {
+                strbuf_append(buf, n, "%s%u came over TCP connections whose handshake was seen",
+                              sep, pc->handshake);
+                sep = ", ";
+        }
+        if (pc->hep) {
+                strbuf_append(buf, n, "%s%u came from an authenticated HEP agent", sep, pc->hep);
+                sep = ", ";
+        }
+        if (sep[0] == ',')
+                strbuf_append(buf, n, ")");
+}
+
+/*
+ * The record's verdict on its source (DESIGN.md verified sources): the
+ * field, and for the codes that can lead to a ban the reason in the
+ * evidence and, unverified, one step lower a priority (fail2ban matches
+ * only SIP_SOURCE_VERIFIED=yes). what: the unit counted ("refused
+ * attempts"); why_not: what an unverified record lacked.
+ */
+static void record_source(Diagnosis *d, bool verified, const ProofCount *pc, const char *what,
+                          const char *why_not)
+{
+        char how[200];
+        size_t len = strlen(d->evidence);
+
+        d->source_verified = verified ? SOURCE_VERIFIED_YES : SOURCE_VERIFIED_NO;
+        if (!ban_code(d->code))
+                return;
+        proof_phrase(pc, how, sizeof how);
+        if (len && d->evidence[len - 1] != '.')
+                strbuf_append(d->evidence, sizeof d->evidence, ".");
+        if (verified)
+                strbuf_append(d->evidence, sizeof d->evidence,
+                              " Source verified: %u of %u %s proved their source%s.", pc->proven,
+                              pc->total, what, how);
+        else
+                strbuf_append(d->evidence, sizeof d->evidence,
+                              " Source not verified: %u of %u %s proved their source%s; %s, so "
+                              "this record leads to no ban (SIP_SOURCE_VERIFIED=no).",
+                              pc->proven, pc->total, what, how, why_not);
+        if (!verified && d->severity > SEV_NOTICE)
+                d->severity = (Severity)(d->severity - 1);
+        if (!verified) {
+                char remedy[sizeof d->remedy];
+
+                memcpy(remedy, d->remedy, sizeof remedy);
+                d->remedy[0] = '\0';
+                strbuf_append(d->remedy, sizeof d->remedy,
+                              "The source is not verified and may be spoofed: confirm it (the "
+                              "server's own log, or require TCP/TLS) before blocking it. %s",
+                              remedy);
+        }
+}
+
 static void emit(Tracker *t, Principal *p, DiagCode code, const Streak *s, int64_t first_us,
-                 int64_t now_us)
+                 int64_t now_us, bool verified, const ProofCount *pc)
 {
         const Rule *r = rules_get(code);
         Diagnosis d;
@@ -1113,7 +1310,10 @@ static void emit(Tracker *t, Principal *p, DiagCode code, const Streak *s, int64
                 r->evidence(s, d.evidence, sizeof d.evidence);
                 r->remedy(s, d.remedy, sizeof d.remedy);
         }
-        deliver(t, &d, now_us);
+        record_source(&d, verified, pc, "refused attempts",
+                      "too few to show the pattern on their own, and the others may be spoofed "
+                      "UDP");
+        deliver(t, &d, now_us, &p->addr);
 }
 
 /*
@@ -1187,7 +1387,7 @@ static void streak_details(Streak *s, const Principal *p, char *client, char *mo
 }
 
 static void guessed_remember(Tracker *t, const Principal *p, unsigned attempts, int64_t first_us,
-                             int64_t now_us)
+                             int64_t now_us, bool verified)
 {
         uint64_t uh = str_hash(t, p->user), rh = str_hash(t, p->realm);
         Guessed *g = NULL;
@@ -1211,6 +1411,7 @@ static void guessed_remember(Tracker *t, const Principal *p, unsigned attempts, 
         }
         g->reported_us = now_us;
         g->attempts = attempts;
+        g->verified |= verified;
 }
 
 /* The most recent guessing against this account within the window from src
@@ -1234,7 +1435,9 @@ static Guessed *guessed_find(Tracker *t, uint64_t uh, uint64_t rh, const Endpoin
 /* Summarise the attempts in the window and emit when the threshold is reached. */
 static void evaluate(Tracker *t, Principal *p, int64_t now_us)
 {
-        const AttemptRec *win[TRACKER_THRESHOLD_MAX];
+        const AttemptRec *win[TRACKER_THRESHOLD_MAX] = {0}, *proven[TRACKER_THRESHOLD_MAX] = {0};
+        ProofCount pc = {0};
+        bool verified;
         Streak s;
         int64_t cutoff = now_us - t->cfg.window_us, first_us = now_us;
         uint32_t min_age = UINT32_MAX, max_age = 0;
@@ -1264,6 +1467,9 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
                     !a->stale && a->answered_latest &&
                     !(a->mask & (1u << DIAG_NO_CREDENTIALS | 1u << DIAG_CHALLENGE_MISSING));
                 win[s.attempts++] = a;
+                if (a->proof != PROOF_NONE)
+                        proven[pc.proven] = a;
+                proof_count(&pc, (Proof)a->proof);
                 s.n_cls[cls]++;
                 if (!shown)
                         s.n_show[cls]++;
@@ -1303,10 +1509,21 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         if (code == DIAG_WRONG_PASSWORD && s.n_distinct_responses >= t->cfg.guess_threshold &&
             s.n_loop >= GUESS_LOOP_MIN)
                 code = DIAG_CREDENTIAL_GUESSING;
+        /* Verified: the verdict holds on the attempts that proved their source
+         * alone, so spoofed datagrams cannot make it (nor a victim's own real
+         * attempts plus spoofed ones). */
+        if (code == DIAG_CREDENTIAL_GUESSING)
+                verified = distinct_responses(proven, pc.proven) >= t->cfg.guess_threshold &&
+                           loop_answers(proven, pc.proven) >= GUESS_LOOP_MIN;
+        else
+                verified = pc.proven >= t->cfg.threshold;
         /* Guessing that goes on keeps its account marked, counted to the last attempt. */
         if (code == DIAG_CREDENTIAL_GUESSING)
-                guessed_remember(t, p, s.attempts, first_us, now_us);
-        if (p->emitted[code] && now_us - p->last_emit_us[code] < t->cfg.window_us) {
+                guessed_remember(t, p, s.attempts, first_us, now_us, verified);
+        /* Said once per window; a record that can lead to a ban again when the
+         * source has since proven itself (the first one banned nobody). */
+        if (p->emitted[code] && now_us - p->last_emit_us[code] < t->cfg.window_us &&
+            (p->emitted_verified[code] || !verified || !ban_code(code))) {
                 t->st.suppressed++;
                 return;
         }
@@ -1317,8 +1534,9 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         streak_details(&s, p, client, moved_from, moved_to, server);
 
         p->emitted[code] = true;
+        p->emitted_verified[code] |= verified;
         p->last_emit_us[code] = now_us;
-        emit(t, p, code, &s, first_us, now_us);
+        emit(t, p, code, &s, first_us, now_us, verified, &pc);
 }
 
 static Principal *principal_get(Tracker *t, const char *user, const char *realm,
@@ -1364,7 +1582,7 @@ static Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool cre
         return so;
 }
 
-static SourceUser *source_user(const Tracker *t, Source *so, const char *user, bool create)
+static SourceUser *source_user(Tracker *t, Source *so, const char *user, bool create)
 {
         uint64_t h = str_hash(t, user ? user : "");
         SourceUser *u;
@@ -1376,8 +1594,15 @@ static SourceUser *source_user(const Tracker *t, Source *so, const char *user, b
                 return NULL;
         if (so->n_users == so->cap_users && so->cap_users < SOURCE_USERS) {
                 unsigned cap = so->cap_users ? so->cap_users * 2 : 2;
-                SourceUser *grown = realloc(so->users, cap * sizeof *grown);
+                SourceUser *grown = NULL;
+
+                if (t->source_user_slots + (cap - so->cap_users) <=
+                    t->cfg.max_sources * SOURCE_USER_SLOTS)
+                        grown = realloc(so->users, cap * sizeof *grown);
+                else
+                        t->st.source_users_capped++;
                 if (grown) {
+                        t->source_user_slots += cap - so->cap_users;
                         so->users = grown;
                         so->cap_users = cap;
                 }
@@ -1416,6 +1641,7 @@ static void source_mark(Tracker *t, const Endpoint *src, const char *user, bool 
  * operator the scanner found accounts that exist. */
 typedef struct {
         unsigned count;
+        unsigned n_proven; /* of count: names that failed in a request proving its source */
         unsigned n_refused, n_existing;
         char refused[200];
         char existing[200];
@@ -1454,7 +1680,7 @@ static ScanUserState scan_user_state(const Tracker *t, const SourceUser *u, int6
 static void scan_count(const Tracker *t, const Source *so, int64_t now, bool final, bool lists,
                        ScanCount *c)
 {
-        c->count = c->n_refused = c->n_existing = 0;
+        c->count = c->n_proven = c->n_refused = c->n_existing = 0;
         c->refused[0] = c->existing[0] = '\0';
         for (unsigned i = 0; i < so->n_users; i++) {
                 const SourceUser *u = &so->users[i];
@@ -1465,11 +1691,13 @@ static void scan_count(const Tracker *t, const Source *so, int64_t now, bool fin
                         scan_list(lists ? c->refused : NULL, sizeof c->refused, &c->n_refused,
                                   u->name);
                         c->count++;
+                        c->n_proven += u->proven;
                         break;
                 case SCAN_USER_EXISTS:
                         scan_list(lists ? c->existing : NULL, sizeof c->existing, &c->n_existing,
                                   u->name);
                         c->count += old_enough;
+                        c->n_proven += old_enough && u->proven;
                         break;
                 case SCAN_USER_NONE:
                         break;
@@ -1486,20 +1714,35 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
         Streak s;
         Diagnosis d;
 
+        ProofCount pc;
+        bool verified;
+
         scan_count(t, so, now, final, false, &c);
         if (c.count < t->cfg.scan_threshold)
                 return;
-        if (so->emitted && now - so->last_emit_us < t->cfg.window_us) {
+        /* Verified when enough names failed in requests that proved the source:
+         * spoofed REGISTERs "from" a victim prove nothing. Said once per window;
+         * again when the source has since proven itself. */
+        verified = c.n_proven >= t->cfg.scan_threshold;
+        /* Names a scan tried: a later login to one from this source is a
+         * compromise; a name that was no part of it (the source's own phone
+         * registering as usual) is not. */
+        for (unsigned i = 0; i < so->n_users; i++)
+                so->users[i].scanned |= scan_user_state(t, &so->users[i], now) != SCAN_USER_NONE;
+        if (so->emitted && now - so->last_emit_us < t->cfg.window_us &&
+            (so->scan_verified || !verified)) {
                 t->st.suppressed++;
                 return;
         }
         scan_count(t, so, now, final, true, &c);
         so->emitted = true;
+        so->scan_verified = verified;
         so->last_emit_us = now;
         so->scan_users = c.n_refused + c.n_existing;
         for (unsigned i = 0; i < so->n_users; i++)
                 if (so->users[i].fail_us && so->users[i].fail_us < first &&
-                    so->users[i].fail_us >= now - t->cfg.window_us)
+                    so->users[i].fail_us >= now - t->cfg.window_us &&
+                    scan_user_state(t, &so->users[i], now) != SCAN_USER_NONE)
                         first = so->users[i].fail_us;
 
         memset(&s, 0, sizeof s);
@@ -1539,7 +1782,10 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
                       s.span_ms / 1000 + 1);
         r->evidence(&s, d.evidence, sizeof d.evidence);
         r->remedy(&s, d.remedy, sizeof d.remedy);
-        deliver(t, &d, now);
+        pc = (ProofCount){.total = c.count, .proven = c.n_proven};
+        record_source(&d, verified, &pc, "usernames failed in requests that",
+                      "requests without credentials over UDP can be spoofed");
+        deliver(t, &d, now, &so->addr);
 }
 
 /* A username failed from a source: refused with credentials (definite),
@@ -1561,6 +1807,7 @@ static void source_fail(Tracker *t, const PacketMeta *meta, const SipMsg *m, con
                 u->first_fail_us = meta->ts_us;
         u->definite |= definite;
         u->pending |= !definite;
+        u->proven |= x->proof != PROOF_NONE;
         so->failures++;
         copy_str(so->user_agent, sizeof so->user_agent, x->user_agent);
         copy_str(so->method, sizeof so->method, x->method);
@@ -1625,6 +1872,7 @@ static void refusal(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
             .nonce_age_known = x->nonce_known,
             .moved = (x->anomalies & (1u << DIAG_SOURCE_CHANGED)) != 0,
             .verify = x->verify,
+            .proof = x->proof,
             .resp_hash = x->resp_hash,
             .req_hash = (uint32_t)(str_hash(t, m->call_id) ^ (m->cseq * 0x9e3779b97f4a7c15ULL)),
             .tag_hash = (uint32_t)str_hash(t, m->from_tag),
@@ -1697,7 +1945,8 @@ static void emit_resolved(Tracker *t, Principal *p, const Txn *x, unsigned statu
                       p->user, p->realm[0] ? "@" : "", p->realm, ip, codes, p->streak_total);
         r->evidence(&s, d.evidence, sizeof d.evidence);
         r->remedy(&s, d.remedy, sizeof d.remedy);
-        deliver(t, &d, now_us);
+        d.source_verified = x->proof != PROOF_NONE ? SOURCE_VERIFIED_YES : SOURCE_VERIFIED_NO;
+        deliver(t, &d, now_us, &x->src);
 }
 
 /*
@@ -1727,6 +1976,8 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
         uint64_t uh, rh;
         Guessed *g_same, *g_other;
         int64_t *said;
+        bool before_verified; /* the guessing or scan record before the login was */
+        ProofCount pc = {0};
         Streak s;
         Diagnosis d;
 
@@ -1746,21 +1997,25 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
                 first_us = p->streak_first_us;
                 since_us = p->last_emit_us[DIAG_CREDENTIAL_GUESSING];
                 said = g_same ? &g_same->compromise_emit_us : NULL;
+                before_verified =
+                    p->emitted_verified[DIAG_CREDENTIAL_GUESSING] || (g_same && g_same->verified);
         } else if (g_same) {
                 s.trigger = COMPROMISE_AFTER_GUESSING;
                 s.attempts = g_same->attempts;
                 first_us = g_same->first_us;
                 since_us = g_same->reported_us;
                 said = &g_same->compromise_emit_us;
+                before_verified = g_same->verified;
         } else if (so && so->emitted && now - so->last_emit_us < t->cfg.window_us && su &&
-                   su->first_fail_us && now - su->first_fail_us < t->cfg.window_us &&
+                   su->scanned && su->first_fail_us && now - su->first_fail_us < t->cfg.window_us &&
                    su->first_fail_us + SCAN_LOGIN_GAP_US < now - (int64_t)x->delay_ms * 1000) {
-                /* A name the scan tried before this login's own challenge, logged
+                /* A name the scan record named, tried before this login's own challenge, logged
                  * into from the scanner. */
                 s.trigger = COMPROMISE_AFTER_SCAN;
                 s.n_users = so->scan_users;
                 first_us = since_us = so->last_emit_us;
                 said = &so->compromise_emit_us;
+                before_verified = so->scan_verified;
         } else if (g_other) {
                 /* Maybe the guesser's find, maybe the owner's phone: the record
                  * says so and names no address to ban (its message does not
@@ -1770,6 +2025,7 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
                 first_us = g_other->first_us;
                 since_us = g_other->reported_us;
                 said = &g_other->compromise_emit_us;
+                before_verified = g_other->verified;
                 endpoint_format_addr(&g_other->guesser, attacker, sizeof attacker);
         } else {
                 return false;
@@ -1818,7 +2074,14 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
                                   : "password guessing against it");
         r->evidence(&s, d.evidence, sizeof d.evidence);
         r->remedy(&s, d.remedy, sizeof d.remedy);
-        deliver(t, &d, now);
+        /* The login proves its source, and what came before it was verified:
+         * else a spoofed guessing "from" a victim followed by the victim's own
+         * login would ban the victim. */
+        proof_count(&pc, (Proof)x->proof);
+        record_source(&d, pc.proven && before_verified, &pc, "logins",
+                      pc.proven ? "the guessing or scan before it was not verified"
+                                : "the login did not prove its source");
+        deliver(t, &d, now, &x->src);
         return true;
 }
 
@@ -1832,6 +2095,10 @@ static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
         SourceUser *su = so ? source_user(t, so, x->user, false) : NULL;
 
         t->st.successes++;
+        /* A 2xx that unauthenticated HEP reports is anyone's word: it must not
+         * end a guesser's streak or take a name out of a scan (issue 13). */
+        if (meta->origin == ORIGIN_HEP_UNAUTH)
+                return;
         if (su)
                 su->succeeded = true;
         if (x->has_creds && (x->anomalies & LEARNABLE)) {
@@ -1847,6 +2114,7 @@ static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
                         p->ring_n = 0;
                         p->streak_total = 0;
                         memset(p->emitted, 0, sizeof p->emitted);
+                        memset(p->emitted_verified, 0, sizeof p->emitted_verified);
                 }
                 return;
         }
@@ -1865,6 +2133,7 @@ static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
         p->ring_n = 0;
         p->streak_total = 0;
         memset(p->emitted, 0, sizeof p->emitted);
+        memset(p->emitted_verified, 0, sizeof p->emitted_verified);
 }
 
 static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
@@ -1970,7 +2239,7 @@ void tracker_expire(Tracker *t, int64_t now_us)
         int64_t keep = 2 * t->cfg.window_us;
 
         scan_recent_sources(t, now_us, false);
-        rate_roll(t, now_us);
+        rate_roll(t, t->cfg.clock_us ? t->cfg.clock_us() : now_us);
         lru_expire(&t->txns, now_us - t->cfg.transaction_ttl_us);
         lru_expire(&t->chains, now_us - keep);
         lru_expire(&t->clients, now_us - keep);

@@ -7,7 +7,8 @@
  * rules (analysis/rules/) turn a repeated pattern into one Diagnosis.
  *
  * Time is an input: every call takes the packet timestamp. No I/O, no
- * globals, no clock reads.
+ * globals, no clock reads (but through TrackerConfig.clock_us, the live
+ * daemon's record cap).
  */
 #pragma once
 
@@ -41,6 +42,9 @@ typedef struct {
          * or reconfigured, so that RSS stays flat however full the tables get. Off by default:
          * tests build many small trackers. */
         bool preallocate;
+        /* The clock of the record cap (µs, monotonic), for live input: forged HEP
+         * timestamps must not move it. NULL: packet time (capture files, tests). */
+        int64_t (*clock_us)(void);
 } TrackerConfig;
 
 #define TRACKER_THRESHOLD_MAX 32
@@ -77,16 +81,31 @@ typedef struct {
         uint64_t evicted_sources;
         uint64_t evicted_guessed; /* accounts under guessing forgotten within the window */
         uint64_t long_keys;       /* keys too long for their slot, stored apart (one malloc each) */
+        uint64_t source_users_capped; /* a source's username list found no free slot (bounded) */
 } TrackerStats;
 
 /* Called once per diagnosis record. The record is only valid during the call. */
 typedef void (*DiagnosisFn)(const Diagnosis *d, void *userdata);
+
+/*
+ * How far the source address of a message can be believed (DESIGN.md's
+ * "verified source", sipauthmon(8) VERIFIED SOURCES). A captured UDP
+ * datagram's source is whatever its sender wrote: ORIGIN_WIRE, proven only
+ * later when the source answers a nonce the server sent to it alone.
+ */
+typedef enum {
+        ORIGIN_WIRE = 0,  /* captured datagram: the source may be spoofed */
+        ORIGIN_HANDSHAKE, /* a TCP stream whose three-way handshake was seen */
+        ORIGIN_HEP_AUTH,  /* HEP from an authenticated agent (auth key or allow-list) */
+        ORIGIN_HEP_UNAUTH /* HEP nobody vouches for (--hep-in-capture without checks) */
+} Origin;
 
 /* Metadata of the packet a message arrived in. */
 typedef struct {
         int64_t ts_us;
         Endpoint src, dst;
         Transport transport;
+        Origin origin;
 } PacketMeta;
 
 Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata);

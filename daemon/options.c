@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "config.h"
 #include "escape.h"
+#include "log.h"
 #include "options.h"
 #include "../analysis/tracker.h"
 
@@ -948,6 +950,11 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
         return 0;
 }
 
+static int64_t monotonic_us(void)
+{
+        return daemon_clock_us(CLOCK_MONOTONIC);
+}
+
 /* Config keys and options that tune the tracker; unset ones keep its defaults. */
 void options_tracker_config(const Options *o, TrackerConfig *tc)
 {
@@ -959,6 +966,9 @@ void options_tracker_config(const Options *o, TrackerConfig *tc)
          * file is read like a small tool: its tables grow in chunks up to the
          * same limits (bench/README.md: "Peak RSS"). */
         tc->preallocate = o->input != INPUT_FILE;
+        /* Live, the record cap counts minutes of the host's clock: packet
+         * times (HEP timestamps are the sender's word) cannot move it. */
+        tc->clock_us = o->input != INPUT_FILE ? monotonic_us : NULL;
         for (unsigned i = 0; i < TUNE__MAX; i++) {
                 uint64_t v = o->tune[i].value;
 

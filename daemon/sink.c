@@ -435,6 +435,9 @@ static void format_json(Sink *s, const Diagnosis *d)
         json_add_string(s, o, "client", FIELD(d, client, tmp));
         json_add_string(s, o, "server", FIELD(d, server, tmp));
         json_add_string(s, o, "transport", FIELD(d, transport, tmp));
+        if (d->source_verified != SOURCE_VERIFIED_NA && s->err == 0)
+                json_add(s, o, "source_verified",
+                         json_object_new_boolean(d->source_verified == SOURCE_VERIFIED_YES));
         json_add_string(s, o, "method", FIELD(d, method, tmp));
         json_add_string(s, o, "call_id", FIELD(d, call_id, tmp));
         if (d->attempts > 0 && s->err == 0)
@@ -791,6 +794,10 @@ static int emit_journal(Sink *s, const Diagnosis *d)
         journal_add(&e, "SIP_CLIENT", FIELD(d, client, tmp));
         journal_add(&e, "SIP_SERVER", FIELD(d, server, tmp));
         journal_add(&e, "SIP_TRANSPORT", FIELD(d, transport, tmp));
+        /* fail2ban matches only "yes" (contrib/fail2ban, sipauthmon(8) VERIFIED SOURCES). */
+        if (d->source_verified != SOURCE_VERIFIED_NA)
+                journal_add(&e, "SIP_SOURCE_VERIFIED",
+                            d->source_verified == SOURCE_VERIFIED_YES ? "yes" : "no");
         journal_add(&e, "SIP_METHOD", FIELD(d, method, tmp));
         journal_add(&e, "SIP_CALL_ID", FIELD(d, call_id, tmp));
         if (d->attempts > 0) {

@@ -84,6 +84,7 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
                 F(evicted_sources),
                 F(evicted_guessed),
                 F(long_keys),
+                F(source_users_capped),
 #undef F
             /* clang-format on */
         };

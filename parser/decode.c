@@ -321,6 +321,7 @@ static DecodeVerdict decode_tcp(Cursor c, bool bounded, DecodedPacket *pkt)
         pkt->src.port = sport;
         pkt->dst.port = dport;
         pkt->tcp_seq = seq;
+        pkt->tcp_ack = ack;
         pkt->tcp_flags = (uint8_t)(off_flags & 0xff);
         pkt->payload = c.p;
         pkt->payload_len = cur_left(&c);

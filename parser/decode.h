@@ -55,6 +55,7 @@ typedef struct {
         uint8_t ip_proto;        /* protocol carried by the (innermost) IP datagram */
         uint8_t tcp_flags;       /* TCP only */
         uint32_t tcp_seq;        /* TCP only */
+        uint32_t tcp_ack;        /* TCP only: the acknowledgment number */
         bool ip_fragment;        /* the datagram was an IP fragment */
         uint16_t ip_frag_offset; /* bytes, for fragments */
         bool ip_more_fragments;

@@ -32,6 +32,9 @@ typedef struct {
         uint8_t src[16], dst[16];
 } StreamKey;
 
+/* Handshake states of a stream (handshake()). */
+enum { HS_NONE = 0, HS_SYN, HS_SYNACK, HS_DONE, HS_BAD };
+
 typedef struct Seg {
         struct Seg *next;
         uint32_t seq, len;
@@ -46,7 +49,10 @@ typedef struct {
         uint32_t next_seq; /* next byte expected in order */
         uint32_t fin_seq;
         bool fin_seen;
-        bool synced; /* at a message boundary (or inside a known message) */
+        bool synced;       /* at a message boundary (or inside a known message) */
+        uint8_t hs;        /* Handshake state of the connection, see handshake() */
+        uint32_t isn;      /* initial sequence number of this direction's SYN */
+        uint32_t peer_isn; /* the reverse direction's ISN this one's SYN-ACK acknowledged */
         bool used;
         uint64_t skip; /* body bytes still to skip (body over max_body) */
         uint8_t *buf;  /* start of an incomplete message */
@@ -515,7 +521,8 @@ static size_t frame(TcpStreams *t, Stream *s, const uint8_t *p, size_t n, int64_
                 s->scanned = s->need = 0;
                 t->stats.messages++;
                 if (t->fn)
-                        t->fn(&s->src, &s->dst, ts_us, p + off, total, t->userdata);
+                        t->fn(&s->src, &s->dst, ts_us, p + off, total, s->hs == HS_DONE,
+                              t->userdata);
                 off += total;
         }
         return off;
@@ -736,6 +743,59 @@ static void segment(TcpStreams *t, int32_t i, uint32_t seq, const uint8_t *data,
         }
 }
 
+/*
+ * The three-way handshake (RFC 9293 §3.5), seen from the outside: the
+ * client's SYN (ISN x), one SYN-ACK acknowledging x+1 (ISN y), then the
+ * client acknowledging y+1. Only a host that received the SYN-ACK knows y,
+ * so a completed handshake proves the client's address, which a spoofed UDP
+ * datagram does not (DESIGN.md verified sources). Two SYN-ACKs with
+ * different ISNs for one SYN (someone injecting one of them on the mirror
+ * port) prove nothing: the connection is marked HS_BAD for good.
+ */
+static void handshake(TcpStreams *t, Stream *s, const DecodedPacket *pkt)
+{
+        bool syn = pkt->tcp_flags & DECODE_TCP_SYN, ack = pkt->tcp_flags & DECODE_TCP_ACK;
+        StreamKey rk;
+        int32_t j;
+        Stream *r;
+
+        if (syn && !ack) {
+                /* The client's SYN; a retransmission keeps what was learned. */
+                if (s->hs == HS_NONE || s->isn != pkt->tcp_seq) {
+                        s->hs = HS_SYN;
+                        s->isn = pkt->tcp_seq;
+                }
+                return;
+        }
+        if (!ack || (!syn && s->hs != HS_SYN))
+                return;
+        rk = make_key(&pkt->dst, &pkt->src);
+        j = stream_find(t, &rk);
+        r = j == NONE ? NULL : &t->streams[j];
+        if (!r || pkt->tcp_ack != r->isn + 1u)
+                return;
+        if (syn) {
+                /* A SYN-ACK for the reverse stream's SYN: the first one, a
+                 * retransmission of it, or a second one (a conflict). */
+                bool answered = (s->hs == HS_SYNACK || s->hs == HS_DONE) && s->peer_isn == r->isn;
+
+                if (answered && s->isn != pkt->tcp_seq) {
+                        t->stats.handshake_conflicts++;
+                        s->hs = r->hs = HS_BAD;
+                } else if (!answered && r->hs == HS_SYN) {
+                        s->hs = HS_SYNACK;
+                        s->isn = pkt->tcp_seq;
+                        s->peer_isn = r->isn;
+                }
+                return;
+        }
+        /* The client acknowledges the SYN-ACK it received. */
+        if (r->hs == HS_SYNACK && r->peer_isn == s->isn) {
+                s->hs = r->hs = HS_DONE;
+                t->stats.handshakes++;
+        }
+}
+
 /* RFC 9293 §3.5 (SYN), §3.6 (FIN), §3.10.7 (RST). */
 void tcpstream_feed(TcpStreams *t, const DecodedPacket *pkt, int64_t ts_us)
 {
@@ -786,6 +846,7 @@ void tcpstream_feed(TcpStreams *t, const DecodedPacket *pkt, int64_t ts_us)
                 lru_append(t, i);
         }
         s->last_ts = ts_us;
+        handshake(t, s, pkt);
         if (pkt->tcp_flags & DECODE_TCP_FIN) {
                 s->fin_seen = true;
                 s->fin_seq = seq + (uint32_t)pkt->payload_len;

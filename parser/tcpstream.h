@@ -65,6 +65,8 @@ typedef struct {
         uint64_t closed_rst;
         uint64_t timeouts; /* idle streams expired */
         uint64_t nomem;
+        uint64_t handshakes;          /* three-way handshakes seen whole: verified sources */
+        uint64_t handshake_conflicts; /* two SYN-ACKs for one SYN: that connection proves nothing */
         /* gauges */
         uint64_t active; /* stream directions tracked now */
         uint64_t bytes;  /* bytes buffered now */
@@ -72,10 +74,13 @@ typedef struct {
 
 /*
  * One complete SIP message of the stream src -> dst, completed by the
- * segment captured at ts_us. data is valid during the call only.
+ * segment captured at ts_us. data is valid during the call only. handshake:
+ * the connection's three-way handshake was seen whole and without a
+ * conflicting SYN-ACK, so src is a host that received the server's SYN-ACK
+ * (not a spoofed address).
  */
 typedef void (*TcpMessageFn)(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
-                             const uint8_t *data, size_t len, void *userdata);
+                             const uint8_t *data, size_t len, bool handshake, void *userdata);
 
 TcpStreams *tcpstream_new(const TcpStreamConfig *cfg, TcpMessageFn fn, void *userdata);
 TcpStreams *tcpstream_free(TcpStreams *t);

@@ -37,8 +37,9 @@ static const TcpStreamConfig cfg = {
 static SipParser *parser;
 
 static void on_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us, const uint8_t *data,
-                       size_t len, void *userdata)
+                       size_t len, bool handshake, void *userdata)
 {
+        (void)handshake;
         (void)src;
         (void)dst;
         (void)ts_us;

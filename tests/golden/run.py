@@ -62,6 +62,7 @@ PLACEHOLDER = re.compile(r"@[A-Z0-9_]+@")
 # Output keys a MUST-CONTAIN item may name as FIELD: (DESIGN.md "Output schema").
 FIELDS = {
     "diagnosis", "severity", "message", "user", "realm", "client", "server", "transport",
+    "source_verified",
     "method", "call_id", "attempts", "first_seen", "last_seen", "user_agent", "server_agent",
     "algorithm", "evidence", "remedy",
 }

@@ -227,6 +227,8 @@ want_sip = {}
 for key, val in ref.items():
     if key in ("severity", "message"):
         continue
+    if isinstance(val, bool):  # source_verified: true/false in JSON, yes/no in the journal
+        val = "yes" if val else "no"
     want_sip["SIP_" + key.upper()] = escape_text(str(val))
 have_sip = {k: v for k, v in e.items() if k.startswith("SIP_")}
 for k, v in want_sip.items():

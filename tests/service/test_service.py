@@ -314,8 +314,10 @@ def main_instance(exe, net, T, jdir):
         check(len(hits) == 1, "one wrong-password journal entry from live capture", len(hits))
         if hits:
             e = hits[0]
-            want = {"SIP_" + k.upper(): escape_text(str(v)) for k, v in ref_rec.items()
-                    if k not in ("severity", "message")}
+            # JSON true/false is "yes"/"no" in the journal (SIP_SOURCE_VERIFIED).
+            want = {"SIP_" + k.upper(): ({True: "yes", False: "no"}[v] if isinstance(v, bool)
+                                         else escape_text(str(v)))
+                    for k, v in ref_rec.items() if k not in ("severity", "message")}
             check(len(want) >= 10, "the reference record has the SIP fields", sorted(want))
             for k, v in want.items():
                 if k in ("SIP_FIRST_SEEN", "SIP_LAST_SEEN"):

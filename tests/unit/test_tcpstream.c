@@ -9,6 +9,7 @@
  */
 #include "tcpstream.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,11 @@ typedef struct {
         size_t len[MAX_GOT];
         uint16_t sport[MAX_GOT];
         int64_t ts[MAX_GOT];
+        bool handshake[MAX_GOT];
 } Got;
 
 static void on_msg(const Endpoint *src, const Endpoint *dst, int64_t ts_us, const uint8_t *data,
-                   size_t len, void *ud)
+                   size_t len, bool handshake, void *ud)
 {
         Got *g = ud;
 
@@ -63,6 +65,7 @@ static void on_msg(const Endpoint *src, const Endpoint *dst, int64_t ts_us, cons
         g->len[g->n] = len;
         g->sport[g->n] = src->port;
         g->ts[g->n] = ts_us;
+        g->handshake[g->n] = handshake;
         g->n++;
 }
 
@@ -543,6 +546,95 @@ static void test_reuse(void)
         got_clear(&g);
 }
 
+/* The reply direction of a segment built by seg(). */
+static DecodedPacket rev(DecodedPacket p, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+        Endpoint e = p.src;
+
+        p.src = p.dst;
+        p.dst = e;
+        p.tcp_seq = seq;
+        p.tcp_ack = ack;
+        p.tcp_flags = flags;
+        return p;
+}
+
+/* A client segment with an exact flag set (seg() always adds ACK). */
+static DecodedPacket cseg(uint32_t seq, uint32_t ack, uint8_t flags)
+{
+        DecodedPacket p = seg(4, 40000, 5060, seq, 0);
+
+        p.tcp_ack = ack;
+        p.tcp_flags = flags;
+        return p;
+}
+
+/*
+ * A message proves its source only after the whole three-way handshake
+ * (DESIGN.md verified sources): a SYN and data alone do not, nor an ACK of
+ * the wrong ISN, nor a connection that drew two SYN-ACKs (one injected).
+ */
+static void test_handshake(void)
+{
+        const uint8_t A = DECODE_TCP_ACK, S = DECODE_TCP_SYN;
+        const char *m = sip_message(1, 0, "Content-Length");
+        size_t n = strlen(m);
+        Got g = {0};
+        TcpStreams *t = tcpstream_new(NULL, on_msg, &g);
+        DecodedPacket c = seg(4, 40000, 5060, 0, 0);
+
+        /* Whole: SYN, SYN-ACK, ACK, data. */
+        feed(t, cseg(1000, 0, S), NULL, 0, 0);
+        feed(t, rev(c, 5000, 1001, S | A), NULL, 0, 0);
+        feed(t, cseg(1001, 5001, A), NULL, 0, 0);
+        feed(t, cseg(1001, 5001, A), m, n, 0);
+        CHECK(g.n == 1 && g.handshake[0], "handshake seen: %zu %d", g.n, g.n ? g.handshake[0] : -1);
+        CHECK(stats(t).handshakes == 1, "counted: %" PRIu64, stats(t).handshakes);
+        /* The server's reply on the same connection is proven too. */
+        feed(t, rev(c, 5001, 1001 + (uint32_t)n, A), RESPONSE, strlen(RESPONSE), 0);
+        CHECK(g.n == 2 && g.handshake[1], "reply direction");
+        tcpstream_free(t);
+        got_clear(&g);
+
+        /* The spoofer's shape: SYN, then data acknowledging a guessed ISN. */
+        t = tcpstream_new(NULL, on_msg, &g);
+        feed(t, cseg(1000, 0, S), NULL, 0, 0);
+        feed(t, rev(c, 5000, 1001, S | A), NULL, 0, 0);
+        feed(t, cseg(1001, 7777, A), m, n, 0);
+        CHECK(g.n == 1 && !g.handshake[0], "ACK of another ISN proves nothing");
+        tcpstream_free(t);
+        got_clear(&g);
+
+        /* Picked up mid-stream: no handshake seen. */
+        t = tcpstream_new(NULL, on_msg, &g);
+        feed(t, cseg(1001, 5001, A), m, n, 0);
+        CHECK(g.n == 1 && !g.handshake[0], "mid-stream");
+        tcpstream_free(t);
+        got_clear(&g);
+
+        /* Two SYN-ACKs for one SYN: one was injected on the mirror port. */
+        t = tcpstream_new(NULL, on_msg, &g);
+        feed(t, cseg(1000, 0, S), NULL, 0, 0);
+        feed(t, rev(c, 6000, 1001, S | A), NULL, 0, 0); /* the forger's */
+        feed(t, cseg(1001, 6001, A), NULL, 0, 0);
+        feed(t, rev(c, 5000, 1001, S | A), NULL, 0, 0); /* the real server's */
+        feed(t, cseg(1001, 6001, A), m, n, 0);
+        CHECK(g.n == 1 && !g.handshake[0], "conflicting SYN-ACKs prove nothing");
+        CHECK(stats(t).handshake_conflicts == 1, "conflict counted");
+        /* A retransmitted SYN-ACK (same ISN) is no conflict. */
+        tcpstream_free(t);
+        got_clear(&g);
+        t = tcpstream_new(NULL, on_msg, &g);
+        feed(t, cseg(1000, 0, S), NULL, 0, 0);
+        feed(t, rev(c, 5000, 1001, S | A), NULL, 0, 0);
+        feed(t, rev(c, 5000, 1001, S | A), NULL, 0, 0);
+        feed(t, cseg(1001, 5001, A), m, n, 0);
+        CHECK(g.n == 1 && g.handshake[0], "retransmitted SYN-ACK");
+        CHECK(stats(t).handshake_conflicts == 0, "no conflict");
+        tcpstream_free(t);
+        got_clear(&g);
+}
+
 int main(void)
 {
         test_basic(4);
@@ -558,6 +650,7 @@ int main(void)
         test_random(12345);
         test_random(0xfffff000u); /* sequence numbers wrap around */
         test_reuse();
+        test_handshake();
         printf("%d checks, %d failures\n", checks, failures);
         return failures ? 1 : 0;
 }

@@ -3,6 +3,7 @@
  * Tracker unit tests: hand-built messages (no SIP parser), packet time as
  * input, diagnoses collected from the callback.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,10 +107,12 @@ static void add_chal(SipMsg *m, const char *realm, const char *nonce, DigestAlg 
 
 /* The client address feed() uses; a test may move it. */
 static Endpoint client_ep = {4, {198, 51, 100, 7}, 5060};
+/* How feed()'s messages arrived (PacketMeta.origin); a test may change it. */
+static Origin feed_origin = ORIGIN_WIRE;
 
 static void feed(Tracker *t, int64_t ts, const SipMsg *m, bool from_client)
 {
-        PacketMeta meta = {.ts_us = ts, .transport = TRANSPORT_UDP};
+        PacketMeta meta = {.ts_us = ts, .transport = TRANSPORT_UDP, .origin = feed_origin};
         meta.src = from_client ? client_ep : SERVER;
         meta.dst = from_client ? SERVER : client_ep;
         tracker_feed(t, &meta, m);
@@ -1170,6 +1173,256 @@ static void test_shared_nonce(void)
         tracker_free(t);
 }
 
+/* ---- issue 13: verified sources ---------------------------------------- */
+
+/* A wordlist loop answering nonces the server sent to it alone: verified,
+ * with the reason in the evidence. */
+static void test_verified_guessing(void)
+{
+        static const Endpoint attacker = {4, {203, 0, 113, 120}, 5060};
+        char nonce_for_all[] = "kamailio-one-per-second";
+        char br[40], tag[40];
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        int64_t ts = 1000000;
+
+        guess_loop(t, ts, "v1", 15);
+        CHECK(s.n == 2 && s.codes[1] == DIAG_CREDENTIAL_GUESSING, "guessing: %u records", s.n);
+        CHECK(s.last.source_verified == SOURCE_VERIFIED_YES, "own nonces: verified");
+        CHECK(s.last.severity == SEV_ERROR, "verified guessing is an error");
+        CHECK(strstr(s.last.evidence, "Source verified: 10 of 10 refused attempts") != NULL,
+              "evidence: %s", s.last.evidence);
+        tracker_free(t);
+
+        /* The attacker draws one nonce at its own address and spoofs the loop
+         * from the victim (client_ep); the server re-challenges the victim with
+         * the same nonce (Kamailio: one per second). Whichever address got it
+         * first, not verified. */
+        for (int victim_first = 0; victim_first < 2; victim_first++) {
+                t = mk(&s, 3);
+                Req r0 = {"a-own", "x", "alice", "z9hG4bK-a-own", "REGISTER", 1};
+                SipMsg q0 = request(&r0);
+                SipMsg a0 = response(&q0, 401);
+                add_chal(&a0, "example.test", nonce_for_all, DIGEST_ALG_MD5, QOP_AUTH, false);
+                if (victim_first) {
+                        /* a spoofed REGISTER without credentials draws it to the victim */
+                        feed(t, ts, &q0, true);
+                        feed(t, ts + 1000, &a0, false);
+                        q0.via_branch = "z9hG4bK-a-own-2";
+                        a0.via_branch = q0.via_branch;
+                }
+                feed_ep(t, ts + 2000, &q0, &attacker, &SERVER);
+                feed_ep(t, ts + 3000, &a0, &SERVER, &attacker);
+                for (int i = 1; i <= 15; i++) {
+                        char resp[32];
+                        ts += 20000;
+                        snprintf(br, sizeof br, "z9hG4bK-spoof-%d", i);
+                        snprintf(tag, sizeof tag, "tag-%d", i);
+                        Req r = {"spoofed", tag, "alice", br, "REGISTER", 2};
+                        SipMsg q = request(&r);
+                        add_cred(&q, "example.test", nonce_for_all, DIGEST_ALG_MD5,
+                                 "sip:example.test", QOP_AUTH, (uint32_t)i);
+                        snprintf(resp, sizeof resp, "guess-%d", i);
+                        q.credentials[0].response = resp;
+                        feed(t, ts, &q, true);
+                        SipMsg a = response(&q, 401);
+                        add_chal(&a, "example.test", nonce_for_all, DIGEST_ALG_MD5, QOP_AUTH,
+                                 false);
+                        feed(t, ts + 1000, &a, false);
+                }
+                CHECK(s.n == 2 && s.codes[1] == DIAG_CREDENTIAL_GUESSING,
+                      "spoofed guessing: %u records", s.n);
+                CHECK(s.last.source_verified == SOURCE_VERIFIED_NO,
+                      "a shared nonce proves nothing (victim first %d)", victim_first);
+                CHECK(s.last.severity == SEV_WARNING, "unverified guessing is one step lower: %s",
+                      severity_name(s.last.severity));
+                CHECK(strstr(s.last.evidence, "Source not verified: 0 of") != NULL &&
+                          strncmp(s.last.remedy, "The source is not verified", 26) == 0,
+                      "unverified wording: %s / %s", s.last.evidence, s.last.remedy);
+                tracker_free(t);
+        }
+
+        /* Over TCP with its handshake seen, every attempt proves its source. */
+        t = mk(&s, 3);
+        feed_origin = ORIGIN_HANDSHAKE;
+        guess_loop(t, ts, "v3", 15);
+        feed_origin = ORIGIN_WIRE;
+        CHECK(s.n == 2 && s.last.source_verified == SOURCE_VERIFIED_YES &&
+                  strstr(s.last.evidence, "handshake was seen") != NULL,
+              "handshake: %s", s.last.evidence);
+        tracker_free(t);
+
+        /* Unauthenticated HEP proves nothing, not even with its own nonces. */
+        t = mk(&s, 3);
+        feed_origin = ORIGIN_HEP_UNAUTH;
+        guess_loop(t, ts, "v4", 15);
+        feed_origin = ORIGIN_WIRE;
+        CHECK(s.n == 2 && s.last.source_verified == SOURCE_VERIFIED_NO, "unauthenticated HEP");
+        tracker_free(t);
+}
+
+/* svwar: a REGISTER without credentials for each of n names (100, 101 ...),
+ * each answered 404, gap_us apart. Returns the time after the last. */
+static int64_t probe_names(Tracker *t, int64_t ts, const char *id, unsigned n, int64_t gap_us)
+{
+        char br[32], user[16], cid[16];
+
+        for (unsigned i = 0; i < n; i++) {
+                snprintf(br, sizeof br, "z9hG4bK-%s-%u", id, i);
+                snprintf(user, sizeof user, "%u", 100 + i);
+                snprintf(cid, sizeof cid, "%s%u", id, i);
+                Req r = {cid, "t", user, br, "REGISTER", 1};
+                SipMsg q = request(&r);
+                feed(t, ts, &q, true);
+                SipMsg a = response(&q, 404);
+                feed(t, ts + 500, &a, false);
+                ts += gap_us;
+        }
+        return ts;
+}
+
+/* svwar's REGISTERs never answer a nonce: over UDP the scan is reported
+ * unverified (spoofable); over a TCP connection with its handshake, verified. */
+static void test_verified_scan(void)
+{
+        for (int tcp = 0; tcp < 2; tcp++) {
+                Sink s;
+                Tracker *t = mk(&s, 3);
+                int64_t ts = 1000000;
+
+                feed_origin = tcp ? ORIGIN_HANDSHAKE : ORIGIN_WIRE;
+                ts = probe_names(t, ts, "vs", 12, 100000);
+                feed_origin = ORIGIN_WIRE;
+                tracker_flush(t, ts);
+                CHECK(s.n == 1 && s.codes[0] == DIAG_ACCOUNT_SCAN, "scan (%s): %u",
+                      tcp ? "tcp" : "udp", s.n);
+                CHECK(s.last.source_verified == (tcp ? SOURCE_VERIFIED_YES : SOURCE_VERIFIED_NO),
+                      "scan over %s verified %d", tcp ? "tcp" : "udp", s.last.source_verified);
+                CHECK(s.last.severity == (tcp ? SEV_ERROR : SEV_WARNING), "scan severity %s",
+                      severity_name(s.last.severity));
+                tracker_free(t);
+        }
+}
+
+/* A 2xx that unauthenticated HEP reports cannot end a guesser's streak: the
+ * real login after it is still a compromise (the blinding attack). */
+static void test_unauthenticated_success(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        int64_t ts = guess_loop(t, 1000000, "b1", 15);
+        char br[40];
+
+        CHECK(s.n == 2 && s.codes[1] == DIAG_CREDENTIAL_GUESSING, "guessing first");
+        for (int k = 0; k < 2; k++) {
+                /* k 0: forged 200 by unauthenticated HEP; k 1: the real login */
+                ts += 50000;
+                snprintf(br, sizeof br, "z9hG4bK-b1-login-%d", k);
+                Req r = {"b1", "login", "alice", br, "REGISTER", 3 + (unsigned)k};
+                SipMsg q = request(&r);
+                char nonce[32];
+                snprintf(nonce, sizeof nonce, "n-b1-%d", 15);
+                add_cred(&q, "example.test", nonce, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH,
+                         20);
+                feed(t, ts, &q, true);
+                SipMsg ok = response(&q, 200);
+                feed_origin = k == 0 ? ORIGIN_HEP_UNAUTH : ORIGIN_WIRE;
+                feed(t, ts + 1000, &ok, false);
+                feed_origin = ORIGIN_WIRE;
+                if (k == 0)
+                        CHECK(s.n == 2, "forged 200 says nothing: %u records", s.n);
+        }
+        CHECK(s.n == 3 && s.codes[2] == DIAG_CREDENTIAL_COMPROMISE &&
+                  s.last.source_verified == SOURCE_VERIFIED_YES && s.last.severity == SEV_CRITICAL,
+              "the real login is a verified compromise: %u records, last %s", s.n,
+              diag_code_name(s.last.code));
+        tracker_free(t);
+}
+
+/* A flood of cheap records fills the cap; a verified guesser still gets out. */
+static void test_ban_budget(void)
+{
+        Sink s;
+        TrackerConfig cfg;
+        char user[16], cid[16];
+        int64_t ts = 1000000;
+
+        tracker_config_default(&cfg);
+        cfg.max_records_per_minute = 2;
+        memset(&s, 0, sizeof s);
+        Tracker *t = tracker_new(&cfg, collect, &s);
+        for (unsigned i = 0; i < 6; i++) {
+                unsigned cseq = 1;
+                snprintf(cid, sizeof cid, "bb%u", i);
+                snprintf(user, sizeof user, "cheap%u", i);
+                cycle_user = user;
+                cycle(t, ts + i * 1000, cid, &cseq, 3, 401, "example.test", DIGEST_ALG_MD5,
+                      QOP_AUTH);
+        }
+        cycle_user = "alice";
+        unsigned before = s.n;
+        guess_loop(t, ts + 10000000, "bb-guess", 15);
+        CHECK(before == 2 && s.n == 3 && s.codes[2] == DIAG_CREDENTIAL_GUESSING,
+              "capped at %u, then the guessing: %u records", before, s.n);
+        tracker_free(t);
+}
+
+static int64_t fake_clock;
+static int64_t fake_clock_us(void)
+{
+        return fake_clock;
+}
+
+/* Live, the cap runs on the daemon's clock: packet times (forged HEP
+ * timestamps) in the year 2100 do not open a new minute, nor close one. */
+static void test_live_clock(void)
+{
+        Sink s;
+        TrackerConfig cfg;
+        char user[16], cid[16];
+
+        tracker_config_default(&cfg);
+        cfg.max_records_per_minute = 1;
+        cfg.clock_us = fake_clock_us;
+        fake_clock = 5000000;
+        memset(&s, 0, sizeof s);
+        Tracker *t = tracker_new(&cfg, collect, &s);
+        for (unsigned i = 0; i < 3; i++) {
+                unsigned cseq = 1;
+                /* Each an hour of packet time later, and one in 2100. */
+                int64_t ts = i == 2 ? 4102444800000000LL : 1000000 + (int64_t)i * 3600000000LL;
+                snprintf(cid, sizeof cid, "lc%u", i);
+                snprintf(user, sizeof user, "lc%u", i);
+                cycle_user = user;
+                cycle(t, ts, cid, &cseq, 3, 401, "example.test", DIGEST_ALG_MD5, QOP_AUTH);
+        }
+        cycle_user = "alice";
+        CHECK(s.n == 1, "one minute of the live clock holds one record: %u", s.n);
+        fake_clock += 61000000; /* a real minute later */
+        tracker_expire(t, 1000000);
+        CHECK(s.n == 2 && s.last.code == DIAG_RATE_LIMITED && s.last.attempts == 2,
+              "the summary comes when the live minute is over: %u", s.n);
+        tracker_free(t);
+}
+
+/* Username lists over all sources are bounded at start. */
+static void test_source_users_bounded(void)
+{
+        Sink s;
+        TrackerConfig cfg;
+        TrackerStats st;
+        int64_t ts = 1000000;
+
+        tracker_config_default(&cfg);
+        cfg.max_sources = 2; /* 8 username slots over all sources */
+        memset(&s, 0, sizeof s);
+        Tracker *t = tracker_new(&cfg, collect, &s);
+        probe_names(t, ts, "sb", 40, 1000);
+        tracker_get_stats(t, &st);
+        CHECK(st.source_users_capped > 0, "the slot budget bit: %" PRIu64, st.source_users_capped);
+        tracker_free(t);
+}
+
 int main(void)
 {
         test_code_tables();
@@ -1196,6 +1449,12 @@ int main(void)
         test_prepared_keys();
         test_concurrent_challenges();
         test_shared_nonce();
+        test_verified_guessing();
+        test_verified_scan();
+        test_unauthenticated_success();
+        test_ban_budget();
+        test_live_clock();
+        test_source_users_bounded();
         if (failures)
                 fprintf(stderr, "%d check(s) failed\n", failures);
         else

@@ -9,7 +9,7 @@
 For every tests/golden/TESTLIST line whose capture is Ethernet/IPv4/UDP
 (transport.is_eligible), every transform of every module in this directory
 (README.md: transport.py, tunnels.py ...) writes a variant capture, and
-sipauthmon's JSON output for it, after the transform's NORMALISE, must equal
+sipauthmon's JSON output for it, after the transform's NORMALISE (NORMALISE_EXPECTED on the expected side), must equal
 tests/golden/expected/NAME.jsonl record for record (or the output for the
 transform's reference capture), with the golden exit status. EXEMPT entries
 are reported as skipped with their reason.
@@ -240,10 +240,12 @@ def main(argv):
     except (OSError, golden.UsageError) as e:
         print(f"run.py: {e}", file=sys.stderr)
         return 2
-    normalise = {}
+    normalise, normalise_expected = {}, {}
     for mod in modules():
         for name in mod.TRANSFORMS:
             normalise[name] = getattr(mod, "NORMALISE", {}).get(name, lambda r: r)
+            normalise_expected[name] = getattr(mod, "NORMALISE_EXPECTED", {}).get(name,
+                                                                                 lambda r: r)
     unknown = set(args.variant) - set(normalise)
     if unknown:
         print(f"run.py: unknown variant(s) {sorted(unknown)}", file=sys.stderr)
@@ -288,6 +290,7 @@ def main(argv):
             elif rc != want_rc:
                 problems.append(f"exit {rc}, golden {want_rc}")
             got = [normalise[e["variant"]](r) for r in got]
+            reference = [normalise_expected[e["variant"]](r) for r in reference]
             if e["reference"] is not None and [r.get("diagnosis") for r in got] != t["codes"]:
                 # The reference is sipauthmon's own output on another
                 # capture: it must still say what TESTLIST says.
