@@ -261,6 +261,12 @@ struct Tracker {
         HKey hint_principal, hint_source;
         Guessed guessed[GUESSED_MAX];
         size_t source_user_slots; /* allocated over all sources (free_source) */
+        /* The world of the message being handled, the first byte of every key:
+         * 1 for what unauthenticated HEP reports (ORIGIN_HEP_UNAUTH), else 0.
+         * Anyone can send such HEP, so it must not touch what the wire showed:
+         * claim a transaction before the real reply, replace a client's latest
+         * challenge, or fill a principal's window with unproven refusals. */
+        uint8_t world;
         TrackerStats st;
         /* global cap on records per minute of packet time */
         int64_t rate_minute_us;
@@ -291,9 +297,12 @@ static uint64_t str_hash(const Tracker *t, const char *s)
         return s ? lru_hash(t->cfg.hash_seed ^ 0x5eedULL, s, strlen(s)) : 0;
 }
 
-static void key_init(Key *k)
+/* Every key starts with the world of the message (Tracker.world): traffic
+ * that unauthenticated HEP reports lives apart from what the wire showed. */
+static void key_init(Key *k, const Tracker *t)
 {
-        k->len = 0;
+        k->buf[0] = t->world;
+        k->len = 1;
 }
 
 static void key_add(Key *k, const void *data, size_t n)
@@ -491,13 +500,13 @@ Tracker *tracker_free(Tracker *t)
 
 /* RFC 3261 §17.1.3: branch + CSeq method; ACK to a non-2xx joins the INVITE.
  * RFC 2543 peers (no magic cookie) fall back to Call-ID + CSeq + From tag. */
-static void txn_key(Key *k, const SipMsg *m)
+static void txn_key(const Tracker *t, Key *k, const SipMsg *m)
 {
         const char *method = m->cseq_method;
 
         if (is_method(method, "ACK"))
                 method = "INVITE";
-        key_init(k);
+        key_init(k, t);
         if (m->via_branch && strncmp(m->via_branch, "z9hG4bK", 7) == 0) {
                 key_add_str(k, m->via_branch);
         } else {
@@ -516,9 +525,9 @@ static void txn_key(Key *k, const SipMsg *m)
         key_add_str(k, method);
 }
 
-static void chain_key(Key *k, const SipMsg *m)
+static void chain_key(const Tracker *t, Key *k, const SipMsg *m)
 {
-        key_init(k);
+        key_init(k, t);
         key_add_str(k, m->call_id);
         key_add_str(k, m->from_tag);
 }
@@ -527,10 +536,10 @@ static void chain_key(Key *k, const SipMsg *m)
  * accounts, or a primary and a backup) gets challenges from both at once, and
  * answering one with the other's realm in mind would be a false anomaly that
  * the server is then "seen" to accept. Addresses without ports, as for nonces. */
-static void client_key(Key *k, const char *from_user, const Endpoint *client,
+static void client_key(const Tracker *t, Key *k, const char *from_user, const Endpoint *client,
                        const Endpoint *server)
 {
-        key_init(k);
+        key_init(k, t);
         key_add_str(k, from_user);
         key_add_addr(k, client);
         key_add_addr(k, server);
@@ -539,22 +548,23 @@ static void client_key(Key *k, const char *from_user, const Endpoint *client,
 /* A nonce is the server's: nodes of a cluster that share a secret can mint
  * the same string (Kamailio does within one second), each for its own
  * algorithm, so the key includes the issuing server's address. */
-static void nonce_key(Key *k, const Endpoint *server, const char *nonce)
+static void nonce_key(const Tracker *t, Key *k, const Endpoint *server, const char *nonce)
 {
-        key_init(k);
+        key_init(k, t);
         key_add_addr(k, server);
         key_add_str(k, nonce);
 }
 
-static void principal_key(Key *k, const char *user, const char *realm, const Endpoint *addr)
+static void principal_key(const Tracker *t, Key *k, const char *user, const char *realm,
+                          const Endpoint *addr)
 {
-        key_init(k);
+        key_init(k, t);
         key_add_str(k, user);
         key_add_str(k, realm);
         key_add_addr(k, addr);
 }
 
-static void addr_key(Key *k, const Endpoint *e);
+static void addr_key(const Tracker *t, Key *k, const Endpoint *e);
 
 /* Hash and prefetch the source and principal keys a message will look up
  * later (source_get and principal_get then reuse the hash). */
@@ -563,13 +573,13 @@ static void hint_source(Tracker *t, const Endpoint *src)
         Endpoint addr = *src;
 
         addr.port = 0;
-        addr_key(&t->hint_source.k, &addr);
+        addr_key(t, &t->hint_source.k, &addr);
         hkey_hash(&t->hint_source, &t->sources);
 }
 
 static void hint_principal(Tracker *t, const char *user, const char *realm, const Endpoint *addr)
 {
-        principal_key(&t->hint_principal.k, user, realm, addr);
+        principal_key(t, &t->hint_principal.k, user, realm, addr);
         hkey_hash(&t->hint_principal, &t->principals);
 }
 
@@ -697,17 +707,17 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 
         /* Every key this request may need, hashed and prefetched up front; the
          * nonce one for the credentials that are usually the ones answered. */
-        txn_key(&kt.k, m);
+        txn_key(t, &kt.k, m);
         hkey_hash(&kt, &t->txns);
-        chain_key(&kc.k, m);
+        chain_key(t, &kc.k, m);
         hkey_hash(&kc, &t->chains);
-        client_key(&kl.k, m->from_user, &meta->src, &meta->dst);
+        client_key(t, &kl.k, m->from_user, &meta->src, &meta->dst);
         hkey_hash(&kl, &t->clients);
         for (size_t i = 0; i < m->n_credentials && !first_cred; i++)
                 if (cred_usable(&m->credentials[i]))
                         first_cred = &m->credentials[i];
         if (first_cred) {
-                nonce_key(&kn.k, &meta->dst, first_cred->nonce);
+                nonce_key(t, &kn.k, &meta->dst, first_cred->nonce);
                 hkey_hash(&kn, &t->nonces);
                 hint_source(t, &meta->src);
         }
@@ -764,7 +774,7 @@ static void on_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 
         Nonce *nonce;
         if (cred != first_cred) {
-                nonce_key(&kn.k, &meta->dst, cred->nonce);
+                nonce_key(t, &kn.k, &meta->dst, cred->nonce);
                 kn.h = lru_key_hash(&t->nonces, kn.k.buf, kn.k.len);
         }
         nonce = (Nonce *)table_find_h(&t->nonces, &kn, meta->ts_us);
@@ -896,14 +906,14 @@ static bool nonce_wanted(const SipChallenge *c, bool proxy)
 static void challenge_keys(Tracker *t, const PacketMeta *meta, const SipMsg *m, bool proxy,
                            ChallengeKeys *ck)
 {
-        chain_key(&ck->chain.k, m);
+        chain_key(t, &ck->chain.k, m);
         hkey_hash(&ck->chain, &t->chains);
-        client_key(&ck->client.k, m->from_user, &meta->dst, &meta->src);
+        client_key(t, &ck->client.k, m->from_user, &meta->dst, &meta->src);
         hkey_hash(&ck->client, &t->clients);
         for (size_t i = 0; i < PREP_NONCES; i++) {
                 ck->nonce_ok[i] = i < m->n_challenges && nonce_wanted(&m->challenges[i], proxy);
                 if (ck->nonce_ok[i]) {
-                        nonce_key(&ck->nonce[i].k, &meta->src, m->challenges[i].nonce);
+                        nonce_key(t, &ck->nonce[i].k, &meta->src, m->challenges[i].nonce);
                         hkey_hash(&ck->nonce[i], &t->nonces);
                 }
         }
@@ -931,7 +941,7 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
         h = (Holder *)table_get_h(&t->chains, &ck->chain, meta->ts_us, NULL);
         if (h)
                 store_holder(h, cs);
-        client_key(&k, from_user, client, &meta->src);
+        client_key(t, &k, from_user, client, &meta->src);
         hkey_update(&ck->client, &k, &t->clients);
         h = (Holder *)table_get_h(&t->clients, &ck->client, meta->ts_us, NULL);
         if (h)
@@ -945,7 +955,7 @@ static void record_challenge(Tracker *t, const PacketMeta *meta, const SipMsg *m
                 if (i < PREP_NONCES) {
                         n = (Nonce *)table_get_h(&t->nonces, &ck->nonce[i], meta->ts_us, &created);
                 } else {
-                        nonce_key(&k, &meta->src, c->nonce);
+                        nonce_key(t, &k, &meta->src, c->nonce);
                         n = (Nonce *)table_get(&t->nonces, &k, meta->ts_us, &created);
                 }
                 if (!n)
@@ -1015,9 +1025,9 @@ static DiagCode classify(uint32_t mask, uint8_t verify)
          (1u << DIAG_SOURCE_CHANGED))
 
 /* Key of a per-address table (servers, sources): the address without its port. */
-static void addr_key(Key *k, const Endpoint *e)
+static void addr_key(const Tracker *t, Key *k, const Endpoint *e)
 {
-        key_init(k);
+        key_init(k, t);
         key_add_addr(k, e);
 }
 
@@ -1025,7 +1035,7 @@ static ServerInfo *server_info(Tracker *t, const Endpoint *server, int64_t now, 
 {
         Key k;
 
-        addr_key(&k, server);
+        addr_key(t, &k, server);
         if (!create)
                 return (ServerInfo *)table_find(&t->servers, &k, now);
         return (ServerInfo *)table_get(&t->servers, &k, now, NULL);
@@ -1518,7 +1528,7 @@ static void evaluate(Tracker *t, Principal *p, int64_t now_us)
         else
                 verified = pc.proven >= t->cfg.threshold;
         /* Guessing that goes on keeps its account marked, counted to the last attempt. */
-        if (code == DIAG_CREDENTIAL_GUESSING)
+        if (code == DIAG_CREDENTIAL_GUESSING && t->world == 0)
                 guessed_remember(t, p, s.attempts, first_us, now_us, verified);
         /* Said once per window; a record that can lead to a ban again when the
          * source has since proven itself (the first one banned nobody). */
@@ -1547,7 +1557,7 @@ static Principal *principal_get(Tracker *t, const char *user, const char *realm,
         uint64_t h;
         Key k;
 
-        principal_key(&k, user, realm, addr);
+        principal_key(t, &k, user, realm, addr);
         h = hint_hash(&t->hint_principal, &k, &t->principals);
         if (!create)
                 return (Principal *)lru_find_h(&t->principals, h, k.buf, k.len, now);
@@ -1572,7 +1582,7 @@ static Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool cre
         Key k;
 
         addr.port = 0;
-        addr_key(&k, &addr);
+        addr_key(t, &k, &addr);
         h = hint_hash(&t->hint_source, &k, &t->sources);
         if (!create)
                 return (Source *)lru_find_h(&t->sources, h, k.buf, k.len, now);
@@ -2147,7 +2157,7 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         t->st.responses++;
         if (m->status < 200)
                 return;
-        txn_key(&kt.k, m);
+        txn_key(t, &kt.k, m);
         hkey_hash(&kt, &t->txns);
         if (challenge) {
                 challenge_keys(t, meta, m, m->status == 407, &ck);
@@ -2214,6 +2224,7 @@ void tracker_feed(Tracker *t, const PacketMeta *meta, const SipMsg *m)
 {
         if (!m->call_id || !m->cseq_method)
                 return;
+        t->world = meta->origin == ORIGIN_HEP_UNAUTH;
         if (m->is_request)
                 on_request(t, meta, m);
         else

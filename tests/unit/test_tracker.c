@@ -378,6 +378,17 @@ static void test_bounds(void)
 /* svcrack's shape: one REGISTER without credentials, then every new 401 is
  * answered with the next candidate on the same Call-ID and CSeq 2 and a new
  * From tag (tests/golden/captures/real-svcrack-fail.pcap). */
+/* guess_loop() with unauthenticated HEP forging around it (a copy of each
+ * request just before it, a "newer" challenge after each real one). */
+static bool guess_forge;
+
+static void feed_forged(Tracker *t, int64_t ts, const SipMsg *m)
+{
+        feed_origin = ORIGIN_HEP_UNAUTH;
+        feed(t, ts, m, m->is_request);
+        feed_origin = ORIGIN_WIRE;
+}
+
 static int64_t guess_loop(Tracker *t, int64_t ts, const char *call_id, int tries)
 {
         char branch[64], nonce[32], prev[32], tag[32];
@@ -400,11 +411,18 @@ static int64_t guess_loop(Tracker *t, int64_t ts, const char *call_id, int tries
                 SipMsg c = request(&r);
                 add_cred(&c, "example.test", prev, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH,
                          (uint32_t)i);
+                if (guess_forge)
+                        feed_forged(t, ts - 100, &c);
                 feed(t, ts, &c, true);
                 SipMsg f = response(&c, 401);
                 snprintf(nonce, sizeof nonce, "n-%s-%d", call_id, i);
                 add_chal(&f, "example.test", nonce, DIGEST_ALG_MD5, QOP_AUTH, false);
                 feed(t, ts + 3000, &f, false);
+                if (guess_forge) {
+                        SipMsg g = response(&c, 401);
+                        add_chal(&g, "example.test", "forged", DIGEST_ALG_MD5, QOP_AUTH, false);
+                        feed_forged(t, ts + 3100, &g);
+                }
         }
         return ts;
 }
@@ -1339,6 +1357,28 @@ static void test_unauthenticated_success(void)
         tracker_free(t);
 }
 
+/* Unauthenticated HEP lives in a world of its own: a forged copy of each of
+ * the guesser's requests sent just before it, and a forged 401 with another
+ * nonce after each real one, must neither swallow the real requests as
+ * retransmissions nor make the real answers miss "the latest challenge". */
+static void test_unauthenticated_world(void)
+{
+        Sink s;
+        Tracker *t = mk(&s, 3);
+        unsigned guessing = 0;
+
+        guess_forge = true;
+        guess_loop(t, 1000000, "w1", 15);
+        guess_forge = false;
+        for (unsigned i = 0; i < s.n && i < 64; i++)
+                guessing += s.codes[i] == DIAG_CREDENTIAL_GUESSING;
+        CHECK(guessing >= 1 && s.last.code == DIAG_CREDENTIAL_GUESSING &&
+                  s.last.source_verified == SOURCE_VERIFIED_YES,
+              "the wire's guessing, verified: %u records, last %s %d", s.n,
+              diag_code_name(s.last.code), s.last.source_verified);
+        tracker_free(t);
+}
+
 /* A flood of cheap records fills the cap; a verified guesser still gets out. */
 static void test_ban_budget(void)
 {
@@ -1452,6 +1492,7 @@ int main(void)
         test_verified_guessing();
         test_verified_scan();
         test_unauthenticated_success();
+        test_unauthenticated_world();
         test_ban_budget();
         test_live_clock();
         test_source_users_bounded();
