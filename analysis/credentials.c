@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Credentials file parser and lookup. The text is copied once into a buffer
- * the store owns; fields are NUL-terminated in place and entries point into
- * it, so freeing wipes every secret with one OPENSSL_cleanse(). Lookup by
+ * the store owns, on pages kept out of core dumps (secmem.h); fields are
+ * NUL-terminated in place and entries point into it, so freeing wipes every
+ * secret at once. Lookup by
  * (user, realm) goes through an open-addressing index built while parsing,
  * which is also how duplicates are found in line order.
  */
@@ -14,9 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-
 #include "credentials.h"
+#include "secmem.h"
 
 struct CredEntry {
         const char *user;
@@ -32,7 +32,7 @@ typedef struct {
 } UserhashSlot;
 
 struct CredStore {
-        char *text; /* owned copy, holds every field; wiped on free */
+        char *text; /* owned copy, holds every field (secmem_alloc()); wiped on free */
         size_t text_size;
         CredEntry *entries;
         size_t n_entries;
@@ -130,10 +130,7 @@ CredStore *credstore_free(CredStore *s)
 {
         if (!s)
                 return NULL;
-        if (s->text) {
-                OPENSSL_cleanse(s->text, s->text_size);
-                free(s->text);
-        }
+        secmem_free(s->text, s->text_size);
         free(s->entries);
         free(s->index);
         for (size_t i = 0; i < 3; i++)
@@ -302,7 +299,7 @@ int credstore_parse(const char *text, size_t len, CredStore **out, char *err, si
         if (!s)
                 goto nomem;
         s->text_size = len + 1;
-        s->text = malloc(s->text_size);
+        s->text = secmem_alloc(s->text_size);
         if (!s->text)
                 goto nomem;
         if (len > 0)

@@ -27,7 +27,8 @@ struct Pipeline {
         /* Skipped by start line: the tracker would have counted them and returned. */
         uint64_t skipped_requests, skipped_responses;
         int64_t last_tick_us;
-        int64_t last_ts_us; /* newest packet time seen */
+        int64_t last_ts_us;    /* newest packet time seen */
+        PipelineHepConfig hep; /* who may send HEP (hepauth.h) */
 };
 
 static void on_tcp_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
@@ -40,6 +41,7 @@ Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *u
         if (!p)
                 return NULL;
         p->sip = sip_parser_new();
+        p->hep = cfg->hep;
         if (cfg->parser != PIPELINE_PARSER_FULL) {
                 p->scan = sip_scanner_new();
                 if (!p->scan)
@@ -181,7 +183,16 @@ static void feed_decoded(Pipeline *p, const DecodedPacket *pkt, int64_t ts_us)
         if (pkt->payload_len == 0)
                 return;
         if (hep_looks_like(pkt->payload, pkt->payload_len)) {
-                pipeline_hep(p, ts_us, pkt->payload, pkt->payload_len);
+                /* Anyone can put HEP in a datagram that crosses a mirror port:
+                 * only with --hep-in-capture, and then checked like any HEP,
+                 * the datagram's source being its sender. */
+                HepArrival a = {.ts_us = ts_us, .peer = pkt->src};
+
+                if (!p->hep.in_capture) {
+                        p->stats.hep_ignored_in_capture++;
+                        return;
+                }
+                pipeline_hep(p, &a, pkt->payload, pkt->payload_len);
                 return;
         }
         meta = (PacketMeta){
@@ -257,21 +268,60 @@ void pipeline_payload(Pipeline *p, const PacketMeta *meta, const uint8_t *data, 
         }
 }
 
-/* HEP carries the original addresses and time: the analysis sees the SIP as
- * if it had been captured where the HEP agent sits. */
-void pipeline_hep(Pipeline *p, int64_t ts_us, const uint8_t *data, size_t len)
+/* |t - ref| <= PIPELINE_HEP_MAX_SKEW_US, without overflow for any two times. */
+static bool within_skew(int64_t t, int64_t ref)
 {
+        uint64_t d = t >= ref ? (uint64_t)t - (uint64_t)ref : (uint64_t)ref - (uint64_t)t;
+
+        return d <= (uint64_t)PIPELINE_HEP_MAX_SKEW_US;
+}
+
+/*
+ * HEP carries the original addresses and time: the analysis sees the SIP as
+ * if it had been captured where the HEP agent sits, once the agent has
+ * proven itself (PipelineHepConfig). The time is the agent's only within
+ * PIPELINE_HEP_MAX_SKEW_US of the arrival: a time from the future would
+ * move the tracker's clock and expire every real attempt.
+ */
+void pipeline_hep(Pipeline *p, const HepArrival *arrival, const uint8_t *data, size_t len)
+{
+        const HepAuthConfig *auth = &p->hep.auth;
         HepPacket h;
         HepVerdict v = hep_decode(data, len, &h);
+        bool allowed;
         PacketMeta meta;
+        int64_t ts;
 
         p->stats.hep[v]++;
         if (v != HEP_OK)
                 return;
-        meta = (PacketMeta){.ts_us = h.ts_us ? h.ts_us : ts_us,
-                            .src = h.src,
-                            .dst = h.dst,
-                            .transport = h.transport};
+        allowed = hepauth_allowed(auth, &arrival->peer);
+        if (auth->n_allow && !allowed) {
+                p->stats.hep_denied++;
+                return;
+        }
+        if (auth->key_len && !hepauth_key_ok(auth, h.auth_key, h.auth_key_len)) {
+                if (h.auth_key)
+                        p->stats.hep_key_wrong++;
+                else
+                        p->stats.hep_key_missing++;
+                return;
+        }
+        ts = h.ts_us ? h.ts_us : arrival->ts_us;
+        if (!within_skew(ts, arrival->ts_us)) {
+                p->stats.hep_clamped_ts++;
+                ts = arrival->ts_us;
+        }
+        meta =
+            (PacketMeta){.ts_us = ts,
+                         .src = h.src,
+                         .dst = h.dst,
+                         .transport = h.transport,
+                         .origin = auth->key_len || allowed ? ORIGIN_HEP_AUTH : ORIGIN_HEP_UNAUTH};
+        if (meta.origin == ORIGIN_HEP_AUTH)
+                p->stats.hep_authenticated++;
+        else
+                p->stats.hep_unauthenticated++;
         pipeline_payload(p, &meta, h.payload, h.payload_len);
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hepauth.h"
 #include "tracker.h"
 #include "../parser/hep.h"
 #include "../parser/ipfrag.h"
@@ -31,6 +32,14 @@ typedef struct {
         uint64_t hep[HEP__MAX];     /* HEP packets by verdict (in UDP or from the listener) */
         uint64_t tls_suspected;     /* TCP segments to/from 5061 starting a TLS record: use HEP */
         uint64_t reassembled_decode[DECODE__MAX]; /* reassembled datagrams by decode verdict */
+        /* What became of HEP packets (PipelineHepConfig): */
+        uint64_t hep_ignored_in_capture; /* HEP in captured UDP without --hep-in-capture */
+        uint64_t hep_denied;             /* sender not in hep_allow */
+        uint64_t hep_key_missing;        /* hep_auth_key set, no auth key chunk */
+        uint64_t hep_key_wrong;          /* hep_auth_key set, another key */
+        uint64_t hep_authenticated;      /* analysed: key or allow-list passed */
+        uint64_t hep_unauthenticated;    /* analysed: nothing to check (loopback, no key/list) */
+        uint64_t hep_clamped_ts;         /* time beyond arrival ± PIPELINE_HEP_MAX_SKEW_US */
         IpFragStats ipfrag;
         TcpStreamStats tcp;
         TrackerStats tracker;
@@ -52,12 +61,35 @@ typedef enum {
         PIPELINE_PARSER_FULL,
 } PipelineParser;
 
+/*
+ * HEP as an input (DESIGN.md "Trusted inputs"). HEP names the addresses and
+ * time of the SIP it carries, so it is analysed only when its sender proves
+ * itself (hepauth.h): with a key, packets without it are dropped; with an
+ * allow-list, packets from elsewhere are dropped; with neither (a loopback
+ * listener, which the daemon allows alone), everything is taken but marked
+ * ORIGIN_HEP_UNAUTH. HEP inside captured UDP is not even decoded unless
+ * in_capture is set; then the captured datagram's source is the sender.
+ */
+typedef struct {
+        bool in_capture;    /* --hep-in-capture */
+        HepAuthConfig auth; /* hep_auth_key, hep_allow; zeroed: nothing checked */
+} PipelineHepConfig;
+
+/*
+ * A HEP time further than this from the arrival time is replaced by the
+ * arrival time (and counted, hep_clamped_ts): a forged time must not move
+ * the tracker's clock (expiry, windows) nor date an attempt elsewhere. Real
+ * agents send within milliseconds; 5 s leaves room for clock skew and queues.
+ */
+#define PIPELINE_HEP_MAX_SKEW_US (5 * 1000000LL)
+
 /* Everything configurable; zeroed sub-configs mean each module's defaults. */
 typedef struct {
         PipelineParser parser;
         TrackerConfig tracker;
         IpFragConfig ipfrag;
         TcpStreamConfig tcp;
+        PipelineHepConfig hep;
 } PipelineConfig;
 
 /* Reassembly limits at their defaults. */
@@ -74,8 +106,21 @@ void pipeline_frame(Pipeline *p, int linktype, int64_t ts_us, const uint8_t *dat
  */
 void pipeline_payload(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len);
 
-/* One HEP packet (from the listener, or found inside captured UDP). */
-void pipeline_hep(Pipeline *p, int64_t ts_us, const uint8_t *data, size_t len);
+/* How a HEP packet reached us. */
+typedef struct {
+        int64_t ts_us; /* arrival (µs since the epoch): the listener's clock, or the
+                        * capture time of the datagram that carried it */
+        Endpoint peer; /* its real sender: the listener socket's peer, or the source
+                        * address of the captured datagram; checked against hep_allow */
+} HepArrival;
+
+/*
+ * One HEP packet from the listener (the capture path calls it for HEP in
+ * UDP when in_capture is set): decoded, checked against the
+ * PipelineHepConfig, its time clamped, its SIP analysed with the origin
+ * ORIGIN_HEP_AUTH or ORIGIN_HEP_UNAUTH.
+ */
+void pipeline_hep(Pipeline *p, const HepArrival *arrival, const uint8_t *data, size_t len);
 
 /* Periodic housekeeping (expiry) at packet time now_us. */
 void pipeline_tick(Pipeline *p, int64_t now_us);

@@ -442,7 +442,7 @@ int capture_next(Capture *c, CapturePacket *pkt, int timeout_ms)
 {
         struct pcap_pkthdr *hdr;
         const u_char *data;
-        bool waited = false;
+        bool waited = false, sock_error = false;
         char name[256];
         int r;
 
@@ -468,6 +468,13 @@ int capture_next(Capture *c, CapturePacket *pkt, int timeout_ms)
                         return -EIO;
                 }
                 /* r == 0: nothing buffered right now (live only). */
+                if (sock_error) {
+                        /* libpcap keeps quiet about ENETDOWN while the device exists. */
+                        escape_text(c->source, name, sizeof(name));
+                        msg(c->error, sizeof(c->error),
+                            "%s: the interface went down (error on the capture socket)", name);
+                        return -EIO;
+                }
                 if (!c->live || waited)
                         return CAPTURE_AGAIN;
 
@@ -486,11 +493,9 @@ int capture_next(Capture *c, CapturePacket *pkt, int timeout_ms)
                         return CAPTURE_AGAIN;
                 if (pfd[1].revents)
                         return CAPTURE_END;
-                if (pfd[0].revents & (POLLERR | POLLNVAL)) {
-                        escape_text(c->source, name, sizeof(name));
-                        msg(c->error, sizeof(c->error), "%s: capture descriptor failed", name);
-                        return -EIO;
-                }
+                /* An error on the socket (the interface went down or was
+                 * deleted): libpcap reads it and says which on the next call. */
+                sock_error = (pfd[0].revents & (POLLERR | POLLNVAL)) != 0;
                 waited = true;
         }
 }

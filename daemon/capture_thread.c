@@ -2,22 +2,21 @@
 /*
  * Capture thread: pcap -> ring. See capture_thread.h.
  *
- * Locking: the mutex guards the Capture pointer (so that the analysis
- * thread can break a wait on it) and the published status. Nothing on the
- * per-packet path takes it: the thread reads and pushes, lock-free, and
- * publishes kernel counters about once a second.
+ * Locking: the mutex guards the published status. The Capture is set
+ * before the thread starts and never replaced, so the analysis thread can
+ * break a wait on it (capture_break() is safe from any thread). Nothing on
+ * the per-packet path takes the lock: the thread reads and pushes,
+ * lock-free, and publishes kernel counters about once a second.
  */
 #include "capture_thread.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,16 +31,13 @@ struct CaptureThread {
         pthread_t thread;
         bool started;
         pthread_mutex_t lock;
-        Capture *cap; /* guarded by lock when written; read freely by the thread */
-        char *iface, *filter, *sip_ports;
+        Capture *cap; /* set once before the thread starts */
         bool lossless;
         bool live;
         Ring *ring;
         int wake_fd;
-        int stop_fd;
         atomic_bool stop;
         CaptureThreadStatus st; /* guarded by lock */
-        CaptureStats base;      /* counters of the handles closed so far */
 };
 
 static void wake(CaptureThread *t)
@@ -59,94 +55,22 @@ static void publish_kernel(CaptureThread *t)
         if (!t->live || !t->cap || capture_get_stats(t->cap, &cs) < 0)
                 return;
         pthread_mutex_lock(&t->lock);
-        t->st.kernel = (CaptureStats){
-            .received = t->base.received + cs.received,
-            .kernel_drops = t->base.kernel_drops + cs.kernel_drops,
-            .if_drops = t->base.if_drops + cs.if_drops,
-        };
+        t->st.kernel = cs;
         t->st.have_kernel = true;
         pthread_mutex_unlock(&t->lock);
 }
 
-static void set_state(CaptureThread *t, CaptureState s, const char *message, unsigned retry_ms)
+static void set_state(CaptureThread *t, CaptureState s, const char *message)
 {
         pthread_mutex_lock(&t->lock);
         t->st.state = s;
         t->st.generation++;
-        t->st.retry_in_ms = retry_ms;
         if (message)
                 escape_text(message, t->st.message, sizeof(t->st.message));
         else
                 t->st.message[0] = '\0';
         pthread_mutex_unlock(&t->lock);
         wake(t);
-}
-
-/* Sleep ms or until stopped; true when stopped. */
-static bool wait_stop(CaptureThread *t, unsigned ms)
-{
-        struct pollfd pfd = {.fd = t->stop_fd, .events = POLLIN};
-        int r;
-
-        if (atomic_load(&t->stop))
-                return true;
-        do
-                r = poll(&pfd, 1, (int)ms);
-        while (r < 0 && errno == EINTR && !atomic_load(&t->stop));
-        return atomic_load(&t->stop);
-}
-
-static int reopen(CaptureThread *t, char *err, size_t n)
-{
-        Capture *c = NULL;
-        int r;
-
-        if (t->filter)
-                r = capture_open_live(&c, t->iface, t->filter, err, n);
-        else
-                r = capture_open_live_ports(&c, t->iface, t->sip_ports, err, n);
-        if (r < 0)
-                return r;
-        pthread_mutex_lock(&t->lock);
-        t->cap = c;
-        t->st.linktype = capture_linktype(c);
-        pthread_mutex_unlock(&t->lock);
-        return 0;
-}
-
-/*
- * The live capture failed: keep its counters, close it and retry with
- * backoff until it is back (true) or the thread is stopped (false).
- */
-static bool recover(CaptureThread *t, const char *why)
-{
-        char err[512];
-        unsigned delay = CAPTURE_RETRY_MIN_MS;
-        Capture *old;
-
-        publish_kernel(t); /* may fail on a vanished interface: the last figures stay */
-        pthread_mutex_lock(&t->lock);
-        t->base = t->st.kernel;
-        t->st.losses++;
-        old = t->cap;
-        t->cap = NULL;
-        pthread_mutex_unlock(&t->lock);
-        capture_close(old);
-
-        set_state(t, CAPTURE_STATE_LOST, why, delay);
-        for (;;) {
-                if (wait_stop(t, delay))
-                        return false;
-                if (reopen(t, err, sizeof(err)) == 0)
-                        break;
-                delay = delay * 2 > CAPTURE_RETRY_MAX_MS ? CAPTURE_RETRY_MAX_MS : delay * 2;
-                set_state(t, CAPTURE_STATE_LOST, err, delay);
-        }
-        pthread_mutex_lock(&t->lock);
-        t->st.reopens++;
-        pthread_mutex_unlock(&t->lock);
-        set_state(t, CAPTURE_STATE_RUNNING, NULL, 0);
-        return true;
 }
 
 static bool push(CaptureThread *t, const CapturePacket *pkt, uint32_t linktype)
@@ -193,24 +117,18 @@ static void *thread_main(void *userdata)
                 }
                 if (r == CAPTURE_END) {
                         if (!atomic_load(&t->stop))
-                                set_state(t, CAPTURE_STATE_ENDED, NULL, 0);
+                                set_state(t, CAPTURE_STATE_ENDED, NULL);
                         break;
                 }
                 if (r < 0) {
-                        char why[sizeof(t->st.message)];
-
                         if (atomic_load(&t->stop))
                                 break;
-                        snprintf(why, sizeof(why), "%s", capture_error(t->cap));
-                        if (!t->live) {
-                                set_state(t, CAPTURE_STATE_ENDED, why, 0);
-                                break;
-                        }
-                        if (!recover(t, why))
-                                break;
-                        linktype = (uint32_t)capture_linktype(t->cap);
-                        last_stats = daemon_clock_us(CLOCK_MONOTONIC);
-                        continue;
+                        /* A live capture is not reopened here: that needs CAP_NET_RAW,
+                         * which the process gave up. The last kernel figures stay. */
+                        publish_kernel(t);
+                        set_state(t, t->live ? CAPTURE_STATE_FAILED : CAPTURE_STATE_ENDED,
+                                  capture_error(t->cap));
+                        break;
                 }
                 if (t->live) {
                         int64_t now = daemon_clock_us(CLOCK_MONOTONIC);
@@ -226,24 +144,11 @@ static void *thread_main(void *userdata)
         return NULL;
 }
 
-static char *dup_or_null(const char *s, bool *oom)
-{
-        char *c;
-
-        if (!s)
-                return NULL;
-        c = strdup(s);
-        if (!c)
-                *oom = true;
-        return c;
-}
-
 int capture_thread_start(CaptureThread **out, Capture *cap, const CaptureThreadConfig *cfg,
                          Ring *ring, int wake_fd, char *err, size_t errlen)
 {
         CaptureThread *t = calloc(1, sizeof(*t));
         sigset_t all, old;
-        bool oom = false;
         int r;
 
         if (!t) {
@@ -258,16 +163,6 @@ int capture_thread_start(CaptureThread **out, Capture *cap, const CaptureThreadC
         t->ring = ring;
         t->wake_fd = wake_fd;
         t->st.linktype = capture_linktype(cap);
-        t->iface = dup_or_null(cfg->iface, &oom);
-        t->filter = dup_or_null(cfg->filter, &oom);
-        t->sip_ports = dup_or_null(cfg->sip_ports, &oom);
-        t->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (oom || t->stop_fd < 0 || (t->live && !t->iface)) {
-                r = oom || (t->live && !t->iface) ? -ENOMEM : -errno;
-                snprintf(err, errlen, "capture thread: %s", strerror(-r));
-                capture_thread_free(t);
-                return r;
-        }
 
         /* The thread takes no signal: they are the event loop's. */
         sigfillset(&all);
@@ -286,18 +181,10 @@ int capture_thread_start(CaptureThread **out, Capture *cap, const CaptureThreadC
 
 void capture_thread_stop(CaptureThread *t)
 {
-        uint64_t one = 1;
-        ssize_t w;
-
         if (!t->started)
                 return;
         atomic_store(&t->stop, true);
-        pthread_mutex_lock(&t->lock);
-        if (t->cap)
-                capture_break(t->cap);
-        pthread_mutex_unlock(&t->lock);
-        w = write(t->stop_fd, &one, sizeof(one));
-        (void)w;
+        capture_break(t->cap);
         pthread_join(t->thread, NULL);
         t->started = false;
 }
@@ -308,12 +195,7 @@ CaptureThread *capture_thread_free(CaptureThread *t)
                 return NULL;
         capture_thread_stop(t);
         capture_close(t->cap);
-        if (t->stop_fd >= 0)
-                close(t->stop_fd);
         pthread_mutex_destroy(&t->lock);
-        free(t->iface);
-        free(t->filter);
-        free(t->sip_ports);
         free(t);
         return NULL;
 }

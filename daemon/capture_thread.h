@@ -6,9 +6,10 @@
  * through wake_fd (an eventfd) when the ring goes non-empty and when the
  * state below changes.
  *
- * A live capture that fails (the interface was deleted or went down) is
- * closed and reopened with exponential backoff, 1 s doubling up to 30 s,
- * until it comes back or the thread is stopped.
+ * A live capture that fails (the interface was deleted or went down) ends
+ * the thread in CAPTURE_STATE_FAILED: it is not reopened, since the
+ * process gave CAP_NET_RAW up once the capture was open (daemon/privileges.h);
+ * the service exits with an error and the service manager restarts it.
  */
 #pragma once
 
@@ -20,32 +21,22 @@
 
 typedef struct CaptureThread CaptureThread;
 
-#define CAPTURE_RETRY_MIN_MS 1000
-#define CAPTURE_RETRY_MAX_MS 30000
-
 typedef enum {
         CAPTURE_STATE_RUNNING = 0,
-        CAPTURE_STATE_LOST,  /* failed; retrying */
-        CAPTURE_STATE_ENDED, /* end of file, or stopped */
+        CAPTURE_STATE_ENDED,  /* end of file, or stopped */
+        CAPTURE_STATE_FAILED, /* a live capture failed (message says why); the thread ended */
 } CaptureState;
 
 typedef struct {
-        /* How to reopen a live capture. */
-        const char *iface;
-        const char *filter;    /* NULL = the default filter for sip_ports */
-        const char *sip_ports; /* NULL = default ports */
         /* A capture file: wait for room in the ring instead of dropping (never for live). */
         bool lossless;
 } CaptureThreadConfig;
 
 typedef struct {
         CaptureState state;
-        unsigned generation;  /* changes with every state change */
-        char message[640];    /* why the capture was lost (escaped), "" when running */
-        unsigned retry_in_ms; /* LOST: delay before the next attempt */
-        uint64_t losses;      /* times the capture failed */
-        uint64_t reopens;     /* times it came back */
-        CaptureStats kernel;  /* summed over every handle this thread had */
+        unsigned generation; /* changes with every state change */
+        char message[640];   /* why the capture failed or ended (escaped), "" when running */
+        CaptureStats kernel;
         bool have_kernel;
         int linktype;
 } CaptureThreadStatus;

@@ -10,6 +10,7 @@
 
 #include "credentials_file.h"
 #include "escape.h"
+#include "secmem.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -102,7 +103,8 @@ int credentials_file_load(const char *path, CredStore **out, char *err, size_t e
                 goto out;
         }
         size = (size_t)st.st_size;
-        buf = malloc(size + 1);
+        /* Out of core dumps, like the store's own copy (secmem.h). */
+        buf = secmem_alloc(size + 1);
         if (!buf) {
                 r = -ENOMEM;
                 set_err(err, errlen, "%s: out of memory", name);
@@ -125,10 +127,7 @@ int credentials_file_load(const char *path, CredStore **out, char *err, size_t e
         *out = store;
         r = 0;
 out:
-        if (buf) {
-                explicit_bzero(buf, size + 1);
-                free(buf);
-        }
+        secmem_free(buf, size + 1);
         close(fd);
         return r;
 }

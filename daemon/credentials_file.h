@@ -16,6 +16,6 @@
 /*
  * Returns 0 and sets *out, or a negative errno with one line in err naming
  * the file (escaped) and, for a malformed line, its number; *out is then
- * untouched. The read buffer is wiped before return.
+ * untouched. The read buffer (out of core dumps) is wiped before return.
  */
 int credentials_file_load(const char *path, CredStore **out, char *err, size_t errlen);

@@ -14,8 +14,17 @@
  *
  *   [HEP3|len|chunks....][HEP3|len|chu]  <- recv
  *    ^-- one packet out   ^-- kept until len bytes are there
+ *
+ * Two clocks per connection (CLOCK_MONOTONIC): last_us, its accept or its
+ * last complete packet, for the idle limit and for choosing whom to evict;
+ * pkt_start_us, the arrival of the first byte of the packet still buffered,
+ * for the packet deadline. A byte now and then moves neither: a peer that
+ * trickles bytes is closed at the deadline, one that sends nothing at the
+ * idle limit.
  */
 #include "hep_listener.h"
+
+#include "../analysis/hepauth.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,7 +49,11 @@ struct Conn {
         HepListener *l;
         int fd;
         sd_event_source *src;
-        uint64_t last_us; /* CLOCK_MONOTONIC of the last data */
+        Endpoint peer;         /* accept()'s address, IPv4-mapped unmapped */
+        uint64_t last_us;      /* CLOCK_MONOTONIC of accept or the last complete packet */
+        uint64_t pkt_start_us; /* CLOCK_MONOTONIC of the first byte buffered (have > 0) */
+        uint64_t packets;      /* complete packets */
+        uint64_t serial;       /* accept order: the older of two equally stale goes */
         size_t have;
         uint8_t buf[HEP_MAX_PACKET];
         Conn *prev, *next;
@@ -55,7 +68,10 @@ struct HepListener {
         void *userdata;
         Conn *conns;
         unsigned nconns;
-        uint64_t idle_usec;
+        uint64_t idle_usec, packet_usec;
+        uint64_t accepted; /* serial of the next connection */
+        bool loopback;
+        HepAuthConfig allow; /* the allow-list only; key_len stays 0 */
         HepListenerStats stats;
         uint8_t (*udp_bufs)[HEP_MAX_PACKET];
 };
@@ -80,6 +96,29 @@ static int64_t arrival_us(const HepListener *l)
                 clock_gettime(CLOCK_REALTIME, &ts);
                 return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         }
+}
+
+/* A socket address as an Endpoint; an IPv4-mapped IPv6 address becomes IPv4. */
+static void endpoint_of(const struct sockaddr_storage *ss, Endpoint *e)
+{
+        memset(e, 0, sizeof *e);
+        if (ss->ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+                e->family = 4;
+                memcpy(e->addr, &a->sin_addr, 4);
+                e->port = ntohs(a->sin_port);
+        } else if (ss->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+                e->family = 6;
+                memcpy(e->addr, &a->sin6_addr, 16);
+                e->port = ntohs(a->sin6_port);
+                (void)endpoint_unmap_v4(e);
+        }
+}
+
+static bool peer_allowed(const HepListener *l, const Endpoint *peer)
+{
+        return l->allow.n_allow == 0 || hepauth_allowed(&l->allow, peer);
 }
 
 /* ----------------------------------------------------------- address parsing */
@@ -269,6 +308,14 @@ int hep_listener_open(const char *addr_port, HepListener **out, char *err, size_
         }
         l->udp_fd = l->tcp_fd = -1;
         l->idle_usec = HEP_LISTENER_IDLE_SEC * 1000000ULL;
+        l->packet_usec = HEP_LISTENER_PACKET_SEC * 1000000ULL;
+        if (!any) {
+                Endpoint e;
+
+                endpoint_of(&ss, &e);
+                l->loopback = (e.family == 4 && e.addr[0] == 127) ||
+                              (e.family == 6 && memcmp(e.addr, &in6addr_loopback, 16) == 0);
+        }
         l->udp_bufs = calloc(UDP_BATCH, sizeof *l->udp_bufs);
         if (!l->udp_bufs) {
                 hep_listener_free(l);
@@ -314,13 +361,18 @@ static void conn_close(Conn *c)
         free(c);
 }
 
-/* Hand out every complete packet at the front of the buffer. false: garbage. */
-static bool conn_frame(Conn *c, int64_t ts_us)
+/*
+ * Hand out every complete packet at the front of the buffer; *completed:
+ * how many. false: garbage.
+ */
+static bool conn_frame(Conn *c, int64_t ts_us, uint64_t now, unsigned *completed)
 {
         HepListener *l = c->l;
+        HepArrival a = {.ts_us = ts_us, .peer = c->peer};
         size_t off = 0;
         bool ok = true;
 
+        *completed = 0;
         while (c->have - off >= 4) {
                 const uint8_t *p = c->buf + off;
                 size_t total;
@@ -340,8 +392,11 @@ static bool conn_frame(Conn *c, int64_t ts_us)
                         break;
                 l->stats.packets++;
                 l->stats.bytes += total;
+                c->packets++;
+                c->last_us = now; /* only a whole packet shows the peer is alive */
+                (*completed)++;
                 if (l->fn)
-                        l->fn(p, total, ts_us, l->userdata);
+                        l->fn(p, total, &a, l->userdata);
                 off += total;
         }
         if (ok && c->have - off > 0 && c->have - off < 4 &&
@@ -358,6 +413,9 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Conn *c = userdata;
         HepListener *l = c->l;
+        size_t had = c->have;
+        unsigned completed;
+        uint64_t now;
         ssize_t n;
 
         (void)s;
@@ -377,12 +435,62 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 return 0;
         }
         c->have += (size_t)n;
-        c->last_us = mono_us();
-        if (!conn_frame(c, arrival_us(l))) {
+        now = mono_us();
+        if (!conn_frame(c, arrival_us(l), now, &completed)) {
                 l->stats.errors++;
                 conn_close(c);
+                return 0;
         }
+        /* What is left is the start of a packet: its deadline runs from the
+         * first of its bytes, not from the latest. */
+        if (c->have == 0)
+                c->pkt_start_us = 0;
+        else if (completed > 0 || had == 0)
+                c->pkt_start_us = now;
         return 0;
+}
+
+/* a is a better victim than b: never completed a packet where b did, or
+ * went longer without one. */
+static bool staler(const Conn *a, const Conn *b)
+{
+        if ((a->packets == 0) != (b->packets == 0))
+                return a->packets == 0;
+        if (a->last_us != b->last_us)
+                return a->last_us < b->last_us;
+        return a->serial < b->serial;
+}
+
+/*
+ * Room for one more connection from peer: at HEP_LISTENER_MAX_PER_PEER the
+ * peer's own stalest connection goes (a peer can only crowd out itself);
+ * with every slot taken, the stalest of all. A new connection is never the
+ * one refused: stalled or trickling connections, which stay the stalest,
+ * cannot keep a real agent out.
+ */
+static void make_room(HepListener *l, const Endpoint *peer)
+{
+        Conn *oldest = NULL, *oldest_of_peer = NULL;
+        unsigned of_peer = 0;
+
+        for (Conn *c = l->conns; c; c = c->next) {
+                if (!oldest || staler(c, oldest))
+                        oldest = c;
+                if (endpoint_addr_equal(&c->peer, peer)) {
+                        of_peer++;
+                        if (!oldest_of_peer || staler(c, oldest_of_peer))
+                                oldest_of_peer = c;
+                }
+        }
+        if (of_peer >= HEP_LISTENER_MAX_PER_PEER) {
+                l->stats.peer_cap++;
+                l->stats.dropped++;
+                conn_close(oldest_of_peer);
+        } else if (l->nconns >= HEP_LISTENER_MAX_CONNECTIONS && oldest) {
+                l->stats.evicted++;
+                l->stats.dropped++;
+                conn_close(oldest);
+        }
 }
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -393,7 +501,10 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         (void)revents;
         /* Bounded per wake-up; level-triggered, so the rest comes next time. */
         for (int i = 0; i < 16; i++) {
-                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                struct sockaddr_storage ss;
+                socklen_t sl = sizeof ss;
+                int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                Endpoint peer;
                 Conn *c;
 
                 if (cfd < 0) {
@@ -401,11 +512,14 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                                 l->stats.errors++;
                         return 0;
                 }
-                if (l->nconns >= HEP_LISTENER_MAX_CONNECTIONS) {
+                endpoint_of(&ss, &peer);
+                if (!peer_allowed(l, &peer)) {
+                        l->stats.denied++;
                         l->stats.dropped++;
                         close(cfd);
                         continue;
                 }
+                make_room(l, &peer);
                 c = malloc(sizeof *c);
                 if (!c) {
                         l->stats.dropped++;
@@ -414,7 +528,11 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 }
                 c->l = l;
                 c->fd = cfd;
+                c->peer = peer;
                 c->have = 0;
+                c->packets = 0;
+                c->serial = l->accepted++;
+                c->pkt_start_us = 0;
                 c->src = NULL;
                 c->last_us = mono_us();
                 if (sd_event_add_io(l->event, &c->src, cfd, EPOLLIN, on_conn, c) < 0) {
@@ -434,30 +552,51 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
+/* How often the limits are looked at: a fraction of the shortest of them. */
+static uint64_t sweep_period(const HepListener *l)
+{
+        uint64_t period = SWEEP_USEC;
+
+        if (l->idle_usec / 2 < period)
+                period = l->idle_usec / 2;
+        if (l->packet_usec / 2 < period)
+                period = l->packet_usec / 2;
+        return period < 10000 ? 10000 : period;
+}
+
+static void rearm_sweep(HepListener *l)
+{
+        uint64_t t = 0;
+
+        if (!l->sweep_src)
+                return;
+        (void)sd_event_now(l->event, CLOCK_MONOTONIC, &t);
+        (void)sd_event_source_set_time(l->sweep_src, t + sweep_period(l));
+        (void)sd_event_source_set_enabled(l->sweep_src, SD_EVENT_ON);
+}
+
 static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata)
 {
         HepListener *l = userdata;
         uint64_t now = mono_us();
         Conn *c = l->conns;
 
+        (void)s;
         (void)usec;
         while (c) {
                 Conn *next = c->next;
-                if (now - c->last_us >= l->idle_usec) {
+                if (c->have > 0 && now - c->pkt_start_us >= l->packet_usec) {
+                        l->stats.deadline++;
+                        l->stats.dropped++;
+                        conn_close(c);
+                } else if (now - c->last_us >= l->idle_usec) {
+                        l->stats.idle++;
                         l->stats.dropped++;
                         conn_close(c);
                 }
                 c = next;
         }
-        {
-                uint64_t period = l->idle_usec < SWEEP_USEC ? l->idle_usec : SWEEP_USEC;
-                uint64_t t = 0;
-                if (period < 10000)
-                        period = 10000;
-                (void)sd_event_now(l->event, CLOCK_MONOTONIC, &t);
-                (void)sd_event_source_set_time(s, t + period);
-                (void)sd_event_source_set_enabled(s, SD_EVENT_ON);
-        }
+        rearm_sweep(l);
         return 0;
 }
 
@@ -468,6 +607,7 @@ static int on_udp(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         HepListener *l = userdata;
         struct mmsghdr msgs[UDP_BATCH];
         struct iovec iov[UDP_BATCH];
+        struct sockaddr_storage names[UDP_BATCH];
         int64_t ts = arrival_us(l);
 
         (void)s;
@@ -481,6 +621,8 @@ static int on_udp(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         iov[i].iov_len = HEP_MAX_PACKET;
                         msgs[i].msg_hdr.msg_iov = &iov[i];
                         msgs[i].msg_hdr.msg_iovlen = 1;
+                        msgs[i].msg_hdr.msg_name = &names[i];
+                        msgs[i].msg_hdr.msg_namelen = sizeof names[i];
                 }
                 n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
                 if (n < 0) {
@@ -490,7 +632,13 @@ static int on_udp(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 }
                 for (int i = 0; i < n; i++) {
                         size_t len = msgs[i].msg_len;
+                        HepArrival a = {.ts_us = ts};
 
+                        endpoint_of(&names[i], &a.peer);
+                        if (!peer_allowed(l, &a.peer)) {
+                                l->stats.denied++;
+                                continue;
+                        }
                         if (len == 0 || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
                                 l->stats.errors++;
                                 continue;
@@ -498,7 +646,7 @@ static int on_udp(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         l->stats.packets++;
                         l->stats.bytes += len;
                         if (l->fn)
-                                l->fn(l->udp_bufs[i], len, ts, l->userdata);
+                                l->fn(l->udp_bufs[i], len, &a, l->userdata);
                 }
                 if (n < UDP_BATCH)
                         return 0;
@@ -523,7 +671,7 @@ int hep_listener_attach(HepListener *l, sd_event *e, HepPacketFn fn, void *userd
         if (r >= 0) {
                 uint64_t now = 0;
                 (void)sd_event_now(e, CLOCK_MONOTONIC, &now);
-                r = sd_event_add_time(e, &l->sweep_src, CLOCK_MONOTONIC, now + SWEEP_USEC, 0,
+                r = sd_event_add_time(e, &l->sweep_src, CLOCK_MONOTONIC, now + sweep_period(l), 0,
                                       on_sweep, l);
         }
         return r < 0 ? r : 0;
@@ -563,10 +711,29 @@ void hep_listener_set_idle_timeout(HepListener *l, uint64_t usec)
         if (!l)
                 return;
         l->idle_usec = usec ? usec : 1;
-        if (l->sweep_src) {
-                uint64_t now = 0;
-                (void)sd_event_now(l->event, CLOCK_MONOTONIC, &now);
-                (void)sd_event_source_set_time(l->sweep_src, now + l->idle_usec);
-                (void)sd_event_source_set_enabled(l->sweep_src, SD_EVENT_ON);
-        }
+        rearm_sweep(l);
+}
+
+void hep_listener_set_packet_timeout(HepListener *l, uint64_t usec)
+{
+        if (!l)
+                return;
+        l->packet_usec = usec ? usec : 1;
+        rearm_sweep(l);
+}
+
+void hep_listener_set_allow(HepListener *l, const HepAuthConfig *auth)
+{
+        if (!l)
+                return;
+        memset(&l->allow, 0, sizeof l->allow);
+        if (!auth)
+                return;
+        memcpy(l->allow.allow, auth->allow, sizeof l->allow.allow);
+        l->allow.n_allow = auth->n_allow;
+}
+
+bool hep_listener_is_loopback(const HepListener *l)
+{
+        return l && l->loopback;
 }

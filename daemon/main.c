@@ -9,11 +9,13 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "log.h"
 #include "offline.h"
 #include "options.h"
+#include "privileges.h"
 #include "service.h"
 
 #define EXIT_ERROR  2
@@ -25,6 +27,12 @@ int main(int argc, char **argv)
         Options o;
         int r, status;
 
+        /* Before anything is read: no core dump holds the credentials. */
+        r = privileges_no_dump();
+        if (r < 0) {
+                log_error("PR_SET_DUMPABLE: %s", strerror(-r));
+                return EXIT_ERROR;
+        }
         options_init(&o);
         r = options_parse(&o, argc, argv, CONFIG_FILE, err, sizeof(err));
         if (r < 0) {

@@ -168,6 +168,7 @@ int offline_run(const Options *o)
         run.sink = sink_new(o->output, STDOUT_FILENO, color);
         PipelineConfig pc = {.tracker = tc};
         pc.parser = o->parser_full ? PIPELINE_PARSER_FULL : PIPELINE_PARSER_FAST;
+        options_hep_config(o, &pc.hep);
         p = pipeline_new_config(&pc, on_diagnosis, &run);
         if (!run.sink || !p) {
                 log_error("out of memory");

@@ -7,6 +7,7 @@
  * what the command line left alone, but every line is still validated so a
  * broken file is reported even when the command line overrides it.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +39,9 @@ enum {
         SET_SIP_PORTS = 1u << 9,
         SET_HEP_LISTEN = 1u << 10,
         SET_USER = 1u << 11,
+        SET_HEP_AUTH_KEY = 1u << 12,
+        SET_HEP_ALLOW = 1u << 13,
+        SET_HEP_IN_CAPTURE = 1u << 14,
 };
 
 enum {
@@ -51,6 +55,9 @@ enum {
         OPT_HEP_LISTEN,
         OPT_USER,
         OPT_PARSER,
+        OPT_HEP_AUTH_KEY,
+        OPT_HEP_ALLOW,
+        OPT_HEP_IN_CAPTURE,
         OPT_TUNE_BASE = 0x200, /* + Tunable */
 };
 
@@ -70,6 +77,9 @@ static const struct option long_options[] = {
     {"stats", no_argument, NULL, OPT_STATS},
     {"sip-ports", required_argument, NULL, OPT_SIP_PORTS},
     {"hep-listen", required_argument, NULL, OPT_HEP_LISTEN},
+    {"hep-auth-key", required_argument, NULL, OPT_HEP_AUTH_KEY},
+    {"hep-allow", required_argument, NULL, OPT_HEP_ALLOW},
+    {"hep-in-capture", no_argument, NULL, OPT_HEP_IN_CAPTURE},
     {"user", required_argument, NULL, OPT_USER},
     {"parser", required_argument, NULL, OPT_PARSER},
     {"guess-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_GUESS_THRESHOLD},
@@ -96,7 +106,13 @@ const char *options_usage(void)
                "      --sip-ports LIST    ports of the default filter (default 5060,5061,5080;\n"
                "                          ranges allowed: 5060,5100-5110)\n"
                "      --hep-listen ADDR:PORT\n"
-               "                          receive HEP copies on UDP and TCP (with -i or alone)\n"
+               "                          receive HEP copies on UDP and TCP (with -i or alone);\n"
+               "                          not on loopback: needs --hep-auth-key or --hep-allow\n"
+               "      --hep-auth-key KEY  HEP is taken only with this key (HEP3 chunk 14);\n"
+               "                          better in the configuration file (hep_auth_key)\n"
+               "      --hep-allow LIST    HEP is taken only from these addresses/prefixes\n"
+               "                          (comma list, e.g. 192.0.2.7,2001:db8::/32)\n"
+               "      --hep-in-capture    decode HEP found in captured UDP (off by default)\n"
                "  -o, --output journal|text|json\n"
                "                          default: journal under systemd, text otherwise\n"
                "  -c, --config FILE       default " SYSCONFDIR "/sipauthmon/sipauthmon.conf\n"
@@ -113,8 +129,8 @@ const char *options_usage(void)
                "      --stats             counters on stderr at exit\n"
                "      --parser fast|full  fast (default): SIP without credentials or\n"
                "                          challenges skips sofia-sip; full: all through it\n"
-               "      --user USER         started as root outside systemd: run as USER after\n"
-               "                          opening the capture (default sipauthmon, else nobody)\n"
+               "      --user USER         started as root: run as USER after opening the\n"
+               "                          capture (default sipauthmon, else nobody)\n"
                "  -v, --verbose           debug detail on stderr\n"
                "  -q, --quiet             only errors on stderr\n"
                "  -h, --help              this text\n"
@@ -173,6 +189,8 @@ void options_done(Options *o)
         free(o->user);
         free(o->config);
         free(o->credentials);
+        /* The HEP key is a secret: not left in freed memory. */
+        explicit_bzero(&o->hep_auth, sizeof o->hep_auth);
         options_init(o);
 }
 
@@ -393,6 +411,33 @@ static int set_string(Options *o, unsigned which, const char *what, const char *
                                     ":PORT)",
                                     what, esc(v, e, sizeof(e)));
                 return apply ? set_str(&o->hep_listen, v, err, n) : 0;
+        case SET_HEP_AUTH_KEY: {
+                HepAuthConfig a = {0};
+
+                /* The value is a secret: never repeated in a message. */
+                if (!hepauth_set_key(&a, v))
+                        return fail(err, n,
+                                    "%s: invalid value (expected 1-%u printable ASCII characters)",
+                                    what, HEPAUTH_KEY_MAX);
+                if (apply) {
+                        memcpy(o->hep_auth.key, a.key, sizeof a.key);
+                        o->hep_auth.key_len = a.key_len;
+                }
+                explicit_bzero(&a, sizeof a);
+                return 0;
+        }
+        case SET_HEP_ALLOW: {
+                HepAuthConfig a = {0};
+                char why[160];
+
+                if (!hepauth_parse_allow(&a, v, why, sizeof(why)))
+                        return fail(err, n, "%s: %s", what, why);
+                if (apply) {
+                        memcpy(o->hep_auth.allow, a.allow, sizeof a.allow);
+                        o->hep_auth.n_allow = a.n_allow;
+                }
+                return 0;
+        }
         case SET_USER:
                 /* A user name as useradd(8) takes it; no path or option characters. */
                 if (!*v || strlen(v) > 32 || v[0] == '-' ||
@@ -625,6 +670,8 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
         } strings[] = {
             {"sip_ports", SET_SIP_PORTS},
             {"hep_listen", SET_HEP_LISTEN},
+            {"hep_auth_key", SET_HEP_AUTH_KEY},
+            {"hep_allow", SET_HEP_ALLOW},
             {"user", SET_USER},
         };
         for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
@@ -640,16 +687,25 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
                 return 1;
         }
 
-        if (strcmp(name, "stats") == 0) {
+        static const struct {
+                const char *key;
+                unsigned which;
+        } bools[] = {
+            {"stats", SET_STATS},
+            {"hep_in_capture", SET_HEP_IN_CAPTURE},
+        };
+        for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
                 bool b;
 
+                if (strcmp(name, bools[i].key) != 0)
+                        continue;
                 if (!parse_bool(value, &b)) {
-                        cfg_error(c, "stats: invalid value '%s' (expected yes or no)",
+                        cfg_error(c, "%s: invalid value '%s' (expected yes or no)", name,
                                   esc(value, e1, sizeof(e1)));
                         return 0;
                 }
-                if (!(c->cli_set & SET_STATS))
-                        o->stats = b;
+                if (!(c->cli_set & bools[i].which))
+                        *(bools[i].which == SET_STATS ? &o->stats : &o->hep_in_capture) = b;
                 return 1;
         }
 
@@ -879,6 +935,22 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                         set |= which[i];
                         break;
                 }
+                case OPT_HEP_AUTH_KEY:
+                case OPT_HEP_ALLOW: {
+                        unsigned which = ch == OPT_HEP_AUTH_KEY ? SET_HEP_AUTH_KEY : SET_HEP_ALLOW;
+
+                        r = set_string(o, which,
+                                       ch == OPT_HEP_AUTH_KEY ? "--hep-auth-key" : "--hep-allow",
+                                       optarg, true, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= which;
+                        break;
+                }
+                case OPT_HEP_IN_CAPTURE:
+                        o->hep_in_capture = true;
+                        set |= SET_HEP_IN_CAPTURE;
+                        break;
                 case OPT_PARSER:
                         /* Same diagnoses either way (tests/fastpath); full is the reference. */
                         if (strcmp(optarg, "fast") != 0 && strcmp(optarg, "full") != 0)
@@ -939,6 +1011,14 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                 free(o->hep_listen); /* from the config file, meant for the live daemon */
                 o->hep_listen = NULL;
         }
+        /* Anyone who reaches the listener could name any address as an attacker. */
+        if (o->hep_listen && !options_listen_is_loopback(o->hep_listen) &&
+            o->hep_auth.key_len == 0 && o->hep_auth.n_allow == 0)
+                return fail(err, errlen,
+                            "HEP listener on %s is not on a loopback address: set hep_auth_key "
+                            "and/or hep_allow (--hep-auth-key, --hep-allow) so that only your "
+                            "agents are believed (see sipauthmon(8), HEP AUTHENTICATION)",
+                            esc(o->hep_listen, e, sizeof(e)));
         if (o->input == INPUT_FILE && o->duration_s) {
                 if (set & SET_DURATION)
                         return fail(err, errlen, "--duration applies to live capture (-i) only");
@@ -948,6 +1028,42 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                 o->output =
                     getenv("INVOCATION_ID") || getenv("JOURNAL_STREAM") ? SINK_JOURNAL : SINK_TEXT;
         return 0;
+}
+
+bool options_listen_is_loopback(const char *s)
+{
+        char host[INET6_ADDRSTRLEN + 2];
+        const char *colon = s ? strrchr(s, ':') : NULL;
+        uint8_t a[16];
+        size_t n;
+
+        if (!colon || !options_check_listen(s))
+                return false;
+        n = (size_t)(colon - s);
+        if (s[0] == '[') {
+                s++;
+                n -= 2; /* the brackets */
+        }
+        if (n == 0 || n >= sizeof(host))
+                return false;
+        memcpy(host, s, n);
+        host[n] = '\0';
+        if (inet_pton(AF_INET, host, a) == 1)
+                return a[0] == 127;
+        if (inet_pton(AF_INET6, host, a) == 1) {
+                static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+                if (memcmp(a, &in6addr_loopback, 16) == 0)
+                        return true;
+                return memcmp(a, mapped, 12) == 0 && a[12] == 127;
+        }
+        return false;
+}
+
+void options_hep_config(const Options *o, PipelineHepConfig *hc)
+{
+        hc->in_capture = o->hep_in_capture;
+        hc->auth = o->hep_auth;
 }
 
 static int64_t monotonic_us(void)

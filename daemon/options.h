@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sink.h"
+#include "../analysis/pipeline.h"
 #include "../analysis/tracker.h"
 
 #define OPTIONS_WINDOW_MAX_S                                                                       \
@@ -59,8 +60,12 @@ typedef struct {
         char *filter;    /* NULL: default filter (live) / no filter (file) */
         SinkKind output; /* resolved: explicit, else journal under systemd, else text */
         bool output_explicit;
-        char *sip_ports;   /* normalised "5060,5080,5100-5110"; NULL = default ports */
-        char *hep_listen;  /* "ADDR:PORT" of the HEP listener; NULL = none */
+        char *sip_ports;  /* normalised "5060,5080,5100-5110"; NULL = default ports */
+        char *hep_listen; /* "ADDR:PORT" of the HEP listener; NULL = none */
+        /* hep_auth_key, hep_allow (parsed; empty = unset) and --hep-in-capture:
+         * who may send HEP (analysis/hepauth.h). The key is wiped by options_done(). */
+        HepAuthConfig hep_auth;
+        bool hep_in_capture;
         char *user;        /* user to drop to when started as root; NULL = default */
         char *config;      /* the -c path, NULL when the default was used */
         char *credentials; /* path; verified by a later module */
@@ -121,6 +126,16 @@ bool options_parse_ports(const char *s, char *norm, size_t n);
  * addresses). Only the form is checked here; the listener resolves it.
  */
 bool options_check_listen(const char *s);
+
+/*
+ * The listen address is a loopback one (127.0.0.0/8, [::1], [::ffff:127.x]):
+ * the only kind of HEP listener allowed with neither hep_auth_key nor
+ * hep_allow. false for ":PORT" (every address) and anything unparsable.
+ */
+bool options_listen_is_loopback(const char *s);
+
+/* The HEP part of the pipeline configuration (key, allow-list, --hep-in-capture). */
+void options_hep_config(const Options *o, PipelineHepConfig *hc);
 
 /* The tracker configuration the options ask for (threshold, window, tunables). */
 void options_tracker_config(const Options *o, TrackerConfig *tc);

@@ -17,9 +17,7 @@
 #include "service.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +35,7 @@
 #include "escape.h"
 #include "hep_listener.h"
 #include "log.h"
+#include "privileges.h"
 #include "ring.h"
 #include "sink.h"
 #include "stats.h"
@@ -76,6 +75,7 @@ typedef struct {
         int sink_error;
         uint64_t frames; /* captured frames and HEP packets analysed (--count) */
         uint64_t discarded_at_stop;
+        bool capture_failed; /* the live capture was lost: exit status 2 */
         bool stopping;
         int64_t stop_at_us; /* CLOCK_MONOTONIC of the stop request */
 
@@ -100,8 +100,7 @@ static void get_stats(Service *s, PipelineStats *ps, CaptureThreadStatus *cts, R
         if (s->ct) {
                 capture_thread_get_status(s->ct, cts);
                 v->capture = &cts->kernel; /* zero until the first figures */
-                v->capture_reopens = cts->reopens;
-                v->capture_losses = cts->losses;
+                v->capture_losses = cts->state == CAPTURE_STATE_FAILED;
         }
         if (s->ring) {
                 ring_get_stats(s->ring, rs);
@@ -117,6 +116,11 @@ static void get_stats(Service *s, PipelineStats *ps, CaptureThreadStatus *cts, R
                 hl[STATS_HEP_LISTENER_CONNECTIONS] = h.connections;
                 hl[STATS_HEP_LISTENER_ERRORS] = h.errors;
                 hl[STATS_HEP_LISTENER_DROPPED] = h.dropped;
+                hl[STATS_HEP_LISTENER_DENIED] = h.denied;
+                hl[STATS_HEP_LISTENER_PEER_CAP] = h.peer_cap;
+                hl[STATS_HEP_LISTENER_EVICTED] = h.evicted;
+                hl[STATS_HEP_LISTENER_DEADLINE] = h.deadline;
+                hl[STATS_HEP_LISTENER_IDLE] = h.idle;
                 v->hep_listener = hl;
         }
 }
@@ -125,7 +129,7 @@ static void get_stats(Service *s, PipelineStats *ps, CaptureThreadStatus *cts, R
  * One line for STATUS=, e.g.
  *   "capturing on eth1: 1200 packets, 800 SIP messages, 2 diagnoses;
  *    drops: kernel 0, ring 0"
- *   "capture on eth1 lost: eth1: The interface disappeared; retrying in 4 s; ..."
+ *   "capture on eth1 lost: eth1: The interface disappeared; exiting; ..."
  */
 static void format_status(Service *s, char *buf, size_t n)
 {
@@ -147,9 +151,8 @@ static void format_status(Service *s, char *buf, size_t n)
 
         buf[0] = '\0';
         get_stats(s, &ps, &cts, &rs, hl, &v);
-        if (s->ct && cts.state == CAPTURE_STATE_LOST)
-                APPEND("capture on %s lost: %s; retrying in %u s; ", s->iface, cts.message,
-                       (cts.retry_in_ms + 999) / 1000);
+        if (s->ct && cts.state == CAPTURE_STATE_FAILED)
+                APPEND("capture on %s lost: %s; exiting; ", s->iface, cts.message);
         else if (s->ct)
                 APPEND("capturing on %s: ", s->iface);
         else
@@ -159,8 +162,6 @@ static void format_status(Service *s, char *buf, size_t n)
         if (s->ct)
                 APPEND("; drops: kernel %" PRIu64 ", ring %" PRIu64,
                        cts.kernel.kernel_drops + cts.kernel.if_drops, rs.dropped);
-        if (s->ct && cts.reopens)
-                APPEND("; capture reopened %" PRIu64 " times", cts.reopens);
         if (s->hep && s->ct)
                 APPEND("; HEP on %s: %" PRIu64 " packets", s->hep_addr,
                        hl[STATS_HEP_LISTENER_PACKETS]);
@@ -194,15 +195,17 @@ static void check_capture(Service *s)
                 return;
         s->capture_generation = cts.generation;
         switch (cts.state) {
-        case CAPTURE_STATE_LOST:
-                if (cts.retry_in_ms <= CAPTURE_RETRY_MIN_MS)
-                        log_error("capture on %s lost: %s; retrying", s->iface, cts.message);
-                else
-                        log_debug("capture on %s: %s; next attempt in %u s", s->iface, cts.message,
-                                  cts.retry_in_ms / 1000);
+        case CAPTURE_STATE_FAILED:
+                /* Reopening needs CAP_NET_RAW, given up at start: the service
+                 * manager restarts the process instead (Restart=on-failure). */
+                if (!s->stopping) {
+                        log_error("capture on %s lost: %s; exiting: a restart reopens it", s->iface,
+                                  cts.message);
+                        s->capture_failed = true;
+                        sd_event_exit(s->event, 0);
+                }
                 break;
         case CAPTURE_STATE_RUNNING:
-                log_info("capture on %s is back", s->iface);
                 break;
         case CAPTURE_STATE_ENDED:
                 if (!s->stopping) {
@@ -282,13 +285,13 @@ static int on_wake(sd_event_source *src, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-static void on_hep(const uint8_t *data, size_t len, int64_t ts_us, void *userdata)
+static void on_hep(const uint8_t *data, size_t len, const HepArrival *a, void *userdata)
 {
         Service *s = userdata;
 
         if (s->o->count && s->frames >= s->o->count)
                 return; /* past --count: not analysed */
-        pipeline_hep(s->p, ts_us, data, len);
+        pipeline_hep(s->p, a, data, len);
         if (s->o->count && ++s->frames >= s->o->count)
                 request_stop(s, "--count reached");
 }
@@ -445,6 +448,9 @@ static void reload(Service *s)
                         changed[k++] = "filter/sip_ports";
                 if (!same_str(n.hep_listen, s->o->hep_listen))
                         changed[k++] = "hep_listen";
+                if (n.hep_in_capture != s->o->hep_in_capture ||
+                    memcmp(&n.hep_auth, &s->o->hep_auth, sizeof(n.hep_auth)) != 0)
+                        changed[k++] = "hep_auth_key/hep_allow/hep_in_capture";
                 if (!same_str(n.user, s->o->user))
                         changed[k++] = "user";
                 if (n.duration_s != s->o->duration_s || n.count != s->o->count)
@@ -493,53 +499,6 @@ static int on_usr1(sd_event_source *src, const struct signalfd_siginfo *si, void
 }
 
 /* ---- set-up ----------------------------------------------------------------- */
-
-/*
- * Started as root by hand (not by systemd, whose unit sets User= and the
- * capabilities): once the capture is open, nothing else needs root. Drop to
- * the configured user, else "sipauthmon", else "nobody", with its group and
- * no supplementary groups; all capabilities go with the uid change. Fail
- * closed: running on as root is never the fallback.
- */
-static int drop_privileges(const Options *o, char *err, size_t n)
-{
-        const char *name = o->user ? o->user : OPTIONS_DEFAULT_USER;
-        struct passwd *pw;
-        uid_t uid;
-        gid_t gid;
-
-        if (geteuid() != 0 || getenv("INVOCATION_ID") || strcmp(name, "root") == 0)
-                return 0;
-        errno = 0;
-        pw = getpwnam(name);
-        if (!pw && !o->user)
-                pw = getpwnam(OPTIONS_FALLBACK_USER);
-        if (!pw) {
-                char e[96];
-
-                escape_text(name, e, sizeof(e));
-                snprintf(err, n, "cannot drop privileges: no user '%s'%s", e,
-                         o->user ? "" : " nor '" OPTIONS_FALLBACK_USER "'");
-                return -ESRCH;
-        }
-        uid = pw->pw_uid;
-        gid = pw->pw_gid;
-        if (uid == 0)
-                return 0; /* the user asked for is root by another name */
-        if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-                snprintf(err, n, "cannot drop privileges to uid %u: %s", (unsigned)uid,
-                         strerror(errno));
-                return -errno;
-        }
-        /* Make sure there is no way back. */
-        if (setuid(0) == 0 || geteuid() != uid || getegid() != gid) {
-                snprintf(err, n, "cannot drop privileges to uid %u: still privileged",
-                         (unsigned)uid);
-                return -EPERM;
-        }
-        log_debug("running as uid %u gid %u", (unsigned)uid, (unsigned)gid);
-        return 0;
-}
 
 static int open_live(Service *s, Capture **cap, char *err, size_t n)
 {
@@ -695,6 +654,18 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
                         log_error("%s", err);
                         goto out;
                 }
+                /* options_parse() refused this already; the bound socket has the last word. */
+                if (!hep_listener_is_loopback(s.hep) && !o->hep_auth.key_len &&
+                    !o->hep_auth.n_allow) {
+                        log_error("HEP listener on %s is not on a loopback address: set "
+                                  "hep_auth_key and/or hep_allow",
+                                  s.hep_addr);
+                        goto out;
+                }
+                hep_listener_set_allow(s.hep, &o->hep_auth);
+                if (!o->hep_auth.key_len && !o->hep_auth.n_allow)
+                        log_debug("HEP on loopback without hep_auth_key or hep_allow: taken, "
+                                  "but no record of it counts as a verified source");
                 if (hep_listener_port(s.hep) != 0) {
                         /* Show the port bound, which differs from the one asked for with 0. */
                         const char *colon = strrchr(s.hep_addr, ':');
@@ -707,7 +678,7 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
                 }
                 log_debug("listening for HEP on %s", s.hep_addr);
         }
-        r = drop_privileges(o, err, sizeof(err));
+        r = privileges_drop(o->user, err, sizeof(err));
         if (r < 0) {
                 log_error("%s", err);
                 goto out;
@@ -721,6 +692,7 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
         s.sink = sink_new(o->output, STDOUT_FILENO, color);
         PipelineConfig pc = {.tracker = tc};
         pc.parser = o->parser_full ? PIPELINE_PARSER_FULL : PIPELINE_PARSER_FAST;
+        options_hep_config(o, &pc.hep);
         s.p = pipeline_new_config(&pc, on_diagnosis, &s);
         r = sd_event_new(&s.event);
         if (!s.sink || !s.p || r < 0) {
@@ -743,11 +715,7 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
                 goto out;
         }
         if (cap) {
-                CaptureThreadConfig cc = {
-                    .iface = o->source,
-                    .filter = o->filter,
-                    .sip_ports = o->sip_ports,
-                };
+                CaptureThreadConfig cc = {.lossless = false};
 
                 r = capture_thread_start(&s.ct, cap, &cc, s.ring, s.wake_fd, err, sizeof(err));
                 cap = NULL; /* taken, also on failure */
@@ -793,7 +761,9 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
         if (s.sink_error && s.sink_error != -EPIPE) {
                 log_error("cannot write output: %s", strerror(-s.sink_error));
                 status = EXIT_ERROR;
-        } else
+        } else if (s.capture_failed)
+                status = EXIT_ERROR;
+        else
                 status = s.diagnoses > 0 ? EXIT_DIAGNOSED : EXIT_SUCCESS;
 
 out:

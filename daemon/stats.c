@@ -83,8 +83,8 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
                 F(evicted_nonces),
                 F(evicted_sources),
                 F(evicted_guessed),
-                F(long_keys),
                 F(source_users_capped),
+                F(long_keys),
 #undef F
             /* clang-format on */
         };
@@ -94,6 +94,11 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
             [STATS_HEP_LISTENER_CONNECTIONS] = "connections",
             [STATS_HEP_LISTENER_ERRORS] = "errors",
             [STATS_HEP_LISTENER_DROPPED] = "dropped",
+            [STATS_HEP_LISTENER_DENIED] = "denied",
+            [STATS_HEP_LISTENER_PEER_CAP] = "peer_cap",
+            [STATS_HEP_LISTENER_EVICTED] = "evicted",
+            [STATS_HEP_LISTENER_DEADLINE] = "deadline",
+            [STATS_HEP_LISTENER_IDLE] = "idle",
         };
         const PipelineStats *ps = v->pipeline;
         uint64_t errors = 0;
@@ -129,6 +134,13 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
         emit(fn, ud, "hep.", "ok", ps->hep[HEP_OK]);
         for (int i = 1; i < HEP__MAX; i++)
                 emit(fn, ud, "hep.", hep_verdict_name((HepVerdict)i), ps->hep[i]);
+        emit(fn, ud, "hep.ignored_in_capture", "", ps->hep_ignored_in_capture);
+        emit(fn, ud, "hep.denied", "", ps->hep_denied);
+        emit(fn, ud, "hep.key_missing", "", ps->hep_key_missing);
+        emit(fn, ud, "hep.key_wrong", "", ps->hep_key_wrong);
+        emit(fn, ud, "hep.authenticated", "", ps->hep_authenticated);
+        emit(fn, ud, "hep.unauthenticated", "", ps->hep_unauthenticated);
+        emit(fn, ud, "hep.clamped_ts", "", ps->hep_clamped_ts);
         for (size_t i = 0; i < sizeof(tracker_fields) / sizeof(tracker_fields[0]); i++) {
                 uint64_t x;
 
@@ -141,7 +153,6 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
                 emit(fn, ud, "capture.kernel_drops", "", v->capture->kernel_drops);
                 emit(fn, ud, "capture.if_drops", "", v->capture->if_drops);
                 emit(fn, ud, "capture.losses", "", v->capture_losses);
-                emit(fn, ud, "capture.reopens", "", v->capture_reopens);
         }
         if (v->ring) {
                 emit(fn, ud, "ring.packets", "", v->ring->pushed);

@@ -18,8 +18,7 @@ typedef struct {
         const PipelineStats *pipeline;
         uint64_t diagnoses;           /* records handed to the sink */
         const CaptureStats *capture;  /* NULL: no live capture */
-        uint64_t capture_reopens;     /* with capture: times a lost capture came back */
-        uint64_t capture_losses;      /* with capture: times the capture failed */
+        uint64_t capture_losses;      /* with capture: 1 when it failed (the service then exits) */
         const RingStats *ring;        /* NULL: no ring (capture file) */
         const uint64_t *hep_listener; /* NULL: none; else STATS_HEP_LISTENER__MAX values */
         uint64_t reloads, reload_failures;
@@ -33,6 +32,11 @@ enum {
         STATS_HEP_LISTENER_CONNECTIONS,
         STATS_HEP_LISTENER_ERRORS,
         STATS_HEP_LISTENER_DROPPED,
+        STATS_HEP_LISTENER_DENIED,
+        STATS_HEP_LISTENER_PEER_CAP,
+        STATS_HEP_LISTENER_EVICTED,
+        STATS_HEP_LISTENER_DEADLINE,
+        STATS_HEP_LISTENER_IDLE,
         STATS_HEP_LISTENER__MAX
 };
 

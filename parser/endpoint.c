@@ -42,3 +42,15 @@ bool endpoint_equal(const Endpoint *a, const Endpoint *b)
 {
         return endpoint_addr_equal(a, b) && a->port == b->port;
 }
+
+bool endpoint_unmap_v4(Endpoint *e)
+{
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+        if (e->family != 6 || memcmp(e->addr, mapped, sizeof mapped) != 0)
+                return false;
+        memmove(e->addr, e->addr + 12, 4);
+        memset(e->addr + 4, 0, sizeof e->addr - 4);
+        e->family = 4;
+        return true;
+}

@@ -21,3 +21,10 @@ char *endpoint_format(const Endpoint *e, char *buf, size_t n);
 char *endpoint_format_addr(const Endpoint *e, char *buf, size_t n);
 bool endpoint_equal(const Endpoint *a, const Endpoint *b);
 bool endpoint_addr_equal(const Endpoint *a, const Endpoint *b);
+
+/*
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) becomes the
+ * IPv4 address it stands for, so that one host has one address whichever
+ * socket family saw it. Returns true when e was changed.
+ */
+bool endpoint_unmap_v4(Endpoint *e);

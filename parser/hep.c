@@ -53,6 +53,7 @@ enum {
         CHUNK_TS_USEC = 10,
         CHUNK_PROTO_TYPE = 11,
         CHUNK_CAPTURE_ID = 12,
+        CHUNK_AUTH_KEY = 14,
         CHUNK_PAYLOAD = 15,
         CHUNK_PAYLOAD_COMPRESSED = 16,
 };
@@ -164,8 +165,8 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
              have_v6dst = false, have_payload = false, compressed = false;
         uint16_t sport = 0, dport = 0;
         uint32_t sec = 0, usec = 0, capture_id = 0;
-        const uint8_t *payload = NULL;
-        size_t payload_len = 0;
+        const uint8_t *payload = NULL, *auth_key = NULL;
+        size_t payload_len = 0, auth_key_len = 0;
         HepPacket h;
 
         if (!cur_skip(&c, 4) || !cur_u16be(&c, &total))
@@ -242,9 +243,18 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
                 case CHUNK_PAYLOAD_COMPRESSED:
                         compressed = true;
                         break;
+                case CHUNK_AUTH_KEY:
+                        /* Only the generic chunk: a vendor's type 14 is its own. */
+                        if (vendor != 0)
+                                break;
+                        if (auth_key)
+                                return HEP_E_MALFORMED;
+                        auth_key = body.p;
+                        auth_key_len = n;
+                        break;
                 default:
-                        /* Family (implied by the address chunks), auth key,
-                         * correlation id, vendor chunks: not needed. */
+                        /* Family (implied by the address chunks), correlation
+                         * id, vendor chunks: not needed. */
                         break;
                 }
         }
@@ -265,6 +275,8 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
         } else if (have_v6src && have_v6dst) {
                 set_ep(&h.src, 6, v6src, sport);
                 set_ep(&h.dst, 6, v6dst, dport);
+                (void)endpoint_unmap_v4(&h.src);
+                (void)endpoint_unmap_v4(&h.dst);
         } else {
                 return HEP_E_MALFORMED;
         }
@@ -274,6 +286,9 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
         h.encrypted_orig = guess_encrypted(ip_proto, sport, dport);
         h.ts_us = sec ? (int64_t)sec * 1000000 + (int64_t)usec : 0;
         h.capture_id = capture_id;
+        /* An empty chunk is a key of length 0: it matches no configured key. */
+        h.auth_key = auth_key;
+        h.auth_key_len = auth_key_len;
         h.payload = payload;
         h.payload_len = payload_len;
         h.hep_len = total;
@@ -333,6 +348,8 @@ static HepVerdict decode_v2(const uint8_t *data, size_t len, HepPacket *out)
         memset(&h, 0, sizeof h);
         set_ep(&h.src, fam, src, sport);
         set_ep(&h.dst, fam, dst, dport);
+        (void)endpoint_unmap_v4(&h.src);
+        (void)endpoint_unmap_v4(&h.dst);
         h.transport = transport_of(proto);
         h.encrypted_orig = guess_encrypted(proto, sport, dport);
         h.ts_us = sec ? (int64_t)sec * 1000000 + (int64_t)usec : 0;

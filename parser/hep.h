@@ -29,6 +29,11 @@ typedef struct {
         Transport transport; /* UDP or TCP as the original packet was (TLS/WS count as TCP) */
         bool encrypted_orig; /* the original was TLS/WSS on the wire (HEP proto or ports) */
         uint32_t capture_id;
+        /* HEP3 chunk 14 of vendor 0, the agent's shared secret ("auth key",
+         * heplify -hs, captagent capture_password): checked by the pipeline
+         * (analysis/hepauth.h), never logged. NULL when absent (always for v1/v2). */
+        const uint8_t *auth_key;
+        size_t auth_key_len;
         const uint8_t *payload; /* the SIP message */
         size_t payload_len;
         size_t hep_len; /* bytes of input this HEP packet used (for streams) */
@@ -42,6 +47,10 @@ typedef struct {
  *  - HEPv1/v2: the fixed header of Kamailio siptrace / captagent; v2 adds a
  *    time header in the sender's (little-endian) byte order.
  * HEP carries no TLS flag: encrypted_orig is a heuristic, see hep.c.
+ * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) in src/dst come out as IPv4
+ * (endpoint_unmap_v4()): an agent on a dual-stack socket names the same
+ * hosts as one on an IPv4 socket. A second vendor-0 auth key chunk makes
+ * the packet HEP_E_MALFORMED (which key would count is anyone's guess).
  * HEPv1/v2 have no total length: over a stream they cannot be framed, so
  * hep_len is the whole input for them.
  */

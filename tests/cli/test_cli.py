@@ -3,8 +3,11 @@
 """Command-line behaviour of sipauthmon (DESIGN.md "Command line").
 
 Bad options, missing/unsupported/truncated captures, stdin, --count, -h/-V,
-a reader that closes the pipe early, --stats, signals, and (as root, with
-`ip netns`) a live capture on a veth pair inside a private network namespace.
+a reader that closes the pipe early, --stats, signals, HEP as an input that
+must authenticate (a listener nobody can vouch for refused at start, HEP in
+captured UDP off unless --hep-in-capture, forged times clamped), and (as
+root, with `ip netns`) a live capture on a veth pair inside a private
+network namespace.
 
 Captures are built here from scratch (Ethernet/IPv4/UDP SIP exchanges with
 real MD5 digests), so the test does not depend on other fixtures; the golden
@@ -15,7 +18,9 @@ Exit: 0 all passed, 1 a failure, 77 nothing could run.
 """
 
 import argparse
+import datetime
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -32,6 +37,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE.parent / "golden" / "captures"
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# The one HEPv3 builder of the Python tests (chunks as Kamailio siptrace sends).
+tunnels = _load(HERE.parent / "variants" / "tunnels.py", "cli_tunnels")
 STAT_RE = re.compile(r"^\s*([a-z0-9_.]+)\s+(\d+)$")
 
 # --------------------------------------------------------------------------
@@ -447,6 +463,168 @@ def test_stats(r):
             not any(k.startswith("capture.") for k in st), f"{[k for k in st if 'capture' in k]}")
 
 
+HEP_AGENT, HEP_COLLECTOR = "203.0.113.240", "203.0.113.241"
+
+
+def hep_in_udp(packets, skew_s=0.0, key=None):
+    """Each SIP frame of packets as HEPv3 inside UDP from an agent to a
+    collector's port 9060, 0.25 s after the message (its time in the chunks,
+    moved by skew_s): a capture that names addresses which never sent a
+    packet of their own."""
+    out = []
+    for ts, frame in packets:
+        ip = frame[14:]
+        src, dst = ip[12:16], ip[16:20]
+        sport, dport, ulen = struct.unpack("!HHH", ip[20:26])
+        hep = tunnels.hep3_packet(src, dst, sport, dport, 17, int(round((ts + skew_s) * 1e6)),
+                                  ip[28:20 + ulen], auth_key=key)
+        out.append((ts + 0.25, ether(ipv4_udp(HEP_AGENT, HEP_COLLECTOR, 9061, 9060, hep))))
+    return out
+
+
+def shifted(text, seconds):
+    """An RFC 3339 time of the output (ms, UTC) moved by seconds."""
+    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    t += datetime.timedelta(seconds=seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def test_hep(r):
+    """DESIGN.md "Trusted inputs": HEP counts only from authenticated agents."""
+    # A listener anyone may reach, with neither key nor allow-list: refused.
+    for args in (["--hep-listen", "192.0.2.10:9060"], ["-i", "lo", "--hep-listen", ":0"],
+                 ["--hep-listen", "[2001:db8::10]:9060", "--hep-in-capture"]):
+        rc, out, err = r.run(args, timeout=10)
+        r.check(f"{' '.join(args)}: refused at start, exit 2, one line",
+                rc == 2 and one_error_line(err) and "not on a loopback address" in err
+                and "hep_auth_key" in err and "hep_allow" in err, f"rc={rc} err={err!r}")
+    conf = r.write("hep-open.conf", b"[sipauthmon]\nhep_listen = 0.0.0.0:9060\n")
+    rc, out, err = r.run(["-c", conf], timeout=10)
+    r.check("hep_listen in the configuration: refused at start the same way",
+            rc == 2 and one_error_line(err) and "not on a loopback address" in err,
+            f"rc={rc} err={err!r}")
+    key = "S3cret-Agent-Key"
+    rc, out, err = r.run(["-i", "lo", "--hep-listen", ":0", "--hep-auth-key", key + "\x01"],
+                         timeout=10)
+    r.check("a bad --hep-auth-key: exit 2, the key not repeated",
+            rc == 2 and one_error_line(err) and key not in err, f"rc={rc} err={err!r}")
+    rc, out, err = r.run(["-r", "x.pcap", "--hep-allow", "10.1.2.3/8"], timeout=10)
+    r.check("a --hep-allow prefix with host bits: exit 2, one line",
+            rc == 2 and one_error_line(err) and "10.1.2.3/8" in err, f"rc={rc} err={err!r}")
+
+    # HEP inside captured UDP naming addresses that never sent a packet.
+    wire = wrong_password_packets()
+    n = len(wire)
+    rc, out, err = r.run(["-r", r.write("hep-wire.pcap", pcap_bytes(wire)), "-o", "json"])
+    ref = json_lines(out)
+    if not r.check("the same exchange on the wire: one wrong-password", rc == 1 and len(ref) == 1,
+                   f"rc={rc} out={out!r}"):
+        return
+    ref = ref[0]
+    path = r.write("hep-in-udp.pcap", pcap_bytes(hep_in_udp(wire)))
+    rc, out, err = r.run(["-r", path, "-o", "json", "--stats"])
+    st = parse_stats(err)
+    r.check("HEP in captured UDP: ignored by default (nothing, counted)",
+            rc == 0 and out == "" and st.get("hep.ignored_in_capture") == n
+            and st.get("hep.ok") == 0 and st.get("sip.messages") == 0, f"rc={rc} out={out!r} "
+            f"stats={ {k: v for k, v in st.items() if k.startswith('hep')} }")
+    rc, out, err = r.run(["-r", path, "-o", "json", "--stats", "--hep-in-capture"])
+    st, recs = parse_stats(err), json_lines(out)
+    r.check("--hep-in-capture: the SIP inside is analysed with its own addresses and times",
+            rc == 1 and [x.get("diagnosis") for x in recs] == ["wrong-password"]
+            and recs[0].get("client") == ref["client"] == "198.51.100.10:5060"
+            and recs[0].get("first_seen") == ref["first_seen"]
+            and recs[0].get("last_seen") == ref["last_seen"]
+            and st.get("hep.ok") == n and st.get("hep.unauthenticated") == n
+            and st.get("hep.clamped_ts") == 0, f"rc={rc} recs={recs} stats={st}")
+    conf = r.write("hep-in-capture.conf", b"[sipauthmon]\nhep_in_capture = yes\n"
+                   b"hep_allow = 203.0.113.240/28\n")
+    rc, out, err = r.run(["-r", path, "-o", "json", "--stats", "-c", conf])
+    st = parse_stats(err)
+    r.check("hep_in_capture + hep_allow in the configuration: the agent authenticated",
+            rc == 1 and st.get("hep.authenticated") == n and st.get("hep.denied") == 0,
+            f"rc={rc} stats={st}")
+    rc, out, err = r.run(["-r", path, "-o", "json", "--stats", "--hep-in-capture",
+                          "--hep-allow", "192.0.2.99"])
+    st = parse_stats(err)
+    r.check("--hep-in-capture --hep-allow elsewhere: nothing, hep.denied",
+            rc == 0 and out == "" and st.get("hep.denied") == n, f"rc={rc} stats={st}")
+    rc, out, err = r.run(["-r", path, "-o", "json", "--stats", "--hep-in-capture",
+                          "--hep-auth-key", key])
+    st = parse_stats(err)
+    r.check("--hep-in-capture --hep-auth-key, packets without it: nothing, hep.key_missing",
+            rc == 0 and out == "" and st.get("hep.key_missing") == n, f"rc={rc} stats={st}")
+    keyed = r.write("hep-in-udp-key.pcap", pcap_bytes(hep_in_udp(wire, key=key.encode())))
+    rc, out, err = r.run(["-r", keyed, "-o", "json", "--stats", "--hep-in-capture",
+                          "--hep-auth-key", key, "-v"])
+    st = parse_stats(err)
+    r.check("--hep-in-capture --hep-auth-key, packets with it: analysed, key never printed",
+            rc == 1 and st.get("hep.authenticated") == n and key not in out + err,
+            f"rc={rc} stats={st}")
+
+    # A time a year ahead (or behind) of the capture: the capture's time instead, counted.
+    for skew in (365 * 86400.0, -365 * 86400.0):
+        path = r.write("hep-future.pcap", pcap_bytes(hep_in_udp(wire, skew_s=skew)))
+        rc, out, err = r.run(["-r", path, "-o", "json", "--stats", "--hep-in-capture"])
+        st, recs = parse_stats(err), json_lines(out)
+        r.check(f"HEP time {skew:+.0f} s: clamped to the arrival, hep.clamped_ts = {n}",
+                rc == 1 and st.get("hep.clamped_ts") == n and len(recs) == 1
+                and recs[0].get("first_seen") == shifted(ref["first_seen"], 0.25)
+                and recs[0].get("last_seen") == shifted(ref["last_seen"], 0.25),
+                f"rc={rc} recs={recs} clamped={st.get('hep.clamped_ts')}")
+    path = r.write("hep-skew.pcap", pcap_bytes(hep_in_udp(wire, skew_s=4.0)))
+    rc, out, err = r.run(["-r", path, "-o", "json", "--stats", "--hep-in-capture"])
+    st, recs = parse_stats(err), json_lines(out)
+    r.check("HEP time 4 s ahead: within the skew, kept",
+            rc == 1 and st.get("hep.clamped_ts") == 0 and recs
+            and recs[0].get("first_seen") == shifted(ref["first_seen"], 4), f"rc={rc} recs={recs}")
+
+
+def golden_frames(name):
+    """(ts, frame) of every record of a classic little-endian golden capture."""
+    _, recs = pcap_records((GOLDEN / name).read_bytes())
+    out = []
+    for _, rec in recs:
+        sec, usec = struct.unpack("<II", rec[:8])
+        out.append((sec + usec / 1e6, rec[16:]))
+    return out
+
+
+def test_blinding(r):
+    """Issue 13: forged HEP 200 OKs must not hide a real guesser. Into the
+    golden guessing capture, just before each 401 the server sends the
+    guesser, goes a HEP-in-UDP copy of it turned into "200 OK": a guesser
+    that could reset its own streak so would end as wrong-password and
+    "resolved", and fail2ban would never hear of it."""
+    wire = golden_frames("credential-guessing.pcap")
+    forged = []
+    for ts, frame in wire:
+        ip = frame[14:]
+        sport, dport, ulen = struct.unpack("!HHH", ip[20:26])
+        sip = ip[28:20 + ulen]
+        if sport == 5060 and sip.startswith(b"SIP/2.0 401"):
+            ok = re.sub(rb"\r\nWWW-Authenticate:[^\r]*", b"", sip.replace(
+                b"SIP/2.0 401 Unauthorized", b"SIP/2.0 200 OK", 1))
+            fake = ether(ipv4_udp(socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]),
+                                  sport, dport, ok))
+            # hep_in_udp sends it 0.25 s after its own time: 0.5 ms before the real 401
+            forged += hep_in_udp([(ts - 0.2505, fake)])
+    path = r.write("blinding.pcap", pcap_bytes(sorted(wire + forged, key=lambda p: p[0])))
+    for extra, what in (([], "HEP in a capture ignored (the default)"),
+                        (["--hep-in-capture"], "--hep-in-capture, nobody vouches for the HEP")):
+        rc, out, err = r.run(["-r", path, "-o", "json", "--stats"] + extra)
+        recs, st = json_lines(out), parse_stats(err)
+        codes = [x.get("diagnosis") for x in recs]
+        guess = [x for x in recs if x.get("diagnosis") == "credential-guessing"]
+        r.check(f"blinding, {what}: the guesser still reported, verified, nothing resolved",
+                rc == 1 and codes == ["wrong-password", "credential-guessing"]
+                and guess and guess[0].get("source_verified") is True
+                and guess[0].get("client", "").startswith("203.0.113.66:")
+                and (st.get("hep.ok") == len(forged) if extra else
+                     st.get("hep.ignored_in_capture") == len(forged)),
+                f"rc={rc} codes={codes} stats={ {k: v for k, v in st.items() if 'hep' in k} }")
+
+
 def test_closed_pipe(r):
     # Many principals failing: far more JSON than a pipe buffer holds.
     pk = wrong_password_packets(users=150, attempts=4)
@@ -659,7 +837,7 @@ def main():
         r = Runner(exe, tmp)
         tests = [test_bad_options, test_config_error, test_help_version, test_bad_files,
                  test_exit_status, test_truncated, test_stdin, test_deterministic, test_count,
-                 test_stats,
+                 test_stats, test_hep, test_blinding,
                  test_closed_pipe, test_signal]
         if not args.no_live:
             tests.append(test_live)

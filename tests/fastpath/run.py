@@ -173,7 +173,7 @@ def variants_part(args, cmp, tmp, tests):
         for path in (e["path"], e["reference"]):
             if path:
                 cmp.add(f"variant {t['name']} {os.path.basename(path)}",
-                        os.path.join(capdir, path), options)
+                        os.path.join(capdir, path), options + e.get("options", []))
 
 
 def corpus_part(args, cmp, tmp):

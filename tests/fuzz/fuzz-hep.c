@@ -4,9 +4,10 @@
  *
  * Input: one HEP packet as received by the listener or found in UDP.
  * Invariants: a verdict in range; on HEP_OK the payload lies inside the
- * input, hep_len is at most the input length and the endpoint
- * families are 0, 4 or 6; on anything else *out is untouched; hep_looks_like() is true for
- * every packet that decodes.
+ * input, and so does the auth key; hep_len is at most the input length
+ * and the endpoint families are 0, 4 or 6, never an IPv4-mapped IPv6
+ * address; on anything else *out is untouched; hep_looks_like() is true
+ * for every packet that decodes.
  */
 #include <string.h>
 
@@ -39,6 +40,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (h.payload_len) {
                 FUZZ_ASSERT(h.payload >= data && h.payload + h.payload_len <= data + size);
                 fuzz_touch(h.payload, h.payload_len);
+        }
+        /* The auth key (chunk 14) lies inside the packet too; a mapped IPv6
+         * address never comes out (it is IPv4). */
+        FUZZ_ASSERT(h.auth_key || h.auth_key_len == 0);
+        if (h.auth_key) {
+                FUZZ_ASSERT(h.auth_key >= data && h.auth_key + h.auth_key_len <= data + h.hep_len);
+                fuzz_touch(h.auth_key, h.auth_key_len);
+        }
+        for (int i = 0; i < 2; i++) {
+                Endpoint e = i ? h.dst : h.src;
+                FUZZ_ASSERT(!endpoint_unmap_v4(&e));
         }
         FUZZ_ASSERT(h.src.family == 0 || h.src.family == 4 || h.src.family == 6);
         FUZZ_ASSERT(h.dst.family == 0 || h.dst.family == 4 || h.dst.family == 6);

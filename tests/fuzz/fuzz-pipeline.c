@@ -12,13 +12,16 @@
  *   +-----+-------+---------+---------+----------------+
  *
  *   sel % 16   0..11  a captured frame of link type fuzz_linktypes[sel % 16]
- *              12,13  a HEP packet (pipeline_hep, as from the listener)
+ *              12,13  a HEP packet (pipeline_hep, as from the listener): from
+ *                     127.0.0.1 (in the allow-list) / 198.51.100.1 (not)
  *              14,15  a bare SIP payload (pipeline_payload) client->server /
  *                     server->client; UDP when delta is even, TCP when odd
  *   delta      the time since the previous record: delta^2 ms (0..65 s), so
  *              a few records span transaction lifetimes and windows
  *   len        big-endian; a last record shorter than len takes what is left
  *
+ * HEP in captured UDP is decoded (--hep-in-capture) when its datagram comes
+ * from the allow-list (127.0.0.0/8, 203.0.113.0/24: make_seeds.py's agent).
  * Timestamps only increase, as in a capture; pipeline_tick() runs every
  * 8 records and pipeline_flush() at the end. The tables are kept small so
  * that eviction paths run. make_seeds.py writes this format from captures.
@@ -133,6 +136,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     .max_bytes = 65536,
                     .hash_seed = 0x5eed},
         };
+        char why[128];
+        pc.hep.in_capture = true;
+        FUZZ_ASSERT(
+            hepauth_parse_allow(&pc.hep.auth, "127.0.0.0/8, 203.0.113.0/24", why, sizeof why));
         Pipeline *p = pipeline_new_config(&pc, on_diagnosis, NULL);
         FUZZ_ASSERT(p);
 
@@ -153,7 +160,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (kind < FUZZ_N_LINKTYPES) {
                         pipeline_frame(p, fuzz_linktype((uint8_t)kind), ts, rec, len);
                 } else if (kind < 14) {
-                        pipeline_hep(p, ts, rec, len);
+                        HepArrival a = {.ts_us = ts, .peer = {.family = 4, .port = 9060}};
+                        static const uint8_t allowed[4] = {127, 0, 0, 1},
+                                             denied[4] = {198, 51, 100, 1};
+                        memcpy(a.peer.addr, kind == 12 ? allowed : denied, 4);
+                        pipeline_hep(p, &a, rec, len);
                 } else {
                         PacketMeta meta;
                         payload_meta(&meta, ts, kind == 14, delta & 1);

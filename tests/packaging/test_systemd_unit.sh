@@ -11,7 +11,8 @@
 #   1. systemd-analyze verify on both units (man pages included), and the
 #      online security rating;
 #   2. starts sipauthmon@veth0.service as shipped: Type=notify readiness,
-#      STATUS=, a dynamic user, CAP_NET_RAW and nothing else, seccomp;
+#      STATUS=, a dynamic user, CAP_NET_RAW given up once the capture is
+#      open (only the bounding set keeps it), not dumpable, seccomp;
 #   3. sends the frames of wrong-password.pcap from veth1 (to MACs that are
 #      not veth0's: promiscuous mode must work in the sandbox) and finds the
 #      diagnosis in the journal with the unit's _SYSTEMD_UNIT, and its
@@ -24,7 +25,10 @@
 #      a missing credentials file fails the start with 243/CREDENTIALS;
 #   8. sipauthmon.service with interface= from a sipauthmon.conf.d drop-in;
 #   9. --hep-listen: the sandbox as shipped refuses IP sockets, the example
-#      drop-in hep-listen.conf opens UDP and TCP listeners.
+#      drop-in hep-listen.conf opens UDP and TCP listeners;
+#  10. the captured interface is deleted: the daemon exits with status 2
+#      and Restart= (RestartSec=1s in a drop-in) opens the capture again
+#      once the interface is back.
 #
 # Results land in a bind-mounted directory; the checks run outside.
 #
@@ -131,7 +135,25 @@ journal() { # FILE UNIT FILTER...: wait until the journal has a matching entry
         set -x
 }
 inject() { python3 /srv/work/inject_pcap.py veth1 /srv/work/wrong-password.pcap; }
-procstatus() { grep -E '^(Uid|CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "/proc/$(systemctl show -P MainPID "$1")/status" >"$O/$2"; }
+procstatus() { # the owner of /proc/PID is root when the process is not dumpable
+        p=/proc/$(systemctl show -P MainPID "$1")
+        { grep -E '^(Uid|CapEff|CapPrm|CapInh|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "$p/status"
+          echo "ProcOwner: $(stat -c %u "$p/status")"; } >"$O/$2"
+}
+waitprop() { # UNIT PROP=REGEX...: wait up to 10 s until every property matches
+        { set +x; } 2>/dev/null
+        u=$1
+        shift
+        for i in $(seq 100); do
+                ok=1
+                for kv in "$@"; do
+                        systemctl show -P "${kv%%=*}" "$u" | grep -Eqx "${kv#*=}" || ok=0
+                done
+                [ $ok = 1 ] && break
+                sleep 0.1
+        done
+        set -x
+}
 
 ip link add veth0 type veth peer name veth1 && ip link set veth0 up && ip link set veth1 up
 say veth $?
@@ -221,7 +243,7 @@ timeout 30 systemctl stop sipauthmon.service
 # 9
 ip addr add 192.0.2.10/24 dev veth0
 mkdir -p /etc/systemd/system/sipauthmon.service.d
-printf '[Service]\nEnvironment=SIPAUTHMON_ARGS=--hep-listen=192.0.2.10:9060\n' \
+printf '[Service]\nEnvironment="SIPAUTHMON_ARGS=--hep-listen=192.0.2.10:9060 --hep-allow=192.0.2.0/24"\n' \
         >/etc/systemd/system/sipauthmon.service.d/hep-address.conf
 systemctl daemon-reload
 timeout 60 systemctl start sipauthmon.service
@@ -237,6 +259,25 @@ show sipauthmon.service show9
 ss -H -lnu 'sport = :9060' >"$O/hep-udp.txt"
 ss -H -lnt 'sport = :9060' >"$O/hep-tcp.txt"
 timeout 30 systemctl stop sipauthmon.service
+
+# 10
+systemctl reset-failed $U # the earlier starts count against StartLimitBurst=
+mkdir -p /etc/systemd/system/$U.d
+printf '[Service]\nRestartSec=1s\n' >/etc/systemd/system/$U.d/restart.conf
+systemctl daemon-reload
+timeout 60 systemctl start $U
+say start_lost $?
+show $U show10a
+ip link del veth0
+waitprop $U ExecMainStatus=2
+show $U show10b
+ip link add veth0 type veth peer name veth1 && ip link set veth0 up && ip link set veth1 up
+waitprop $U ActiveState=active SubState=running 'NRestarts=[1-9][0-9]*'
+show $U show10c
+journalctl -o cat --no-pager -u $U >"$O/lost.txt"
+timeout 30 systemctl stop $U
+rm -r /etc/systemd/system/$U.d
+systemctl daemon-reload
 
 journalctl -b --no-pager -o short-monotonic -u 'sipauthmon*' >"$O/units.log" 2>&1
 say done 1
@@ -316,8 +357,12 @@ p1 = dict((k, v.split()) for k, v in (l.split(":", 1) for l in read("proc1").spl
 uid = p1.get("Uid", ["0"])[0]
 check(uid != "0" and len(set(p1.get("Uid", []))) == 1, "the service runs as uid %r" % p1.get("Uid"))
 NET_RAW = "%016x" % (1 << 13)
-for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
-    check(p1.get(k) == [NET_RAW], "%s is %r, want CAP_NET_RAW only (%s)" % (k, p1.get(k), NET_RAW))
+# CAP_NET_RAW is given up once the capture is open; the bounding set needs
+# CAP_SETPCAP to change and only limits an execve() (NoNewPrivileges= too).
+for k in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+    check(p1.get(k) == ["%016x" % 0], "%s is %r, want none once capturing" % (k, p1.get(k)))
+check(p1.get("CapBnd") == [NET_RAW], "CapBnd is %r, want CAP_NET_RAW only" % p1.get("CapBnd"))
+check(p1.get("ProcOwner") == ["0"], "/proc/PID owned by %r: the process is dumpable" % p1.get("ProcOwner"))
 check(p1.get("NoNewPrivs") == ["1"], "NoNewPrivs %r" % p1.get("NoNewPrivs"))
 check(p1.get("Seccomp") == ["2"], "Seccomp %r (want 2: filter)" % p1.get("Seccomp"))
 
@@ -383,6 +428,16 @@ check("cannot listen for HEP on 192.0.2.10:9060" in read("units.log") and
 check(res.get("start_hep") == "0" and s9.get("ActiveState") == "active", "with the HEP drop-in: %r" % s9)
 check("192.0.2.10:9060" in read("hep-udp.txt") and "192.0.2.10:9060" in read("hep-tcp.txt"),
       "the HEP listener is not bound: udp %r, tcp %r" % (read("hep-udp.txt"), read("hep-tcp.txt")))
+
+# 10. the interface lost: exit status 2, restarted, capturing again
+check(res.get("start_lost") == "0", "step start_lost exited %s" % res.get("start_lost"))
+a, b, c = props("show10a"), props("show10b"), props("show10c")
+check(b.get("ExecMainStatus") == "2", "interface deleted: exit status %r, want 2" % b.get("ExecMainStatus"))
+check(c.get("ActiveState") == "active" and c.get("SubState") == "running"
+      and int(c.get("NRestarts") or 0) >= 1 and c.get("MainPID") != a.get("MainPID"),
+      "interface back: not restarted by Restart=: before %r, after %r" % (a, c))
+check(re.search(r"capture on veth0 lost: veth0: .*; exiting", read("lost.txt")) is not None,
+      "no 'capture on veth0 lost' line in the unit's journal")
 
 if failures:
     print("---- journal of the units", file=sys.stderr)

@@ -315,9 +315,11 @@ def main():
         live.wait_stderr(r"capturing on", READY_TIMEOUT, "'capturing on' (capture active)")
         t_live = time.monotonic()
 
+        # Not a loopback address: the agent (Kamailio, in the same namespace)
+        # must be named, or sipauthmon refuses to start.
         hep = Proc("sipauthmon-hep", nsexec(SRV_NS, exe, "--hep-listen",
-                                            "%s:%d" % HEP_ADDR, "-o", "json",
-                                            "--duration", DURATION), work)
+                                            "%s:%d" % HEP_ADDR, "--hep-allow", "10.99.0.0/24",
+                                            "-o", "json", "--duration", DURATION), work)
         procs.append(hep)
         wait_udp_port(SRV_NS, HEP_ADDR[0], HEP_ADDR[1], READY_TIMEOUT, hep)
 

@@ -6,8 +6,9 @@ binds, and real frames on a veth pair in a network namespace it creates
 (issue 4, DESIGN.md "Data flow"; recipe: shared/recipes/journald-in-tests.md).
 
   1. startup: READY=1, STATUS= at once and again every few seconds,
-     WATCHDOG=1 at WATCHDOG_USEC/2; as root outside systemd it runs as an
-     unprivileged user after opening the capture.
+     WATCHDOG=1 at WATCHDOG_USEC/2; started as root it runs as an
+     unprivileged user after opening the capture, also with INVOCATION_ID
+     in its environment (anyone can set it), and holds no capability.
   2. traffic from a real sender (tcpreplay, else a raw socket) on the peer of
      the captured veth: one wrong-password journal entry whose SIP_* fields
      equal the JSON record of the same capture read with -r (times: recent).
@@ -17,10 +18,15 @@ binds, and real frames on a veth pair in a network namespace it creates
      STATUS and stderr name the drop-in and line, capture goes on.
   5. SIGTERM under load (a large capture replayed in a loop): STOPPING=1, exit
      0/1 within a second, every diagnosis counted is whole in the journal.
-  6. the captured interface is deleted and created again: STATUS says the
-     capture is lost and retried, then reopened; traffic is analysed again.
+  6. CAP_NET_RAW is given up once capturing, by every thread: started as an
+     unprivileged user with CAP_NET_RAW as an ambient capability (what the
+     units do) and as root with --user root; neither is dumpable. The
+     captured interface is deleted (resp. set down): the daemon writes what
+     it diagnosed, says why on stderr and in STATUS, and exits with status 2
+     for Restart= to open the capture again.
   7. --hep-listen alone: no capture; the same exchange sent as HEPv3 over
      UDP is diagnosed.
+  8. -r (a capture file) is not dumpable either.
 
 usage: test_service.py --sipauthmon PATH   (exit 0 pass, 1 fail, 77 skip)
 """
@@ -248,6 +254,51 @@ def uid_of(pid):
     return None
 
 
+CAP_NET_ADMIN, CAP_NET_RAW = 12, 13
+
+
+def caps_of(pid):
+    """{"CapEff": [mask per thread], ...} for every thread of pid."""
+    caps = {}
+    for task in glob.glob("/proc/%d/task/*/status" % pid):
+        try:
+            lines = open(task).read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            k, _, v = line.partition(":")
+            if k.startswith("Cap"):
+                caps.setdefault(k, []).append(int(v.strip(), 16))
+    return caps
+
+
+def check_no_capture_caps(pid, what, bounding):
+    """CAP_NET_RAW and CAP_NET_ADMIN are in no set of any thread (nor in the
+    bounding set when the process could drop it: root)."""
+    caps = caps_of(pid)
+    sets = ["CapEff", "CapPrm", "CapInh", "CapAmb"] + (["CapBnd"] if bounding else [])
+    mask = (1 << CAP_NET_RAW) | (1 << CAP_NET_ADMIN)
+    check(len(caps.get("CapEff", [])) >= 2 and all(k in caps for k in sets)
+          and not any(m & mask for k in sets for m in caps[k]),
+          "%s: CAP_NET_RAW/CAP_NET_ADMIN given up by every thread (%s)" % (what, "/".join(sets)),
+          {k: ["%x" % m for m in v] for k, v in caps.items()})
+
+
+def not_dumpable(pid, uid):
+    """/proc/PID belongs to root when the process is not dumpable; as long
+    as the process runs as another uid, that tells the two apart."""
+    try:
+        return os.stat("/proc/%d/status" % pid).st_uid == 0 and uid != 0
+    except OSError:
+        return False
+
+
+def unprivileged_uid():
+    """The uid the daemon drops to when started as root: its default user."""
+    nobody = run(["id", "-u", "nobody"]).stdout.strip()
+    return int(run(["id", "-u", "sipauthmon"]).stdout.strip() or nobody or "65534")
+
+
 def stats_of(text):
     st = {}
     for line in text.splitlines():
@@ -276,13 +327,14 @@ def main_instance(exe, net, T, jdir):
     creds = os.path.join(T, "credentials")
     shutil.copy(os.path.join(SRCDIR, "tests", "fixtures", "credentials.txt"), creds)
     os.chmod(creds, 0o600)
-    nobody = run(["id", "-u", "nobody"]).stdout.strip()
-    drop_uid = int(run(["id", "-u", "sipauthmon"]).stdout.strip() or nobody or "65534")
+    drop_uid = unprivileged_uid()
     os.chown(creds, drop_uid, -1)  # readable after the privilege drop, by it alone
 
     notify = Notify(os.path.join(T, "notify.sock"))
-    env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="600000")
-    for k in ("INVOCATION_ID", "JOURNAL_STREAM", "WATCHDOG_PID"):
+    # INVOCATION_ID proves nothing (anyone can set it): the drop happens all the same.
+    env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="600000",
+               INVOCATION_ID="0123456789abcdef0123456789abcdef")
+    for k in ("JOURNAL_STREAM", "WATCHDOG_PID"):
         env.pop(k, None)
     err_path = os.path.join(T, "main.stderr")
     errf = open(err_path, "w")
@@ -299,8 +351,10 @@ def main_instance(exe, net, T, jdir):
         check("capturing on svc0" in ready[1].get("STATUS", ""),
               "READY=1 comes with STATUS=capturing on svc0", ready[1])
         check(uid_of(p.pid) == [drop_uid] * 4,
-              "started as root outside systemd: runs as uid %d after opening" % drop_uid,
+              "started as root with INVOCATION_ID set: runs as uid %d after opening" % drop_uid,
               uid_of(p.pid))
+        check_no_capture_caps(p.pid, "started as root", bounding=True)
+        check(not_dumpable(p.pid, drop_uid), "started as root: not dumpable")
         time.sleep(1.6)
         wd = [t for t, kv in notify.since(t_ready) if kv.get("WATCHDOG") == "1"]
         check(len(wd) >= 3, "WATCHDOG=1 every WATCHDOG_USEC/2 (%d in 1.6 s)" % len(wd))
@@ -442,57 +496,103 @@ def stats_of_status(status):
     return int(m.group(1)) if m else None
 
 
-def reopen_instance(exe, net, T):
-    """Case 6: the interface disappears and comes back. --user root: a
-    reopen needs CAP_NET_RAW, which a privilege drop gives up."""
-    notify = Notify(os.path.join(T, "notify2.sock"))
-    env = dict(os.environ, NOTIFY_SOCKET=notify.path)
-    for k in ("INVOCATION_ID", "JOURNAL_STREAM", "WATCHDOG_USEC"):
-        env.pop(k, None)
-    p = subprocess.Popen(net.nsx + [exe, "-i", "svc2", "-o", "json", "--user", "root", "--stats"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+def lost_instance(exe, net, T, drop_uid):
+    """Case 6. One daemon as the units start it (an unprivileged uid with
+    CAP_NET_RAW as an ambient capability), whose interface is deleted after
+    it diagnosed some traffic; one as root with --user root, whose interface
+    goes down. Both give CAP_NET_RAW up once capturing and exit with status 2
+    when the capture is lost: they cannot reopen it."""
+    setpriv = shutil.which("setpriv")
+    if not check(setpriv is not None, "setpriv (util-linux) is installed"):
+        return
+    cases = [
+        ("svc2", "svc3", "ip link del", [setpriv, "--reuid=%d" % drop_uid, "--regid=%d" % drop_uid,
+                                         "--clear-groups", "--inh-caps=+net_raw",
+                                         "--ambient-caps=+net_raw", "--"], drop_uid),
+        ("svc4", "svc5", "ip link set down", ["env"], 0),
+    ]
+    for iface, peer, how, prefix, uid in cases:
+        notify = Notify(os.path.join(T, "notify-%s.sock" % iface))
+        env = dict(os.environ, NOTIFY_SOCKET=notify.path)
+        for k in ("INVOCATION_ID", "JOURNAL_STREAM", "WATCHDOG_USEC"):
+            env.pop(k, None)
+        user = [] if uid else ["--user", "root"]
+        what = "as uid %d with ambient CAP_NET_RAW" % uid if uid else "as root, --user root"
+        p = subprocess.Popen(net.nsx + prefix + [exe, "-i", iface, "-o", "json", "--stats"] + user,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            ready = notify.wait(lambda kv: kv.get("READY") == "1", 10)
+            check(ready is not None, "%s: READY=1" % what)
+            if not ready:
+                continue
+            check(uid_of(p.pid) == [uid] * 4, "%s: runs as uid %d" % (what, uid), uid_of(p.pid))
+            check_no_capture_caps(p.pid, what, bounding=uid == 0)
+            if uid:
+                check(not_dumpable(p.pid, uid), "%s: not dumpable" % what)
+            if how == "ip link del":
+                net.send(peer, [WRONG_PASSWORD])
+                time.sleep(0.5)
+            t0 = time.monotonic()
+            net.sh(*(how.split() + [iface] if how == "ip link del" else
+                     ["ip", "link", "set", iface, "down"]))
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            took = time.monotonic() - t0
+            if not check(p.poll() is not None, "%s: %s %s: the daemon exits" % (what, how, iface)):
+                continue
+            out, err = p.communicate(timeout=5)
+            out, err = out.decode(errors="replace"), err.decode(errors="replace")
+            lines = [l for l in err.splitlines() if l.startswith("sipauthmon:")]
+            check(p.returncode == 2 and took < 3,
+                  "%s: %s %s: exit status 2 within 3 s (rc %s, %.1f s)"
+                  % (what, how, iface, p.returncode, took))
+            want = "disappeared" if how == "ip link del" else "went down"
+            check(any(re.match(r"sipauthmon: capture on %s lost: %s: .*%s.*; exiting: a restart "
+                               r"reopens it$" % (iface, iface, want), l) for l in lines),
+                  "%s: stderr says the capture on %s was lost and why" % (what, iface), lines)
+            lost = notify.wait(lambda kv: "lost" in kv.get("STATUS", ""), 1, t0)
+            check(lost is not None and "capture on %s lost" % iface in lost[1]["STATUS"],
+                  "%s: STATUS says the capture was lost" % what, lost)
+            st = stats_of(err)
+            check(st.get("capture.losses") == 1, "%s: --stats capture.losses 1" % what,
+                  {k: v for k, v in st.items() if k.startswith("capture.")})
+            if how == "ip link del":
+                recs = [json.loads(l) for l in out.splitlines() if l.strip()]
+                check([r.get("diagnosis") for r in recs] == ["wrong-password"],
+                      "%s: what was diagnosed before the loss is written" % what, out[:300])
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+            notify.close()
+
+
+def offline_not_dumpable(exe, uid):
+    """Every mode is not dumpable from the start: -r - as an unprivileged
+    user (no uid change that would reset the flag), waiting on its input."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        return
+    p = subprocess.Popen([setpriv, "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
+                          exe, "-r", "-", "-o", "json"], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        ready = notify.wait(lambda kv: kv.get("READY") == "1", 10)
-        check(ready is not None, "reopen: READY=1")
-        if not ready:
-            return
-        t0 = time.monotonic()
-        net.sh("ip", "link", "del", "svc2")
-        lost = notify.wait(lambda kv: "lost" in kv.get("STATUS", ""), 5, t0)
-        check(lost is not None and re.search(r"capture on svc2 lost: .*retrying in \d+ s",
-                                             lost[1]["STATUS"]) is not None,
-              "interface deleted: STATUS says the capture is lost and retried",
-              lost[1] if lost else None)
-        time.sleep(2.5)  # at least one failed attempt
-        net.veth("svc2", "svc3")
-        t1 = time.monotonic()
-        back = notify.wait(lambda kv: "capturing on svc2" in kv.get("STATUS", "")
-                           and "reopened 1 times" in kv.get("STATUS", ""), 12, t1)
-        check(back is not None, "interface back: STATUS says capturing again, reopened once",
-              back)
-        time.sleep(0.3)
-        net.send("svc3", [WRONG_PASSWORD])
-        time.sleep(1.0)
-        p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=10)
-        out, err = out.decode(errors="replace"), err.decode(errors="replace")
-        st = stats_of(err)
-        recs = [json.loads(l) for l in out.splitlines() if l.strip()]
-        check(p.returncode == 1 and any(r.get("diagnosis") == "wrong-password" for r in recs),
-              "after the reopen the traffic is analysed (wrong-password, exit 1)",
-              "rc=%s out=%r" % (p.returncode, out[:200]))
-        check(st.get("capture.reopens") == 1 and st.get("capture.losses") == 1,
-              "--stats: capture.losses 1, capture.reopens 1", {k: v for k, v in st.items()
-                                                              if k.startswith("capture.")})
-        lines = [l for l in err.splitlines() if l.startswith("sipauthmon:")]
-        check(any("capture on svc2 lost" in l for l in lines)
-              and any("capture on svc2 is back" in l for l in lines) and len(lines) <= 3,
-              "stderr: one line when lost, one when back", lines)
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not (uid_of(p.pid) == [uid] * 4
+                                              and open("/proc/%d/comm" % p.pid).read().strip()
+                                              == "sipauthmon"):
+            time.sleep(0.02)
+        time.sleep(0.1)
+        check(not_dumpable(p.pid, uid), "-r - as uid %d: not dumpable" % uid)
     finally:
-        if p.poll() is None:
+        p.stdin.close()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             p.kill()
-            p.communicate()
-        notify.close()
+            p.wait()
 
 
 def hep3(frame):
@@ -591,12 +691,14 @@ def inner(exe, T):
         net.sh("ip", "link", "set", "lo", "up")
         net.veth("svc0", "svc1")
         net.veth("svc2", "svc3")
+        net.veth("svc4", "svc5")
         print("sender:", net.tcpreplay or "python raw socket (tcpreplay not installed)")
         if not net.tcpreplay and os.environ.get("CI") == "true":
             print("FAIL: tcpreplay (.ci/packages) is not installed under CI=true")
             return 1
         main_instance(exe, net, T, jdir)
-        reopen_instance(exe, net, T)
+        lost_instance(exe, net, T, unprivileged_uid())
+        offline_not_dumpable(exe, unprivileged_uid())
         hep_only_instance(exe, T)
     finally:
         run(["ip", "netns", "delete", ns])

@@ -13,6 +13,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 
 #include "credentials.h"
 #include "credentials_file.h"
+#include "secmem.h"
 
 static unsigned failures;
 static unsigned checks;
@@ -552,6 +555,91 @@ static void test_file_helper(void)
         CHECK(rmdir(tmpdir) == 0, "rmdir %s: %s", tmpdir, strerror(errno));
 }
 
+/*
+ * The VmFlags of the mapping of /proc/self/smaps that holds addr, as
+ * " rd wr mr mw me dd ..." (leading space), or "" when none does.
+ */
+static void vmflags_of(const void *addr, char *out, size_t n)
+{
+        uintptr_t a = (uintptr_t)addr;
+        bool inside = false;
+        char line[512];
+        FILE *f = fopen("/proc/self/smaps", "re");
+
+        out[0] = '\0';
+        if (!f)
+                return;
+        while (fgets(line, sizeof line, f)) {
+                unsigned long lo, hi;
+
+                if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+                    strchr(line, '-') < strchr(line, ' '))
+                        inside = a >= lo && a < hi;
+                else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+                        size_t k = strcspn(line + 8, "\n");
+
+                        k = k < n - 1 ? k : n - 1;
+                        memcpy(out, line + 8, k);
+                        out[k] = '\0';
+                        break;
+                }
+        }
+        fclose(f);
+}
+
+static bool dontdump(const void *addr)
+{
+        char flags[256];
+
+        vmflags_of(addr, flags, sizeof flags);
+        return strstr(flags, " dd") != NULL;
+}
+
+/* Secrets live on pages of their own, out of core dumps (issue 13). */
+static void test_secret_memory(void)
+{
+        static const char text[] = "alice example.com plain:open-sesame\n";
+        char path[] = "/tmp/test-credentials-mem.XXXXXX";
+        const CredEntry *e;
+        CredStore *s;
+        char *p;
+        int fd;
+
+        p = secmem_alloc(10);
+        CHECK(p && ((uintptr_t)p & 4095) == 0, "secmem_alloc: page-aligned");
+        CHECK(p && dontdump(p), "secmem_alloc: the mapping is MADV_DONTDUMP (VmFlags dd)");
+        if (p) {
+                CHECK(p[0] == 0 && p[9] == 0, "secmem_alloc: zeroed");
+                memcpy(p, "secret", 7);
+        }
+        secmem_free(p, 10);
+        secmem_free(NULL, 10);
+
+        /* A malloc() block for contrast: the check can tell the difference. */
+        p = malloc(64);
+        CHECK(p && !dontdump(p), "a heap block is dumpable (the check works)");
+        free(p);
+
+        s = parse_ok(text, sizeof text - 1, "secret memory");
+        e = s ? credstore_find(s, "alice", "example.com") : NULL;
+        CHECK(e && dontdump(credentry_user(e)), "credstore_parse: the text copy is MADV_DONTDUMP");
+        credstore_free(s);
+
+        fd = mkstemp(path);
+        CHECK(fd >= 0, "mkstemp: %s", strerror(errno));
+        if (fd < 0)
+                return;
+        CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1), "write");
+        close(fd);
+        s = NULL;
+        CHECK(credentials_file_load(path, &s, NULL, 0) == 0, "credentials_file_load");
+        e = s ? credstore_find(s, "alice", "example.com") : NULL;
+        CHECK(e && dontdump(credentry_user(e)),
+              "credentials_file_load: the store's text is MADV_DONTDUMP");
+        credstore_free(s);
+        unlink(path);
+}
+
 /* The golden-capture fixture of the repository parses. */
 static void test_repo_fixture(void)
 {
@@ -586,6 +674,7 @@ int main(void)
         test_userhash_index();
         test_check_stat();
         test_file_helper();
+        test_secret_memory();
         test_repo_fixture();
 
         printf("%u checks, %u failures\n", checks, failures);

@@ -10,6 +10,10 @@
  *
  * Part 2 decodes real packets Kamailio 5.6 siptrace sent (hep_kamailio.h,
  * made by hep-kamailio-capture.sh): v1, v2 and v3 over UDP, v3 over TCP.
+ *
+ * Part 3: the auth key (chunk 14, vendor 0) is exposed as it is, a vendor's
+ * type 14 is not a key, two keys are malformed; IPv4-mapped IPv6 addresses
+ * come out as IPv4 in v3 and v2.
  */
 #include "hep.h"
 
@@ -115,7 +119,9 @@ typedef struct {
         const void *payload;
         size_t payload_len;
         bool no_payload, no_src, compressed;
-        const char *corr; /* correlation id chunk, NULL = none */
+        const char *corr;           /* correlation id chunk, NULL = none */
+        const char *auth;           /* auth key chunk: NULL = "secret-key", "" = none */
+        const uint8_t *src6, *dst6; /* family 6 addresses, NULL = A6 / B6 */
 } V3;
 
 static Buf v3(const V3 *o)
@@ -127,8 +133,8 @@ static Buf v3(const V3 *o)
         chunk8(&b, 2, o->ip_proto);
         if (o->family == 6) {
                 if (!o->no_src)
-                        chunk(&b, 0, 5, A6, 16);
-                chunk(&b, 0, 6, B6, 16);
+                        chunk(&b, 0, 5, o->src6 ? o->src6 : A6, 16);
+                chunk(&b, 0, 6, o->dst6 ? o->dst6 : B6, 16);
         } else {
                 if (!o->no_src)
                         chunk(&b, 0, 3, A4, 4);
@@ -145,7 +151,10 @@ static Buf v3(const V3 *o)
         chunk32(&b, 12, o->capture_id);
         if (o->corr)
                 chunk(&b, 0, 17, o->corr, strlen(o->corr));
-        chunk(&b, 0, 14, "secret-key", 10); /* auth key: skipped, never shown */
+        if (!o->auth)
+                chunk(&b, 0, 14, "secret-key", 10);
+        else if (o->auth[0])
+                chunk(&b, 0, 14, o->auth, strlen(o->auth));
         if (o->compressed)
                 chunk(&b, 0, 16, "\x78\x9c\x01\x02", 4);
         if (!o->no_payload)
@@ -729,9 +738,110 @@ static void test_names(void)
         CHECK(strcmp(hep_verdict_name(HEP__MAX), "unknown") == 0, "out of range");
 }
 
+/* HEP3 chunk 14: the pipeline compares it with hep_auth_key (analysis/hepauth.h). */
+static void test_auth_key(void)
+{
+        V3 o = v3_default();
+        Buf b = v3(&o);
+        HepPacket h;
+        HepVerdict v;
+
+        sentinel(&h);
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && h.auth_key && h.auth_key_len == 10 &&
+                  memcmp(h.auth_key, "secret-key", 10) == 0 && h.auth_key >= heap &&
+                  h.auth_key + h.auth_key_len <= heap + b.n,
+              "auth key exposed: %s len %zu", hep_verdict_name(v), h.auth_key_len);
+        o.auth = "";
+        b = v3(&o);
+        sentinel(&h);
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && h.auth_key == NULL && h.auth_key_len == 0, "no auth key: %s",
+              hep_verdict_name(v));
+        /* A vendor's own type 14 is not the generic auth key. */
+        chunk(&b, 0x0003, 14, "not-a-key", 9);
+        b.b[4] = (uint8_t)(b.n >> 8);
+        b.b[5] = (uint8_t)b.n;
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && h.auth_key == NULL, "vendor chunk 14 taken as the key: %s",
+              hep_verdict_name(v));
+        /* An empty key chunk is a key of length 0. */
+        chunk(&b, 0, 14, "", 0);
+        b.b[4] = (uint8_t)(b.n >> 8);
+        b.b[5] = (uint8_t)b.n;
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && h.auth_key != NULL && h.auth_key_len == 0, "empty key: %s",
+              hep_verdict_name(v));
+        /* Two keys: which one counts would be the receiver's guess. */
+        o = v3_default();
+        b = v3(&o);
+        chunk(&b, 0, 14, "other-key", 9);
+        b.b[4] = (uint8_t)(b.n >> 8);
+        b.b[5] = (uint8_t)b.n;
+        expect_err("two auth keys", &b, HEP_E_MALFORMED);
+        /* v1/v2 have no key. */
+        b = v2(2, 4, 17, 5062, 5060, 12, SIP, SIP_LEN);
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && h.auth_key == NULL && h.auth_key_len == 0, "v2 key: %s",
+              hep_verdict_name(v));
+}
+
+/* ::ffff:a.b.c.d in HEP names the IPv4 host a.b.c.d (RFC 4291 §2.5.5.2). */
+static void test_mapped(void)
+{
+        static const uint8_t m_a[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 10};
+        static const uint8_t m_b[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 20};
+        /* Not mapped: IPv4-compatible (deprecated) and a NAT64 address stay IPv6. */
+        static const uint8_t compat[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 2, 10};
+        static const uint8_t nat64[16] = {0, 0x64, 0xff, 0x9b, 0,   0, 0, 0,
+                                          0, 0,    0,    0,    192, 0, 2, 10};
+        V3 o = v3_default();
+        HepPacket h;
+        HepVerdict v;
+        Buf b;
+
+        o.family = 6;
+        o.src6 = m_a;
+        o.dst6 = m_b;
+        b = v3(&o);
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && ep_is(&h.src, 4, A4, 5062) && ep_is(&h.dst, 4, B4, 5060),
+              "v3 mapped: %s families %u/%u", hep_verdict_name(v), h.src.family, h.dst.family);
+        o.dst6 = NULL; /* B6, a real IPv6 address */
+        b = v3(&o);
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && ep_is(&h.src, 4, A4, 5062) && ep_is(&h.dst, 6, B6, 5060),
+              "v3 mapped source only: %s", hep_verdict_name(v));
+        o.src6 = compat;
+        o.dst6 = nat64;
+        b = v3(&o);
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && ep_is(&h.src, 6, compat, 5062) && ep_is(&h.dst, 6, nat64, 5060),
+              "v3 compat/nat64 stay IPv6: %s", hep_verdict_name(v));
+        /* v2 with an IPv6 header carrying mapped addresses. */
+        b = v2(2, 6, 17, 5062, 5060, 12, SIP, SIP_LEN);
+        memcpy(b.b + 8, m_a, 16);
+        memcpy(b.b + 24, m_b, 16);
+        v = dec(b.b, b.n, &h);
+        CHECK(v == HEP_OK && ep_is(&h.src, 4, A4, 5062) && ep_is(&h.dst, 4, B4, 5060),
+              "v2 mapped: %s", hep_verdict_name(v));
+        /* The helper itself: only a mapped IPv6 address changes. */
+        {
+                Endpoint e = {.family = 6, .port = 7};
+                memcpy(e.addr, m_a, 16);
+                CHECK(endpoint_unmap_v4(&e) && ep_is(&e, 4, A4, 7), "unmap");
+                CHECK(!endpoint_unmap_v4(&e) && ep_is(&e, 4, A4, 7), "unmap IPv4: unchanged");
+                memcpy(e.addr, nat64, 16);
+                e.family = 6;
+                CHECK(!endpoint_unmap_v4(&e) && ep_is(&e, 6, nat64, 7), "unmap NAT64: unchanged");
+        }
+}
+
 int main(void)
 {
         test_v3();
+        test_auth_key();
+        test_mapped();
         test_v3_errors();
         test_v2();
         test_kamailio();

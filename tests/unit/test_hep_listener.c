@@ -6,8 +6,18 @@
  * once, intact and in order, and the counters must say what happened.
  * Garbage, half packets, the connection limit and the idle timeout close
  * connections and are counted.
+ *
+ * Who may send (issue 13): the allow-list is checked against the socket's
+ * peer (UDP and TCP, IPv4 and IPv4-mapped on a dual-stack socket) before a
+ * byte is handed on; the auth key, through a real pipeline, drops packets
+ * without it. Stalled TCP connections (64 of them, from one address or
+ * many) cannot keep a real agent out; a packet must be finished within its
+ * deadline; single bytes do not reset the idle timer. Several loopback
+ * addresses (127.0.0.0/8) stand for several peers.
  */
 #include "hep_listener.h"
+
+#include "hep_build.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -43,12 +53,18 @@ static struct {
         uint8_t *data;
         size_t len;
         int64_t ts;
+        Endpoint peer;
 } got[MAX_GOT];
 static unsigned ngot;
+static Pipeline *feed; /* when set, every packet goes on to it, as in the daemon */
 
-static void on_packet(const uint8_t *data, size_t len, int64_t ts_us, void *userdata)
+static void on_packet(const uint8_t *data, size_t len, const HepArrival *a, void *userdata)
 {
+        int64_t ts_us = a->ts_us;
+
         (void)userdata;
+        if (feed)
+                pipeline_hep(feed, a, data, len);
         if (ngot >= MAX_GOT)
                 return;
         got[ngot].data = malloc(len);
@@ -57,6 +73,7 @@ static void on_packet(const uint8_t *data, size_t len, int64_t ts_us, void *user
         memcpy(got[ngot].data, data, len);
         got[ngot].len = len;
         got[ngot].ts = ts_us;
+        got[ngot].peer = a->peer;
         ngot++;
 }
 
@@ -192,6 +209,48 @@ static int udp_to(int family, uint16_t port)
                 return -1;
         }
         return fd;
+}
+
+/* A socket from the loopback address src (127.x.y.z: one "peer" each) to
+ * 127.0.0.1:port; type SOCK_STREAM or SOCK_DGRAM. */
+static int ip4_from(const char *src, uint16_t port, int type)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+        if (fd < 0 || inet_pton(AF_INET, src, &a.sin_addr) != 1 ||
+            bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+                CHECK(false, "bind %s: %s", src, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+                CHECK(false, "connect from %s: %s", src, strerror(errno));
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* The listener closed this connection (FIN, or RST when bytes were unread). */
+static bool is_closed(int fd)
+{
+        char b;
+        ssize_t r;
+
+        if (fd < 0)
+                return false;
+        r = recv(fd, &b, 1, MSG_DONTWAIT);
+        return r == 0 || (r < 0 && errno == ECONNRESET);
+}
+
+static bool peer_is(const Endpoint *e, const char *ip4)
+{
+        uint8_t a[4];
+        return inet_pton(AF_INET, ip4, a) == 1 && e->family == 4 && memcmp(e->addr, a, 4) == 0;
 }
 
 /* Descriptors open before the test (inherited from whoever runs it) are not ours. */
@@ -413,15 +472,15 @@ static void test_flow(const char *addr, int family)
               (unsigned long long)st.errors, (unsigned long long)st.connections,
               (unsigned long long)st.packets);
 
-        /* Connection limit: the 65th concurrent connection is refused. */
+        /* Connection limit per peer: 65 more connections from this address
+         * keep HEP_LISTENER_MAX_PER_PEER; each new one closes the stalest,
+         * and fd2, which sent packets, is not it. */
         {
                 int fds[HEP_LISTENER_MAX_CONNECTIONS + 2];
                 int n = 0;
-                char b;
                 HepListenerStats before;
 
                 hep_listener_get_stats(l, &before);
-                /* fd2 is still open: 63 more fill the table, 2 more are refused. */
                 for (int i = 0; i < HEP_LISTENER_MAX_CONNECTIONS + 1; i++) {
                         fds[n] = tcp_to(family, hep_listener_port(l));
                         if (fds[n] >= 0)
@@ -429,14 +488,25 @@ static void test_flow(const char *addr, int family)
                         (void)sd_event_run(ev, 0);
                 }
                 run_for(200);
-                check_cloexec("64 connections open");
+                check_cloexec("65 connections from one peer");
                 hep_listener_get_stats(l, &st);
-                CHECK(st.dropped - before.dropped == 2 &&
-                          st.connections - before.connections == HEP_LISTENER_MAX_CONNECTIONS - 1,
-                      "limit: dropped %llu accepted %llu", (unsigned long long)st.dropped,
+                CHECK(st.peer_cap - before.peer_cap ==
+                              HEP_LISTENER_MAX_CONNECTIONS + 2 - HEP_LISTENER_MAX_PER_PEER &&
+                          st.dropped - before.dropped == st.peer_cap - before.peer_cap &&
+                          st.connections - before.connections == HEP_LISTENER_MAX_CONNECTIONS + 1,
+                      "per-peer cap: peer_cap %llu dropped %llu accepted %llu",
+                      (unsigned long long)(st.peer_cap - before.peer_cap),
+                      (unsigned long long)(st.dropped - before.dropped),
                       (unsigned long long)(st.connections - before.connections));
-                CHECK(n > 1 && recv(fds[n - 1], &b, 1, MSG_DONTWAIT) == 0,
-                      "refused connection closed");
+                CHECK(n > 4 && is_closed(fds[0]), "the stalest connection closed");
+                CHECK(n > 4 && !is_closed(fds[n - 1]) && !is_closed(fds[n - 3]),
+                      "the newest connections open");
+                base = ngot;
+                if (fd2 >= 0) {
+                        send_all(fd2, pk[1], sizes[1]);
+                        run_until(base + 1, 2000);
+                        CHECK(got_is(base, pk[1], sizes[1]), "the connection with packets kept");
+                }
                 for (int i = 0; i < n; i++)
                         close(fds[i]);
                 run_for(100);
@@ -451,13 +521,305 @@ static void test_flow(const char *addr, int family)
                 run_for(600);
                 hep_listener_get_stats(l, &st);
                 CHECK(fd2 < 0 || recv(fd2, &b, 1, MSG_DONTWAIT) == 0, "idle connection closed");
-                CHECK(st.dropped - before.dropped == 1, "idle drop counted: %llu",
-                      (unsigned long long)(st.dropped - before.dropped));
+                CHECK(st.dropped - before.dropped == 1 && st.idle - before.idle == 1,
+                      "idle drop counted: %llu", (unsigned long long)(st.dropped - before.dropped));
         }
         if (fd2 >= 0)
                 close(fd2);
         l = hep_listener_free(l);
         check_cloexec("after free");
+        reset_got();
+}
+
+/* ------------------------------------------------------- who may send */
+
+static const char REQ[] = "REGISTER sip:example.test SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP 192.0.2.50:5062;branch=z9hG4bK-l1\r\n"
+                          "From: <sip:alice@example.test>;tag=1\r\n"
+                          "To: <sip:alice@example.test>\r\n"
+                          "Call-ID: listener-key-1\r\n"
+                          "CSeq: 1 REGISTER\r\n"
+                          "Content-Length: 0\r\n\r\n";
+
+/* A SIP-carrying HEPv3 packet with the given key (NULL: none), time now. */
+static size_t sip_hep(uint8_t *b, size_t cap, const char *key)
+{
+        struct timespec now;
+        HepBuild hb = {.src = {192, 0, 2, 50},
+                       .dst = {192, 0, 2, 60},
+                       .sport = 5062,
+                       .dport = 5060,
+                       .key = key,
+                       .payload = REQ,
+                       .payload_len = sizeof REQ - 1};
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        hb.ts_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+        return hep_build_v3(b, cap, &hb);
+}
+
+static void on_diag(const Diagnosis *d, void *userdata)
+{
+        (void)d;
+        (void)userdata;
+}
+
+/* hep_auth_key: a packet without it or with another is dropped by the
+ * pipeline behind the listener, over UDP and TCP; the right one is analysed. */
+static void test_key(void)
+{
+        HepListener *l = NULL;
+        PipelineConfig pc = {0};
+        PipelineStats ps;
+        char err[256] = "";
+        uint8_t none[1024], wrong[1024], right[1024], stream[3072];
+        size_t nn = sip_hep(none, sizeof none, NULL), nw = sip_hep(wrong, sizeof wrong, "guess"),
+               nr = sip_hep(right, sizeof right, "agent-key"), sl = 0;
+        int fd;
+
+        CHECK(nn && nw && nr, "packets built");
+        tracker_config_default(&pc.tracker);
+        CHECK(hepauth_set_key(&pc.hep.auth, "agent-key"), "key");
+        feed = pipeline_new_config(&pc, on_diag, NULL);
+        CHECK(feed && hep_listener_open("127.0.0.1:0", &l, err, sizeof err) == 0, "open: %s", err);
+        if (!feed || !l)
+                goto out;
+        CHECK(hep_listener_attach(l, ev, on_packet, NULL) == 0, "attach");
+        reset_got();
+        fd = udp_to(AF_INET, hep_listener_port(l));
+        if (fd >= 0) {
+                CHECK(send(fd, none, nn, 0) == (ssize_t)nn, "send");
+                CHECK(send(fd, wrong, nw, 0) == (ssize_t)nw, "send");
+                CHECK(send(fd, right, nr, 0) == (ssize_t)nr, "send");
+                run_until(3, 2000);
+                close(fd);
+        }
+        pipeline_get_stats(feed, &ps);
+        CHECK(ngot == 3 && ps.hep_key_missing == 1 && ps.hep_key_wrong == 1 &&
+                  ps.hep_authenticated == 1 && ps.hep_unauthenticated == 0 && ps.sip_requests == 1,
+              "udp: got %u missing %llu wrong %llu auth %llu requests %llu", ngot,
+              (unsigned long long)ps.hep_key_missing, (unsigned long long)ps.hep_key_wrong,
+              (unsigned long long)ps.hep_authenticated, (unsigned long long)ps.sip_requests);
+        memcpy(stream, none, nn);
+        memcpy(stream + nn, wrong, nw);
+        memcpy(stream + nn + nw, right, nr);
+        sl = nn + nw + nr;
+        fd = tcp_to(AF_INET, hep_listener_port(l));
+        if (fd >= 0) {
+                send_all(fd, stream, sl);
+                run_until(6, 2000);
+                close(fd);
+        }
+        pipeline_get_stats(feed, &ps);
+        CHECK(ngot == 6 && ps.hep_key_missing == 2 && ps.hep_key_wrong == 2 &&
+                  ps.hep_authenticated == 2 && ps.sip_requests == 2,
+              "tcp: got %u missing %llu wrong %llu auth %llu requests %llu", ngot,
+              (unsigned long long)ps.hep_key_missing, (unsigned long long)ps.hep_key_wrong,
+              (unsigned long long)ps.hep_authenticated, (unsigned long long)ps.sip_requests);
+out:
+        hep_listener_free(l);
+        feed = pipeline_free(feed);
+        reset_got();
+}
+
+/* hep_allow against the socket's peer, on a v4 and on a dual-stack socket. */
+static void test_allow(const char *addr)
+{
+        HepListener *l = NULL;
+        HepListenerStats st;
+        HepAuthConfig auth = {0};
+        char err[256] = "";
+        uint8_t pk[64];
+        size_t n = make_hep3(pk, sizeof pk, 7);
+        int fd;
+
+        CHECK(hepauth_parse_allow(&auth, "127.0.0.2, 2001:db8::/32", err, sizeof err), "%s", err);
+        CHECK(hep_listener_open(addr, &l, err, sizeof err) == 0, "open %s: %s", addr, err);
+        if (!l)
+                return;
+        hep_listener_set_allow(l, &auth);
+        CHECK(hep_listener_attach(l, ev, on_packet, NULL) == 0, "attach");
+        reset_got();
+
+        fd = ip4_from("127.0.0.1", hep_listener_port(l), SOCK_DGRAM);
+        if (fd >= 0) {
+                CHECK(send(fd, pk, n, 0) == (ssize_t)n, "send");
+                close(fd);
+        }
+        fd = ip4_from("127.0.0.2", hep_listener_port(l), SOCK_DGRAM);
+        if (fd >= 0) {
+                CHECK(send(fd, pk, n, 0) == (ssize_t)n, "send");
+                close(fd);
+        }
+        run_for(150); /* one of the two must come; the other must not */
+        hep_listener_get_stats(l, &st);
+        CHECK(ngot == 1 && got_is(0, pk, n) && peer_is(&got[0].peer, "127.0.0.2") &&
+                  st.denied == 1 && st.packets == 1,
+              "%s udp: got %u from %u denied %llu", addr, ngot, ngot ? got[0].peer.family : 0,
+              (unsigned long long)st.denied);
+
+        /* TCP: refused at accept, before a byte is read. */
+        fd = ip4_from("127.0.0.1", hep_listener_port(l), SOCK_STREAM);
+        if (fd >= 0) {
+                send_all(fd, pk, n);
+                run_for(150);
+                CHECK(is_closed(fd), "%s: connection from outside the list closed", addr);
+                close(fd);
+        }
+        fd = ip4_from("127.0.0.2", hep_listener_port(l), SOCK_STREAM);
+        if (fd >= 0) {
+                send_all(fd, pk, n);
+                run_until(2, 2000);
+                CHECK(!is_closed(fd), "%s: allowed connection open", addr);
+                close(fd);
+        }
+        hep_listener_get_stats(l, &st);
+        CHECK(ngot == 2 && got_is(1, pk, n) && peer_is(&got[1].peer, "127.0.0.2") &&
+                  st.denied == 2 && st.connections == 1 && st.dropped == 1 && st.packets == 2,
+              "%s tcp: got %u denied %llu connections %llu dropped %llu", addr, ngot,
+              (unsigned long long)st.denied, (unsigned long long)st.connections,
+              (unsigned long long)st.dropped);
+        hep_listener_free(l);
+        reset_got();
+}
+
+/* Open `count` connections from the addresses 127.0.PEER.x (4 per address,
+ * or all from one when one_peer), each sending the first 6 bytes of a packet
+ * and nothing more. */
+static int stall(int *fds, int count, uint16_t port, bool one_peer, unsigned net)
+{
+        static const uint8_t head[6] = {'H', 'E', 'P', '3', 0, 64};
+        int n = 0;
+
+        for (int i = 0; i < count; i++) {
+                char src[32];
+                snprintf(src, sizeof src, "127.%u.%d.1", net, one_peer ? 0 : i / 4);
+                fds[n] = ip4_from(src, port, SOCK_STREAM);
+                if (fds[n] < 0)
+                        continue;
+                send_all(fds[n], head, sizeof head);
+                n++;
+                (void)sd_event_run(ev, 0);
+        }
+        run_for(100);
+        return n;
+}
+
+/* A real agent is served however many connections stall (slowloris). */
+static void test_stalled(bool one_peer)
+{
+        HepListener *l = NULL;
+        HepListenerStats st;
+        char err[256] = "";
+        uint8_t pk[200];
+        size_t n = make_hep3(pk, sizeof pk, 3);
+        int fds[HEP_LISTENER_MAX_CONNECTIONS + 16], ns, agent;
+        const char *what = one_peer ? "one peer" : "16 peers";
+
+        CHECK(hep_listener_open("127.0.0.1:0", &l, err, sizeof err) == 0, "open: %s", err);
+        if (!l)
+                return;
+        CHECK(hep_listener_attach(l, ev, on_packet, NULL) == 0, "attach");
+        reset_got();
+        ns = stall(fds, HEP_LISTENER_MAX_CONNECTIONS, hep_listener_port(l), one_peer, 1);
+        hep_listener_get_stats(l, &st);
+        CHECK(
+            ns == HEP_LISTENER_MAX_CONNECTIONS && st.connections == HEP_LISTENER_MAX_CONNECTIONS &&
+                st.peer_cap == (one_peer ? HEP_LISTENER_MAX_CONNECTIONS - 4 : 0) && st.evicted == 0,
+            "%s: %d stalled, accepted %llu peer_cap %llu", what, ns,
+            (unsigned long long)st.connections, (unsigned long long)st.peer_cap);
+
+        agent = ip4_from("127.0.0.2", hep_listener_port(l), SOCK_STREAM);
+        if (agent >= 0) {
+                send_all(agent, pk, n);
+                run_until(1, 2000);
+        }
+        hep_listener_get_stats(l, &st);
+        CHECK(ngot == 1 && got_is(0, pk, n) && st.evicted == (one_peer ? 0u : 1u),
+              "%s: the agent after %d stalled connections: got %u evicted %llu", what, ns, ngot,
+              (unsigned long long)st.evicted);
+        CHECK(one_peer || is_closed(fds[0]), "%s: the stalest stalled connection went", what);
+
+        /* More stalled connections from new peers take stalled slots, not the agent's. */
+        {
+                int more[16];
+                int k = stall(more, 16, hep_listener_port(l), false, 2);
+                hep_listener_get_stats(l, &st);
+                if (agent >= 0) {
+                        send_all(agent, pk, n);
+                        run_until(2, 2000);
+                }
+                CHECK(ngot == 2 && !is_closed(agent),
+                      "%s: the agent kept after %d more stalled connections (evicted %llu)", what,
+                      k, (unsigned long long)st.evicted);
+                for (int i = 0; i < k; i++)
+                        close(more[i]);
+        }
+        if (agent >= 0)
+                close(agent);
+        for (int i = 0; i < ns; i++)
+                close(fds[i]);
+        run_for(50);
+        hep_listener_free(l);
+        reset_got();
+}
+
+/* A packet must be finished within its deadline; bytes do not reset the idle timer. */
+static void test_deadlines(void)
+{
+        HepListener *l = NULL;
+        HepListenerStats st;
+        char err[256] = "";
+        uint8_t pk[100], trickle[100];
+        size_t n = make_hep3(pk, sizeof pk, 9);
+        int fd, live, slow;
+
+        make_hep3(trickle, sizeof trickle, 10);
+        CHECK(hep_listener_open("127.0.0.1:0", &l, err, sizeof err) == 0, "open: %s", err);
+        if (!l)
+                return;
+        CHECK(hep_listener_attach(l, ev, on_packet, NULL) == 0, "attach");
+        reset_got();
+
+        /* Deadline 300 ms: a byte every 100 ms does not save the packet. */
+        hep_listener_set_packet_timeout(l, 300000);
+        fd = tcp_to(AF_INET, hep_listener_port(l));
+        for (size_t k = 0; fd >= 0 && k < 10 && !is_closed(fd); k++) {
+                send_all(fd, trickle + k, 1);
+                run_for(100);
+        }
+        hep_listener_get_stats(l, &st);
+        CHECK(fd >= 0 && is_closed(fd) && st.deadline == 1 && st.idle == 0 && ngot == 0,
+              "trickled packet: deadline %llu idle %llu got %u", (unsigned long long)st.deadline,
+              (unsigned long long)st.idle, ngot);
+        if (fd >= 0)
+                close(fd);
+
+        /* Idle 400 ms, deadline back to its default: a complete packet, then a
+         * byte every 100 ms is idle; a complete packet every 100 ms is not. */
+        hep_listener_set_packet_timeout(l, HEP_LISTENER_PACKET_SEC * 1000000ULL);
+        hep_listener_set_idle_timeout(l, 400000);
+        slow = tcp_to(AF_INET, hep_listener_port(l));
+        live = tcp_to(AF_INET, hep_listener_port(l));
+        if (slow >= 0)
+                send_all(slow, pk, n);
+        for (size_t k = 0; k < 10; k++) {
+                if (slow >= 0 && !is_closed(slow))
+                        send_all(slow, trickle + k, 1);
+                if (live >= 0)
+                        send_all(live, pk, n);
+                run_for(100);
+        }
+        hep_listener_get_stats(l, &st);
+        CHECK(slow >= 0 && is_closed(slow), "bytes alone kept the connection from idling out");
+        CHECK(live >= 0 && !is_closed(live), "a connection sending packets idled out");
+        CHECK(st.idle == 1 && st.deadline == 1 && ngot == 11, "idle %llu deadline %llu got %u",
+              (unsigned long long)st.idle, (unsigned long long)st.deadline, ngot);
+        if (slow >= 0)
+                close(slow);
+        if (live >= 0)
+                close(live);
+        hep_listener_free(l);
         reset_got();
 }
 
@@ -472,6 +834,12 @@ int main(void)
         test_flow("127.0.0.1:0", AF_INET);
         test_flow("[::1]:0", AF_INET6);
         test_flow(":0", AF_INET); /* any address, reached over IPv4 */
+        test_key();
+        test_allow("127.0.0.1:0");
+        test_allow(":0"); /* IPv4 peers seen as ::ffff:127.0.0.x */
+        test_stalled(false);
+        test_stalled(true);
+        test_deadlines();
         ev = sd_event_unref(ev);
         printf("%d checks, %d failed\n", checks, failures);
         return failures ? 1 : 0;

@@ -436,7 +436,7 @@ static void test_service_options(void)
                 CHECK(!options_check_listen(bad_listen[i]), "accepted '%s'", bad_listen[i]);
 
         r = parse(NULL, "-i", "eth0", "--sip-ports", "5060,5100-5110", "--hep-listen", ":9060",
-                  "--user", "sipmon", NULL);
+                  "--hep-allow", "192.0.2.0/24", "--user", "sipmon", NULL);
         CHECK(r == 0 && strcmp(opt.sip_ports, "5060,5100-5110") == 0 &&
                   strcmp(opt.hep_listen, ":9060") == 0 && strcmp(opt.user, "sipmon") == 0,
               "r=%d err=%s", r, err);
@@ -451,7 +451,7 @@ static void test_service_options(void)
 
         /* Config keys, and drop-ins in lexical order overriding the main file. */
         p = write_file("svc.conf", "interface = eth0\nsip_ports = 5060\nthreshold = 4\n"
-                                   "hep_listen = :9060\nuser = sipmon\n");
+                                   "hep_listen = :9060\nhep_auth_key = k\nuser = sipmon\n");
         snprintf(dir, sizeof(dir), "%s.d", p);
         CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
         write_file("svc.conf.d/20-b.conf", "threshold = 6\n");
@@ -485,6 +485,115 @@ static void test_service_options(void)
               "drop-ins without a main file: r=%d err=%s", r, err);
 }
 
+/* hep_auth_key, hep_allow, hep_in_capture, and the listener nobody vouches for. */
+static void test_hep_options(void)
+{
+        static const char secret[] = "Kn0wn-Only-To-Agents";
+        int r;
+
+        /* A listener reachable from elsewhere needs a key or an allow-list. */
+        BAD("HEP listener on :9060 is not on a loopback address", "--hep-listen", ":9060");
+        BAD("hep_auth_key and/or hep_allow", "-i", "eth0", "--hep-listen", "192.0.2.10:9060");
+        BAD("not on a loopback address", "--hep-listen", "[2001:db8::1]:9060");
+        BAD("not on a loopback address", "--hep-listen", "[::]:9060");
+        static const char *const loop[] = {"127.0.0.1:9060", "127.1.2.3:0", "[::1]:9060",
+                                           "[::ffff:127.0.0.1]:9060"};
+        for (size_t i = 0; i < sizeof(loop) / sizeof(loop[0]); i++) {
+                r = parse(NULL, "--hep-listen", loop[i], NULL);
+                CHECK(r == 0 && opt.hep_auth.key_len == 0 && opt.hep_auth.n_allow == 0,
+                      "loopback %s without key or list: r=%d err=%s", loop[i], r, err);
+                CHECK(options_listen_is_loopback(loop[i]), "%s is loopback", loop[i]);
+        }
+        static const char *const notloop[] = {
+            ":9060", "*:9060", "0.0.0.0:9060", "[::]:9060", "128.0.0.1:9060", "[::2]:9060", "bad"};
+        for (size_t i = 0; i < sizeof(notloop) / sizeof(notloop[0]); i++)
+                CHECK(!options_listen_is_loopback(notloop[i]), "%s is not loopback", notloop[i]);
+
+        /* Either one is enough; the key from the command line or the file. */
+        r = parse(NULL, "--hep-listen", ":9060", "--hep-auth-key", secret, NULL);
+        CHECK(r == 0 && opt.hep_auth.key_len == strlen(secret) &&
+                  memcmp(opt.hep_auth.key, secret, strlen(secret)) == 0 && !opt.hep_in_capture,
+              "--hep-auth-key: r=%d err=%s", r, err);
+        r = parse(NULL, "--hep-listen", ":9060", "--hep-allow",
+                  "192.0.2.7, 2001:db8::/32 10.0.0.0/8", NULL);
+        CHECK(r == 0 && opt.hep_auth.n_allow == 3 && opt.hep_auth.key_len == 0,
+              "--hep-allow: r=%d err=%s n=%zu", r, err, opt.hep_auth.n_allow);
+        {
+                Endpoint in = {.family = 4, .addr = {10, 200, 1, 1}},
+                         out = {.family = 4, .addr = {11, 0, 0, 1}},
+                         mapped = {.family = 6,
+                                   .addr = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2,
+                                            7}},
+                         v6 = {.family = 6, .addr = {0x20, 0x01, 0x0d, 0xb8, 0xff}};
+                CHECK(hepauth_allowed(&opt.hep_auth, &in) && !hepauth_allowed(&opt.hep_auth, &out),
+                      "10.0.0.0/8");
+                CHECK(hepauth_allowed(&opt.hep_auth, &mapped), "::ffff:192.0.2.7 is 192.0.2.7");
+                CHECK(hepauth_allowed(&opt.hep_auth, &v6), "2001:db8::/32");
+        }
+        {
+                const char *p = write_file("hep.conf", "hep_listen = :9060\n"
+                                                       "hep_auth_key = Kn0wn-Only-To-Agents\n"
+                                                       "hep_allow = ::ffff:192.0.2.0/120\n"
+                                                       "hep_in_capture = yes\n");
+                r = parse(NULL, "-c", p, NULL);
+                CHECK(r == 0 && opt.hep_auth.key_len == strlen(secret) &&
+                          opt.hep_auth.n_allow == 1 && opt.hep_auth.allow[0].family == 4 &&
+                          opt.hep_auth.allow[0].bits == 24 && opt.hep_in_capture,
+                      "config keys: r=%d err=%s", r, err);
+                /* The command line wins; the file's values are still checked. */
+                r = parse(NULL, "-c", p, "--hep-allow", "198.51.100.1", NULL);
+                CHECK(r == 0 && opt.hep_auth.n_allow == 1 && opt.hep_auth.allow[0].bits == 32,
+                      "cli over file: r=%d err=%s", r, err);
+                p = write_file("hep.conf", "interface = eth0\nhep_in_capture = maybe\n");
+                r = parse(NULL, "-c", p, NULL);
+                CHECK(r == -EINVAL && strstr(err, "hep.conf:2: hep_in_capture: invalid value"),
+                      "bad bool: r=%d err=%s", r, err);
+                /* A bad key is refused without being repeated. */
+                p = write_file("hep.conf", "interface = eth0\nhep_auth_key = Kn0wn\x01Secret\n");
+                r = parse(NULL, "-c", p, NULL);
+                CHECK(r == -EINVAL && strstr(err, "hep.conf:2: hep_auth_key: invalid value") &&
+                          !strstr(err, "Kn0wn"),
+                      "bad key: r=%d err=%s", r, err);
+        }
+        r = parse(NULL, "-r", "x.pcap", "--hep-in-capture", NULL);
+        CHECK(r == 0 && opt.hep_in_capture, "--hep-in-capture: r=%d err=%s", r, err);
+        BAD("--hep-allow: 'example.org': not an IPv4 or IPv6 address", "-i", "eth0", "--hep-allow",
+            "example.org");
+        BAD("--hep-allow: '10.1.2.3/8': address bits set past /8", "-i", "eth0", "--hep-allow",
+            "10.1.2.3/8");
+        BAD("--hep-allow: '10.0.0.0/33': prefix length above 32", "-i", "eth0", "--hep-allow",
+            "10.0.0.0/33");
+        BAD("--hep-allow: '::/x': bad prefix length", "-i", "eth0", "--hep-allow", "::/x");
+        BAD("--hep-allow: empty list", "-i", "eth0", "--hep-allow", " , ");
+        BAD("--hep-auth-key: invalid value (expected 1-256", "-i", "eth0", "--hep-auth-key", "");
+        {
+                char many[2048] = "";
+                size_t k = 0;
+
+                for (unsigned i = 0; i <= HEPAUTH_ALLOW_MAX; i++)
+                        k += (size_t)snprintf(many + k, sizeof(many) - k, "%s10.0.%u.0/24",
+                                              i ? "," : "", i);
+                BAD("--hep-allow: more than 64 entries", "-i", "eth0", "--hep-allow", many);
+                char longkey[HEPAUTH_KEY_MAX + 2];
+                memset(longkey, 'k', sizeof(longkey) - 1);
+                longkey[sizeof(longkey) - 1] = '\0';
+                BAD("--hep-auth-key: invalid value", "-i", "eth0", "--hep-auth-key", longkey);
+                CHECK(strstr(err, "kkkk") == NULL, "key repeated: %s", err);
+        }
+        /* The key in constant time, one trailing NUL forgiven. */
+        {
+                HepAuthConfig a = {0};
+                CHECK(!hepauth_key_ok(&a, (const uint8_t *)"x", 1), "no key configured");
+                CHECK(hepauth_set_key(&a, "abc"), "set key");
+                CHECK(hepauth_key_ok(&a, (const uint8_t *)"abc", 3), "right key");
+                CHECK(hepauth_key_ok(&a, (const uint8_t *)"abc", 4), "right key + NUL");
+                CHECK(!hepauth_key_ok(&a, (const uint8_t *)"abd", 3), "wrong key");
+                CHECK(!hepauth_key_ok(&a, (const uint8_t *)"ab", 2), "prefix of the key");
+                CHECK(!hepauth_key_ok(&a, (const uint8_t *)"abcd", 4), "key + more");
+                CHECK(!hepauth_key_ok(&a, NULL, 0), "no key sent");
+        }
+}
+
 static void cleanup(void)
 {
         static const char *const names[] = {"good.conf",
@@ -504,7 +613,8 @@ static void cleanup(void)
                                             "absent.conf.d/a.conf",
                                             "absent.conf.d",
                                             "tune.conf",
-                                            "tune-bad.conf"};
+                                            "tune-bad.conf",
+                                            "hep.conf"};
         char p[300];
 
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -529,6 +639,7 @@ int main(void)
         test_config();
         test_tunables();
         test_service_options();
+        test_hep_options();
         options_done(&opt);
         cleanup();
         if (failures) {

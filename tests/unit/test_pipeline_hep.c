@@ -2,15 +2,24 @@
 /*
  * The HEP and tunnel paths through analysis/pipeline.c, frame in, counters
  * and diagnoses out:
- *  - HEPv3 found inside captured UDP is decoded and its SIP analysed with the
- *    original addresses and time (the frame's own time and addresses ignored);
+ *  - HEPv3 found inside captured UDP is ignored (counted) by default; with
+ *    --hep-in-capture it is decoded and its SIP analysed with the original
+ *    addresses and time (the frame's own time and addresses ignored);
  *  - the same SIP through pipeline_hep() (the listener's entry) likewise;
+ *  - trust (PipelineHepConfig): the auth key missing, wrong or right; the
+ *    allow-list against the listener's peer and against the captured
+ *    datagram's source; each outcome counted, accepted packets as
+ *    authenticated or not;
+ *  - a HEP time beyond arrival ± PIPELINE_HEP_MAX_SKEW_US is replaced by the
+ *    arrival time and counted;
  *  - SIP in VXLAN reaches the SIP parser;
  *  - TCP segments on port 5061 that start a TLS record are counted in
  *    tls_suspected (for the one-time "use HEP" hint); cleartext SIP on 5061
  *    and TLS on other ports are not.
  */
 #include "pipeline.h"
+
+#include "hep_build.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,39 +124,25 @@ static Buf eth_ip4(uint8_t proto, const uint8_t *src, const uint8_t *dst, const 
         return b;
 }
 
-static void chunk(Buf *b, uint16_t type, const void *body, size_t n)
+static Buf hep3_key(int64_t ts_us, const char *key)
 {
-        put16(b, 0);
-        put16(b, type);
-        put16(b, (uint16_t)(6 + n));
-        putn(b, body, n);
+        Buf b = {.n = 0};
+        HepBuild hb = {.sport = 5062,
+                       .dport = 5060,
+                       .ts_us = ts_us,
+                       .key = key,
+                       .payload = REQ,
+                       .payload_len = sizeof REQ - 1};
+
+        memcpy(hb.src, CLIENT, 4);
+        memcpy(hb.dst, SERVER, 4);
+        b.n = hep_build_v3(b.b, sizeof b.b, &hb);
+        return b;
 }
 
 static Buf hep3(int64_t ts_us)
 {
-        Buf b = {.n = 0};
-        uint8_t fam = 2, proto = 17, sip = 1;
-        uint8_t sp[2] = {0x13, 0xc6}, dp[2] = {0x13, 0xc4}; /* 5062 -> 5060 */
-        uint32_t sec = (uint32_t)(ts_us / 1000000), usec = (uint32_t)(ts_us % 1000000);
-        uint8_t s4[4] = {(uint8_t)(sec >> 24), (uint8_t)(sec >> 16), (uint8_t)(sec >> 8),
-                         (uint8_t)sec};
-        uint8_t u4[4] = {(uint8_t)(usec >> 24), (uint8_t)(usec >> 16), (uint8_t)(usec >> 8),
-                         (uint8_t)usec};
-        putn(&b, "HEP3", 4);
-        put16(&b, 0);
-        chunk(&b, 1, &fam, 1);
-        chunk(&b, 2, &proto, 1);
-        chunk(&b, 3, CLIENT, 4);
-        chunk(&b, 4, SERVER, 4);
-        chunk(&b, 7, sp, 2);
-        chunk(&b, 8, dp, 2);
-        chunk(&b, 9, s4, 4);
-        chunk(&b, 10, u4, 4);
-        chunk(&b, 11, &sip, 1);
-        chunk(&b, 15, REQ, sizeof REQ - 1);
-        b.b[4] = (uint8_t)(b.n >> 8);
-        b.b[5] = (uint8_t)b.n;
-        return b;
+        return hep3_key(ts_us, NULL);
 }
 
 static void on_diag(const Diagnosis *d, void *userdata)
@@ -156,11 +151,169 @@ static void on_diag(const Diagnosis *d, void *userdata)
         (void)userdata;
 }
 
+static Pipeline *fresh_hep(const PipelineHepConfig *hc)
+{
+        PipelineConfig pc = {.hep = *hc};
+        tracker_config_default(&pc.tracker);
+        return pipeline_new_config(&pc, on_diag, NULL);
+}
+
 static Pipeline *fresh(void)
 {
-        TrackerConfig cfg;
-        tracker_config_default(&cfg);
-        return pipeline_new(&cfg, on_diag, NULL);
+        PipelineHepConfig hc = {.in_capture = true};
+        return fresh_hep(&hc);
+}
+
+static Buf hep_frame(const uint8_t *outer_src, const Buf *h)
+{
+        Buf u = udp(9061, 9060, h->b, h->n);
+        return eth_ip4(17, outer_src, COLLECTOR, &u);
+}
+
+#define U(x) ((unsigned long long)(x))
+
+/* Who may send HEP, and what is counted when they may not. */
+static void test_trust(int64_t t0)
+{
+        static const uint8_t STRANGER[4] = {198, 51, 100, 99};
+        PipelineHepConfig hc = {.in_capture = false};
+        PipelineStats st;
+        Pipeline *p;
+        Buf h, f;
+        char why[128];
+
+        /* Off by default: HEP in a captured datagram is counted, not decoded,
+         * whatever addresses it names. */
+        p = fresh_hep(&hc);
+        h = hep3(t0);
+        f = hep_frame(AGENT, &h);
+        pipeline_frame(p, 1, t0 + 250000, f.b, f.n);
+        pipeline_get_stats(p, &st);
+        CHECK(st.hep_ignored_in_capture == 1 && st.hep[HEP_OK] == 0 && st.sip_requests == 0 &&
+                  st.not_sip == 0,
+              "default: ignored %llu hep ok %llu requests %llu", U(st.hep_ignored_in_capture),
+              U(st.hep[HEP_OK]), U(st.sip_requests));
+        /* The listener's entry is not affected by in_capture. */
+        pipeline_hep(p, &(HepArrival){.ts_us = t0}, h.b, h.n);
+        pipeline_get_stats(p, &st);
+        CHECK(st.hep[HEP_OK] == 1 && st.sip_requests == 1 && st.hep_unauthenticated == 1 &&
+                  st.hep_authenticated == 0,
+              "listener without checks: ok %llu unauth %llu", U(st.hep[HEP_OK]),
+              U(st.hep_unauthenticated));
+        p = pipeline_free(p);
+
+        /* --hep-in-capture with an allow-list: the outer source decides. */
+        hc.in_capture = true;
+        CHECK(hepauth_parse_allow(&hc.auth, "203.0.113.240/28", why, sizeof why), "%s", why);
+        p = fresh_hep(&hc);
+        f = hep_frame(STRANGER, &h);
+        pipeline_frame(p, 1, t0 + 250000, f.b, f.n);
+        f = hep_frame(AGENT, &h);
+        pipeline_frame(p, 1, t0 + 260000, f.b, f.n);
+        pipeline_get_stats(p, &st);
+        CHECK(st.hep_denied == 1 && st.hep_authenticated == 1 && st.sip_requests == 1,
+              "allow-list in capture: denied %llu auth %llu requests %llu", U(st.hep_denied),
+              U(st.hep_authenticated), U(st.sip_requests));
+        /* ... and the listener's peer, IPv4-mapped or not. */
+        {
+                HepArrival a = {.ts_us = t0, .peer = {.family = 6, .port = 40000}};
+                static const uint8_t mapped_agent[16] = {0, 0, 0,    0,    0,   0, 0,   0,
+                                                         0, 0, 0xff, 0xff, 203, 0, 113, 240};
+                memcpy(a.peer.addr, mapped_agent, 16);
+                pipeline_hep(p, &a, h.b, h.n);
+                a.peer = (Endpoint){.family = 4, .addr = {127, 0, 0, 1}};
+                pipeline_hep(p, &a, h.b, h.n);
+        }
+        pipeline_get_stats(p, &st);
+        CHECK(st.hep_denied == 2 && st.hep_authenticated == 2 && st.sip_requests == 2,
+              "allow-list on the listener's peer: denied %llu auth %llu", U(st.hep_denied),
+              U(st.hep_authenticated));
+        p = pipeline_free(p);
+
+        /* A key: missing, wrong, right (and the allow-list off). */
+        hc = (PipelineHepConfig){.in_capture = true};
+        CHECK(hepauth_set_key(&hc.auth, "agent-key-1"), "set key");
+        p = fresh_hep(&hc);
+        {
+                HepArrival a = {.ts_us = t0};
+                Buf none = hep3_key(t0, NULL), wrong = hep3_key(t0, "agent-key-2"),
+                    shorter = hep3_key(t0, "agent-key"), right = hep3_key(t0, "agent-key-1");
+                pipeline_hep(p, &a, none.b, none.n);
+                pipeline_hep(p, &a, wrong.b, wrong.n);
+                pipeline_hep(p, &a, shorter.b, shorter.n);
+                pipeline_get_stats(p, &st);
+                CHECK(st.hep_key_missing == 1 && st.hep_key_wrong == 2 && st.sip_requests == 0 &&
+                          st.hep[HEP_OK] == 3,
+                      "key: missing %llu wrong %llu requests %llu", U(st.hep_key_missing),
+                      U(st.hep_key_wrong), U(st.sip_requests));
+                pipeline_hep(p, &a, right.b, right.n);
+                f = hep_frame(STRANGER, &right); /* no allow-list: the key is enough */
+                pipeline_frame(p, 1, t0 + 1000, f.b, f.n);
+                f = hep_frame(AGENT, &wrong);
+                pipeline_frame(p, 1, t0 + 2000, f.b, f.n);
+                pipeline_get_stats(p, &st);
+                CHECK(st.hep_authenticated == 2 && st.sip_requests == 2 && st.hep_key_wrong == 3 &&
+                          st.hep_unauthenticated == 0,
+                      "right key: auth %llu requests %llu wrong %llu", U(st.hep_authenticated),
+                      U(st.sip_requests), U(st.hep_key_wrong));
+        }
+        p = pipeline_free(p);
+
+        /* Key and allow-list: both must hold. */
+        CHECK(hepauth_parse_allow(&hc.auth, "203.0.113.240", why, sizeof why), "%s", why);
+        p = fresh_hep(&hc);
+        {
+                Buf right = hep3_key(t0, "agent-key-1"), wrong = hep3_key(t0, "nope");
+                f = hep_frame(STRANGER, &right);
+                pipeline_frame(p, 1, t0, f.b, f.n);
+                f = hep_frame(AGENT, &wrong);
+                pipeline_frame(p, 1, t0 + 1000, f.b, f.n);
+                f = hep_frame(AGENT, &right);
+                pipeline_frame(p, 1, t0 + 2000, f.b, f.n);
+        }
+        pipeline_get_stats(p, &st);
+        CHECK(st.hep_denied == 1 && st.hep_key_wrong == 1 && st.hep_authenticated == 1 &&
+                  st.sip_requests == 1,
+              "key and list: denied %llu wrong %llu auth %llu", U(st.hep_denied),
+              U(st.hep_key_wrong), U(st.hep_authenticated));
+        p = pipeline_free(p);
+}
+
+/* The HEP time is believed within PIPELINE_HEP_MAX_SKEW_US of the arrival. */
+static void test_clamp(int64_t t0)
+{
+        static const int64_t skew[] = {0,
+                                       PIPELINE_HEP_MAX_SKEW_US,
+                                       -PIPELINE_HEP_MAX_SKEW_US,
+                                       PIPELINE_HEP_MAX_SKEW_US + 1,
+                                       -PIPELINE_HEP_MAX_SKEW_US - 1,
+                                       365LL * 24 * 3600 * 1000000,
+                                       -365LL * 24 * 3600 * 1000000};
+        static const unsigned clamped[] = {0, 0, 0, 1, 1, 1, 1};
+        PipelineStats st;
+
+        for (size_t i = 0; i < sizeof skew / sizeof skew[0]; i++) {
+                Pipeline *p = fresh();
+                Buf h = hep3(t0 + skew[i]), f = hep_frame(AGENT, &h);
+
+                pipeline_frame(p, 1, t0, f.b, f.n);
+                pipeline_hep(p, &(HepArrival){.ts_us = t0}, h.b, h.n);
+                pipeline_get_stats(p, &st);
+                CHECK(st.hep_clamped_ts == 2 * clamped[i] && st.sip_requests == 2,
+                      "skew %lld us: clamped %llu requests %llu", (long long)skew[i],
+                      U(st.hep_clamped_ts), U(st.sip_requests));
+                pipeline_free(p);
+        }
+        /* No time in the packet: the arrival, not counted. */
+        {
+                Pipeline *p = fresh();
+                Buf h = hep3(0);
+                pipeline_hep(p, &(HepArrival){.ts_us = t0}, h.b, h.n);
+                pipeline_get_stats(p, &st);
+                CHECK(st.hep_clamped_ts == 0 && st.sip_requests == 1, "no time: clamped %llu",
+                      U(st.hep_clamped_ts));
+                pipeline_free(p);
+        }
 }
 
 int main(void)
@@ -170,7 +323,10 @@ int main(void)
         Pipeline *p;
         Buf h, u, f, vx, inner;
 
-        /* HEP in captured UDP: the frame is agent -> collector:9060. */
+        test_trust(t0);
+        test_clamp(t0);
+
+        /* HEP in captured UDP (--hep-in-capture): the frame is agent -> collector:9060. */
         p = fresh();
         h = hep3(t0);
         u = udp(9061, 9060, h.b, h.n);
@@ -191,7 +347,7 @@ int main(void)
               (unsigned long long)st.hep[HEP_E_TRUNCATED]);
         /* The listener's entry. */
         h = hep3(t0 + 1000);
-        pipeline_hep(p, t0 + 5000000, h.b, h.n);
+        pipeline_hep(p, &(HepArrival){.ts_us = t0 + 5000000}, h.b, h.n);
         pipeline_get_stats(p, &st);
         CHECK(st.hep[HEP_OK] == 2 && st.sip_requests == 2, "pipeline_hep: ok %llu requests %llu",
               (unsigned long long)st.hep[HEP_OK], (unsigned long long)st.sip_requests);

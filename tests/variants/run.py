@@ -145,20 +145,22 @@ def write_variants(outdir, tests=None, only_variants=None):
     with outdir/index.json saying what is where. Returns the index.
 
     The index: {"tests": {NAME: eligible?}, "variants": [{"test", "variant",
-    "path", "reference"}] (paths relative to outdir, "exempt" with the reason
-    instead of paths), "stats": {counter: n}, "required": [[module, counter]]}.
+    "path", "reference", "options"}] (paths relative to outdir, "exempt" with the
+    reason instead of paths; options: the module's OPTIONS for the variant),
+    "stats": {counter: n}, "required": [[module, counter]]}.
     A capture shared by several tests is transformed once."""
     if os.path.isdir(outdir):
         shutil.rmtree(outdir)  # no capture of an earlier TESTLIST left behind
     os.makedirs(outdir)
     mods = modules()
-    transforms, exempt = {}, {}
+    transforms, exempt, extra = {}, {}, {}
     for mod in mods:
         for name, fn in mod.TRANSFORMS.items():
             if name in transforms:
                 raise golden.UsageError(f"variant {name} defined twice")
             transforms[name] = fn
         exempt.update(getattr(mod, "EXEMPT", {}))
+        extra.update(getattr(mod, "OPTIONS", {}))
     if only_variants:
         transforms = {k: v for k, v in transforms.items() if k in only_variants}
     index = {"tests": {}, "variants": [], "stats": {}, "required": []}
@@ -186,6 +188,7 @@ def write_variants(outdir, tests=None, only_variants=None):
                     write_pcap(os.path.join(outdir, ref), res[2][0], res[2][1])
                 written[key] = (base + ".pcap", ref)
             entry["path"], entry["reference"] = written[key]
+            entry["options"] = list(extra.get(vname, []))
             index["variants"].append(entry)
     for mod in mods:
         index["stats"].update(getattr(mod, "STATS", {}))
@@ -267,7 +270,8 @@ def main(argv):
             for path in (e["path"], e["reference"]):
                 if path and (path, e["test"]) not in slot:
                     slot[(path, e["test"])] = len(jobs)
-                    jobs.append(["-r", os.path.join(capdir, path), "-o", "json"] + options)
+                    jobs.append(["-r", os.path.join(capdir, path), "-o", "json"] + options +
+                                e.get("options", []))
         results = run_jobs(args.sipauthmon, args.batch, jobs)
 
         for e in entries:

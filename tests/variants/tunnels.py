@@ -21,15 +21,28 @@ and times stay as they were, so the diagnoses must be exactly the golden ones.
 |             | a decoder that used the frame time instead would show it         |
 | hep2        | the same as HEPv2 (Kamailio layout, little-endian time)           |
 
+HEP inside captured UDP is decoded only with --hep-in-capture, and counts
+only from an authenticated agent (--hep-allow AGENT4, OPTIONS below):
+anyone could send such a datagram across a mirror port.
+
 Outer addresses are documentation addresses (203.0.113.240-251 of RFC 5737,
 2001:db8:ffff::/48 of RFC 3849) that no golden capture uses.
 
 As a script: the HEP listener end to end. Each golden capture short enough
-to replay at once is sent as HEPv3, over UDP and over TCP, to
-`sipauthmon --hep-listen 127.0.0.1:PORT -o json OPTIONS`, which is then
-stopped with SIGTERM; its diagnoses must equal the golden ones (times
-shifted back: the messages are sent with times just before now, since the
-daemon expires state on the wall clock).
+to replay is sent as HEPv3, over UDP and over TCP, to
+`sipauthmon --hep-listen 127.0.0.1:PORT --hep-allow 127.0.0.1 -o json
+--stats OPTIONS` (an authenticated agent: its records are verified as the
+golden ones), which is then stopped with SIGTERM; its diagnoses must equal
+the golden ones. The
+daemon believes a HEP time only within PIPELINE_HEP_MAX_SKEW_US (5 s) of
+the arrival, so the messages keep their spacing but are shifted to now and
+paced: each leaves at most LEAD_S before its time (times shifted back
+before comparing; none may be clamped, hep.clamped_ts = 0). For
+KEY_TESTS the listener also runs with --hep-auth-key: packets carrying the
+key give the golden records, packets without it or with another nothing
+(hep.key_missing / hep.key_wrong count them); and with an allow-list that
+leaves the sender out: nothing (hep_listener.denied). Replays run a few at
+a time.
 
     tunnels.py --sipauthmon PATH [--only NAME]...
 
@@ -37,9 +50,11 @@ Exit 0 passed, 1 failed (a binary without --hep-listen fails). Standard library 
 """
 
 import argparse
+import concurrent.futures
 import datetime
 import importlib.util
 import json
+import math
 import os
 import random
 import signal
@@ -48,6 +63,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -192,8 +208,9 @@ def erspan3(frames, seed):
 
 # ---------------------------------------------------------------------- HEP
 
-def hep3_packet(src, dst, sport, dport, proto, ts_us, payload, capture_id=2001):
-    """HEPv3 (sipcapture HEP3 spec): "HEP3", total length, generic chunks."""
+def hep3_packet(src, dst, sport, dport, proto, ts_us, payload, capture_id=2001, auth_key=None):
+    """HEPv3 (sipcapture HEP3 spec): "HEP3", total length, generic chunks;
+    auth_key (bytes): chunk 14, the agent's shared key."""
     def chunk(t, body):
         return struct.pack("!HHH", 0, t, 6 + len(body)) + body
 
@@ -204,6 +221,8 @@ def hep3_packet(src, dst, sport, dport, proto, ts_us, payload, capture_id=2001):
     body += chunk(9, struct.pack("!I", ts_us // 1_000_000))
     body += chunk(10, struct.pack("!I", ts_us % 1_000_000))
     body += chunk(11, b"\x01") + chunk(12, struct.pack("!I", capture_id))
+    if auth_key is not None:
+        body += chunk(14, auth_key)
     body += chunk(15, payload)
     return b"HEP3" + struct.pack("!H", 6 + len(body)) + body
 
@@ -249,28 +268,48 @@ TRANSFORMS = {
     "hep2": hep2,
 }
 
+# HEP in captured UDP is off by default (DESIGN.md "Trusted inputs"); the
+# agent is allow-listed, as a site would: its records are verified as the
+# golden ones (unauthenticated HEP verifies nothing).
+OPTIONS = {
+    "hep3": ["--hep-in-capture", "--hep-allow", "203.0.113.240"],
+    "hep2": ["--hep-in-capture", "--hep-allow", "203.0.113.240"],
+}
+
 
 # ------------------------------------------------- HEP listener end to end
 
-MAX_SPAN_US = 15_000_000  # replayable at once: shorter than any expiry (32 s TTL)
+MAX_SPAN_US = 15_000_000  # replayed: shorter than any expiry (32 s TTL)
 TIME_FIELDS = ("first_seen", "last_seen")
+LEAD_S = 3.5  # a packet leaves at most this long before its time (< the 5 s clamp)
+KEY = b"tunnels-hep-key"
+KEY_TESTS = ("wrong-password",)
+WORKERS = 8
+
+_ports_lock = threading.Lock()
+_ports_taken = set()
 
 
 def _free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 right now."""
-    for _ in range(50):
-        t = socket.socket()
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-        u.close()
-        return port
+    """A port free for both UDP and TCP on 127.0.0.1 right now, and not handed
+    to another replay running at the same time."""
+    with _ports_lock:
+        for _ in range(50):
+            t = socket.socket()
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                if port in _ports_taken:
+                    continue
+                u.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            finally:
+                t.close()
+                u.close()
+            _ports_taken.add(port)
+            return port
     raise RuntimeError("no free port")
 
 
@@ -293,9 +332,23 @@ def _udp_backlog(port):
     return 0
 
 
+def _early(due_us):
+    """How long before LEAD_S ahead of due_us (µs since the epoch) it is now."""
+    return due_us / 1e6 - LEAD_S - time.time()
+
+
+def _wait_due(due_us):
+    """Sleep until LEAD_S before due_us."""
+    wait = _early(due_us)
+    if wait > 0:
+        time.sleep(wait)
+
+
 def _send_udp(port, packets):
+    """packets: [(time µs, bytes)], each sent when its time is near."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for p in packets:
+    for due, p in packets:
+        _wait_due(due)
         s.sendto(p, ("127.0.0.1", port))
         time.sleep(0.001)  # ordered and well under the socket buffer
     s.close()
@@ -306,16 +359,28 @@ def _send_udp(port, packets):
 
 
 def _send_tcp(port, packets, rng):
-    """One connection; the stream cut at random places; then bytes that are not
-    HEP: the listener closes the connection after handing over every packet
-    before them, which tells that everything was analysed."""
-    stream = b"".join(packets)
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    off = 0
+    """One connection; the stream cut at random places (also before a packet
+    that is not due yet, so that the packets before it are not held back);
+    then bytes that are not HEP: the
+    listener closes the connection after handing over every packet before
+    them, which tells that everything was analysed."""
+    stream = b"".join(p for _, p in packets)
+    starts, off = [], 0
+    for due, p in packets:
+        starts.append((off, due))
+        off += len(p)
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    off, k = 0, 0
     while off < len(stream):
-        n = rng.randrange(1, 3000)
-        s.sendall(stream[off:off + n])
-        off += n
+        end = min(len(stream), off + rng.randrange(1, 3000))
+        while k < len(starts) and starts[k][0] < end:
+            if starts[k][0] > off and _early(starts[k][1]) > 0:
+                end = starts[k][0]
+                break
+            _wait_due(starts[k][1])
+            k += 1
+        s.sendall(stream[off:end])
+        off = end
     s.sendall(b"NOT HEP\r\n")
     try:
         while s.recv(4096):
@@ -338,37 +403,67 @@ def _wait_listening(proc, port):
     return False
 
 
+def _stats(err):
+    st = {}
+    for line in err.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            st[parts[0]] = int(parts[1])
+    return st
+
+
+# mode -> (transport, daemon options, key in the packets, records expected,
+#          the counter that must equal the number of packets)
+_WITH_KEY = ["--hep-auth-key", KEY.decode()]
+MODES = {
+    "udp": ("udp", ["--hep-allow", "127.0.0.1"], None, True, "hep.authenticated"),
+    "tcp": ("tcp", ["--hep-allow", "127.0.0.1"], None, True, "hep.authenticated"),
+    "udp-key": ("udp", _WITH_KEY, KEY, True, "hep.authenticated"),
+    "tcp-key": ("tcp", _WITH_KEY, KEY, True, "hep.authenticated"),
+    "udp-no-key": ("udp", _WITH_KEY, None, False, "hep.key_missing"),
+    "tcp-wrong-key": ("tcp", _WITH_KEY, b"not-" + KEY, False, "hep.key_wrong"),
+    "udp-not-allowed": ("udp", ["--hep-allow", "127.0.0.2"], None, False,
+                        "hep_listener.denied"),
+}
+
+
 def run_listener(sipauthmon, test, frames, options, mode, golden):
-    """Problems (empty = pass) of one golden test replayed as HEP in mode udp|tcp."""
+    """Problems (empty = pass) of one golden test replayed as HEP in a MODES mode."""
+    transport, daemon_options, packet_key, records, counter = MODES[mode]
     msgs = [(ts, _tp.parse_udp4(lt, data)) for ts, lt, data in frames]
     msgs = [(ts, p) for ts, p in msgs if p is not None]
-    # Times just before now, whole seconds apart from the original (exact undo).
-    shift_s = int(time.time() - msgs[-1][0] / 1e6) - 2
-    shift = shift_s * 1_000_000
-    packets = [hep3_packet(p.ip_src, p.ip_dst, p.sport, p.dport, PROTO_UDP, ts + shift,
-                           p.payload) for ts, p in msgs]
     port = _free_port()
-    cmd = [sipauthmon, "--hep-listen", f"127.0.0.1:{port}", "-o", "json"] + options
+    cmd = ([sipauthmon, "--hep-listen", f"127.0.0.1:{port}", "-o", "json", "--stats"] +
+           daemon_options + options)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     problems = []
+    shift = 0
     try:
         if not _wait_listening(proc, port):
             problems.append("not listening")
-        elif mode == "udp":
-            _send_udp(port, packets)
         else:
-            _send_tcp(port, packets, random.Random(test["name"]))
+            # The first message 2-3 s ahead of now, whole seconds from the
+            # original (exact undo); the rest keep their spacing.
+            shift = (math.ceil(time.time() - msgs[0][0] / 1e6) + 2) * 1_000_000
+            packets = [(ts + shift, hep3_packet(p.ip_src, p.ip_dst, p.sport, p.dport, PROTO_UDP,
+                                                ts + shift, p.payload, auth_key=packet_key))
+                       for ts, p in msgs]
+            if transport == "udp":
+                _send_udp(port, packets)
+            else:
+                _send_tcp(port, packets, random.Random(test["name"]))
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
         problems.append("did not stop on SIGTERM")
-    want_rc = 1 if test["codes"] else 0
+    want_rc = 1 if test["codes"] and records else 0
     if proc.returncode != want_rc:
-        first = err.decode("utf-8", "replace").strip().splitlines()[:1]
-        problems.append(f"exit {proc.returncode}, golden {want_rc}" +
+        first = [l for l in err.decode("utf-8", "replace").splitlines()
+                 if l.strip() and not l.split()[-1].isdigit()][:1]
+        problems.append(f"exit {proc.returncode}, want {want_rc}" +
                         (f" ({first[0][:160]})" if first else ""))
     got = []
     for n, line in enumerate(out.decode("utf-8", "replace").splitlines(), 1):
@@ -381,10 +476,16 @@ def run_listener(sipauthmon, test, frames, options, mode, golden):
             if isinstance(rec.get(k), str):
                 rec[k] = _shift_time(rec[k], shift)
         got.append(rec)
-    want = golden["read_expected"](test["name"])
+    want = golden["read_expected"](test["name"]) if records else []
     if got != want:
         codes = [r.get("diagnosis") for r in got]
         problems.append(f"{golden['describe'](got, want)} (diagnoses {codes or '-'})")
+    st = _stats(err)
+    # The readiness probe (_wait_listening) is one more connection refused.
+    n = len(msgs) + (1 if counter == "hep_listener.denied" else 0)
+    for name, want_n in ((counter, n), ("hep.clamped_ts", 0)):
+        if st.get(name) != want_n:
+            problems.append(f"{name} {st.get(name)}, want {want_n}")
     return problems
 
 
@@ -401,7 +502,10 @@ def main(argv):
         tests = [t for t in tests if t["name"] in args.only]
     passed = failed = skipped = 0
     with tempfile.TemporaryDirectory(prefix="sipauthmon-hep-") as tmp:
+        jobs = []
         for t in tests:
+            if "--hep-in-capture" in t["options"]:
+                continue  # a capture of HEP already: not wrapped again
             frames = runner.read_pcap(os.path.join(gold.CAPTURES, t["capture"]))
             if frames is None or not _tp.is_eligible(frames):
                 continue
@@ -410,9 +514,16 @@ def main(argv):
                 skipped += 1
                 continue
             options, _secrets = gold.materialize(t["options"], tempfile.mkdtemp(dir=tmp))
-            for mode in ("udp", "tcp"):
+            modes = list(MODES) if t["name"] in KEY_TESTS else ["udp", "tcp"]
+            jobs += [(t, frames, options, mode) for mode in modes]
+        # The longest replays first, so that the pool ends together.
+        jobs.sort(key=lambda j: j[1][0][0] - j[1][-1][0])
+        with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            futures = [pool.submit(run_listener, args.sipauthmon, t, frames, options, mode,
+                                   golden) for t, frames, options, mode in jobs]
+            for (t, _f, _o, mode), fut in zip(jobs, futures):
                 label = f"{t['name']}/hep-listen-{mode}"
-                problems = run_listener(args.sipauthmon, t, frames, options, mode, golden)
+                problems = fut.result()
                 if problems:
                     failed += 1
                     print(f"FAIL {label}: " + "; ".join(problems))
