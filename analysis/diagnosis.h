@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../parser/endpoint.h"
+
 /* In precedence order: when several causes fit, the lower value wins. */
 typedef enum {
         DIAG_CHALLENGE_MISSING = 0,
@@ -71,6 +73,10 @@ typedef struct {
         char realm[128];
         char client[64]; /* ip:port or [v6]:port */
         char server[64];
+        /* The same two endpoints, structured (JSON client_ip/client_port, HEP
+         * out address chunks); family 0 when the record names none. */
+        Endpoint client_ep;
+        Endpoint server_ep;
         char transport[8]; /* "udp", "tcp" */
         char method[32];
         char call_id[160];

@@ -1073,13 +1073,15 @@ static void record_init(Diagnosis *d, DiagCode code, unsigned attempts, int64_t 
 }
 
 /* Who spoke to whom, and how: the fields every record with a client has. */
-static void record_parties(Diagnosis *d, const char *realm, const char *client, const char *server,
-                           Transport transport, const char *method, const char *user_agent,
-                           const char *server_agent)
+static void record_parties(Diagnosis *d, const char *realm, const Endpoint *client,
+                           const Endpoint *server, Transport transport, const char *method,
+                           const char *user_agent, const char *server_agent)
 {
         copy_str(d->realm, sizeof d->realm, realm);
-        copy_str(d->client, sizeof d->client, client);
-        copy_str(d->server, sizeof d->server, server);
+        endpoint_format(client, d->client, sizeof d->client);
+        endpoint_format(server, d->server, sizeof d->server);
+        d->client_ep = *client;
+        d->server_ep = *server;
         copy_str(d->transport, sizeof d->transport, transport_name(transport));
         copy_str(d->method, sizeof d->method, method);
         copy_str(d->user_agent, sizeof d->user_agent, user_agent);
@@ -1211,12 +1213,8 @@ static const char *code_cause(DiagCode c)
 /* The parts of a record every principal-based diagnosis shares. */
 static void fill_principal(Diagnosis *d, const Principal *p, DiagCode code)
 {
-        char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
-
         record_init(d, code, 0, 0, 0);
-        endpoint_format(&p->client, client, sizeof client);
-        endpoint_format(&p->server, server, sizeof server);
-        record_parties(d, p->realm, client, server, p->transport, p->method, p->user_agent,
+        record_parties(d, p->realm, &p->client, &p->server, p->transport, p->method, p->user_agent,
                        p->server_agent);
         copy_str(d->user, sizeof d->user, p->user);
         copy_str(d->call_id, sizeof d->call_id, p->call_id);
@@ -1777,8 +1775,8 @@ static void scan_evaluate(Tracker *t, Source *so, int64_t now, bool final)
         s.family = server_family_detect(so->server_agent, so->pjsip_shape);
 
         record_init(&d, DIAG_ACCOUNT_SCAN, so->failures, first, now);
-        record_parties(&d, so->realm, client, server, so->transport, so->method, so->user_agent,
-                       so->server_agent);
+        record_parties(&d, so->realm, &so->client, &so->server, so->transport, so->method,
+                       so->user_agent, so->server_agent);
         for (unsigned i = 0; i < so->n_users && d.n_accounts < DIAG_ACCOUNTS_MAX; i++) {
                 ScanUserState st = scan_user_state(t, &so->users[i], now);
                 if (st == SCAN_USER_NONE)
@@ -2065,7 +2063,7 @@ static bool compromise(Tracker *t, const PacketMeta *meta, const SipMsg *m, cons
         s.family = server_family_detect(s.server_agent, p && p->pjsip_shape);
 
         record_init(&d, DIAG_CREDENTIAL_COMPROMISE, s.attempts, first_us, now);
-        record_parties(&d, x->realm, client, server, x->transport, x->method, x->user_agent,
+        record_parties(&d, x->realm, &x->src, &x->dst, x->transport, x->method, x->user_agent,
                        s.server_agent);
         copy_str(d.user, sizeof d.user, x->user);
         copy_str(d.call_id, sizeof d.call_id, m->call_id);
@@ -2105,6 +2103,7 @@ static void success(Tracker *t, const PacketMeta *meta, const SipMsg *m, const T
         SourceUser *su = so ? source_user(t, so, x->user, false) : NULL;
 
         t->st.successes++;
+        t->st.auth_successes += x->has_creds;
         /* A 2xx that unauthenticated HEP reports is anyone's word: it must not
          * end a guesser's streak or take a name out of a scan (issue 13). */
         if (meta->origin == ORIGIN_HEP_UNAUTH)
@@ -2162,8 +2161,10 @@ static void on_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         if (challenge) {
                 challenge_keys(t, meta, m, m->status == 407, &ck);
                 collect_challenges(t, m, m->status == 407, &cs, &pjsip_shape);
-                if (cs.valid)
+                if (cs.valid) {
                         t->st.challenges++;
+                        t->st.challenges_407 += m->status == 407;
+                }
                 lru_prefetch_slot(&t->txns, kt.h);
                 challenge_keys_prefetch(t, &ck);
         } else {

@@ -56,9 +56,11 @@ typedef struct {
         uint64_t responses;
         uint64_t retransmissions;
         uint64_t unmatched_responses;
-        uint64_t challenges;
+        uint64_t challenges;     /* usable 401 and 407 challenges */
+        uint64_t challenges_407; /* of which 407 (Proxy-Authenticate) */
         uint64_t refusals;
-        uint64_t successes;
+        uint64_t successes;      /* 2xx final responses matched to their request */
+        uint64_t auth_successes; /* of which to a request that carried credentials */
         uint64_t diagnoses;
         uint64_t suppressed;
         uint64_t rate_limited; /* records held back by the global cap */

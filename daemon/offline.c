@@ -13,7 +13,9 @@
 #include "capture.h"
 #include "credentials_file.h"
 #include "escape.h"
+#include "hep_send.h"
 #include "log.h"
+#include "metrics.h"
 #include "sink.h"
 #include "stats.h"
 #include "../analysis/pipeline.h"
@@ -27,8 +29,10 @@ static volatile sig_atomic_t got_signal;
 
 typedef struct {
         Sink *sink;
-        uint64_t diagnoses; /* records the pipeline produced */
-        int sink_error;     /* first failure of the sink; output stops there */
+        HepSender *hep;              /* --hep-send; NULL = none */
+        uint64_t diagnoses;          /* records the pipeline produced */
+        uint64_t written[DIAG__MAX]; /* records the sink took, by code (--stats, metrics) */
+        int sink_error;              /* first failure of the sink; output stops there */
 } Run;
 
 static void on_signal(int sig)
@@ -61,8 +65,29 @@ static void on_diagnosis(const Diagnosis *d, void *userdata)
         if (run->sink_error)
                 return;
         r = sink_emit(run->sink, d);
-        if (r < 0)
+        if (r < 0) {
                 run->sink_error = r;
+                return;
+        }
+        if ((unsigned)d->code < DIAG__MAX)
+                run->written[d->code]++;
+        hep_sender_send(run->hep, d); /* what the sink wrote, no more */
+}
+
+/* --metrics-file: once, at the end of the input. A failure is logged and
+ * counted (--stats), and changes neither the output nor the exit status. */
+static void write_metrics(const char *path, StatsView *v)
+{
+        MetricsFile *m = metrics_file_new(path);
+
+        if (!m) {
+                log_error("out of memory");
+                return;
+        }
+        v->metrics = true;
+        metrics_file_write(m, v);
+        v->metrics_write_failures = metrics_file_failures(m);
+        metrics_file_free(m);
 }
 
 /*
@@ -153,6 +178,14 @@ int offline_run(const Options *o)
                 }
                 log_debug("%zu credentials loaded", credstore_count(creds));
         }
+        if (o->hep_send) {
+                r = hep_sender_open(&run.hep, o->hep_send, o->hep_id, o->hep_auth.key,
+                                    o->hep_auth.key_len, err, sizeof(err));
+                if (r < 0) {
+                        log_error("%s", err);
+                        goto out;
+                }
+        }
         r = open_capture(o, &cap);
         if (r < 0)
                 goto out;
@@ -193,7 +226,18 @@ int offline_run(const Options *o)
 
                 pipeline_get_stats(p, &ps);
                 stats_tls_hint(&ps);
-                v = (StatsView){.pipeline = &ps, .diagnoses = run.diagnoses};
+                v = (StatsView){
+                    .pipeline = &ps, .diagnoses = run.diagnoses, .written = run.written};
+                if (run.hep) {
+                        HepSenderStats hs;
+
+                        hep_sender_get_stats(run.hep, &hs);
+                        v.hep_send = true;
+                        v.hep_sent = hs.packets;
+                        v.hep_send_errors = hs.errors;
+                }
+                if (o->metrics_file)
+                        write_metrics(o->metrics_file, &v);
                 if (o->stats)
                         stats_print(&v, stderr);
         }
@@ -212,6 +256,7 @@ out:
         p = pipeline_free(p);
         creds = credstore_free(creds);
         run.sink = sink_free(run.sink);
+        run.hep = hep_sender_free(run.hep);
         cap = capture_close(cap);
         return status;
 }

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "escape.h"
 #include "log.h"
+#include "hep_send.h"
 #include "options.h"
 #include "../analysis/tracker.h"
 
@@ -42,6 +43,9 @@ enum {
         SET_HEP_AUTH_KEY = 1u << 12,
         SET_HEP_ALLOW = 1u << 13,
         SET_HEP_IN_CAPTURE = 1u << 14,
+        SET_METRICS_FILE = 1u << 15,
+        SET_HEP_SEND = 1u << 16,
+        SET_HEP_ID = 1u << 17,
 };
 
 enum {
@@ -58,6 +62,9 @@ enum {
         OPT_HEP_AUTH_KEY,
         OPT_HEP_ALLOW,
         OPT_HEP_IN_CAPTURE,
+        OPT_METRICS_FILE,
+        OPT_HEP_SEND,
+        OPT_HEP_ID,
         OPT_TUNE_BASE = 0x200, /* + Tunable */
 };
 
@@ -80,6 +87,9 @@ static const struct option long_options[] = {
     {"hep-auth-key", required_argument, NULL, OPT_HEP_AUTH_KEY},
     {"hep-allow", required_argument, NULL, OPT_HEP_ALLOW},
     {"hep-in-capture", no_argument, NULL, OPT_HEP_IN_CAPTURE},
+    {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+    {"hep-send", required_argument, NULL, OPT_HEP_SEND},
+    {"hep-id", required_argument, NULL, OPT_HEP_ID},
     {"user", required_argument, NULL, OPT_USER},
     {"parser", required_argument, NULL, OPT_PARSER},
     {"guess-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_GUESS_THRESHOLD},
@@ -113,6 +123,10 @@ const char *options_usage(void)
                "      --hep-allow LIST    HEP is taken only from these addresses/prefixes\n"
                "                          (comma list, e.g. 192.0.2.7,2001:db8::/32)\n"
                "      --hep-in-capture    decode HEP found in captured UDP (off by default)\n"
+               "      --hep-send ADDR:PORT\n"
+               "                          also send every record to HOMER as a HEPv3 log\n"
+               "                          (type 100) keyed by its Call-ID; numeric address\n"
+               "      --hep-id N          capture agent id of those packets (default 2002)\n"
                "  -o, --output journal|text|json\n"
                "                          default: journal under systemd, text otherwise\n"
                "  -c, --config FILE       default " SYSCONFDIR "/sipauthmon/sipauthmon.conf\n"
@@ -127,6 +141,8 @@ const char *options_usage(void)
                "                          global cap, then one summary record (default 60,\n"
                "                          0 = no cap)\n"
                "      --stats             counters on stderr at exit\n"
+               "      --metrics-file PATH Prometheus text format, replaced every 15 s and at\n"
+               "                          exit (node_exporter textfile collector: NAME.prom)\n"
                "      --parser fast|full  fast (default): SIP without credentials or\n"
                "                          challenges skips sofia-sip; full: all through it\n"
                "      --user USER         started as root: run as USER after opening the\n"
@@ -177,6 +193,7 @@ void options_init(Options *o)
             .output = SINK_TEXT,
             .threshold = 3,
             .window_s = 300,
+            .hep_id = HEP_SEND_ID_DEFAULT,
         };
 }
 
@@ -189,6 +206,8 @@ void options_done(Options *o)
         free(o->user);
         free(o->config);
         free(o->credentials);
+        free(o->metrics_file);
+        free(o->hep_send);
         /* The HEP key is a secret: not left in freed memory. */
         explicit_bzero(&o->hep_auth, sizeof o->hep_auth);
         options_init(o);
@@ -369,6 +388,13 @@ static int set_value(Options *o, unsigned which, const char *what, const char *v
                 if (apply)
                         o->count = u;
                 return 0;
+        case SET_HEP_ID:
+                if (!options_parse_uint(v, 0, UINT32_MAX, &u))
+                        return fail(err, n, "%s: invalid value '%s' (expected 0-%u)", what,
+                                    esc(v, e, sizeof(e)), (unsigned)UINT32_MAX);
+                if (apply)
+                        o->hep_id = (uint32_t)u;
+                return 0;
         case SET_OUTPUT: {
                 SinkKind k;
 
@@ -388,7 +414,8 @@ static int set_value(Options *o, unsigned which, const char *what, const char *v
 }
 
 /*
- * The string settings that need a check: --sip-ports, --hep-listen, --user.
+ * The string settings that need a check: --sip-ports, --hep-listen, --user,
+ * --metrics-file, --hep-send.
  * Same contract as set_value().
  */
 static int set_string(Options *o, unsigned which, const char *what, const char *v, bool apply,
@@ -447,6 +474,38 @@ static int set_string(Options *o, unsigned which, const char *what, const char *
                         return fail(err, n, "%s: invalid user name '%s'", what,
                                     esc(v, e, sizeof(e)));
                 return apply ? set_str(&o->user, v, err, n) : 0;
+        case SET_HEP_SEND:
+                /* Empty: none (the default configuration shows the key so). */
+                if (!*v) {
+                        if (apply) {
+                                free(o->hep_send);
+                                o->hep_send = NULL;
+                        }
+                        return 0;
+                }
+                if (!hep_send_parse_addr(v, NULL, 0, NULL))
+                        return fail(err, n,
+                                    "%s: invalid value '%s' (expected a numeric IPV4:PORT or "
+                                    "[IPV6]:PORT, port 1-65535: nothing is resolved)",
+                                    what, esc(v, e, sizeof(e)));
+                return apply ? set_str(&o->hep_send, v, err, n) : 0;
+        case SET_METRICS_FILE: {
+                size_t len = strlen(v);
+
+                /* Empty: none (the default configuration shows the key so). */
+                if (len == 0) {
+                        if (apply) {
+                                free(o->metrics_file);
+                                o->metrics_file = NULL;
+                        }
+                        return 0;
+                }
+                /* A file name, not a directory: the file is replaced by rename. */
+                if (v[len - 1] == '/')
+                        return fail(err, n, "%s: invalid value '%s' (expected a file path)", what,
+                                    esc(v, e, sizeof(e)));
+                return apply ? set_str(&o->metrics_file, v, err, n) : 0;
+        }
         default:
                 return fail(err, n, "internal error: unknown setting");
         }
@@ -572,7 +631,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
                 unsigned which;
         } numeric[] = {
             {"threshold", SET_THRESHOLD}, {"window", SET_WINDOW}, {"duration", SET_DURATION},
-            {"count", SET_COUNT},         {"output", SET_OUTPUT},
+            {"count", SET_COUNT},         {"output", SET_OUTPUT}, {"hep_id", SET_HEP_ID},
         };
         ConfigCtx *c = user;
         Options *o = c->o;
@@ -673,6 +732,8 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
             {"hep_auth_key", SET_HEP_AUTH_KEY},
             {"hep_allow", SET_HEP_ALLOW},
             {"user", SET_USER},
+            {"metrics_file", SET_METRICS_FILE},
+            {"hep_send", SET_HEP_SEND},
         };
         for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
                 if (strcmp(name, strings[i].key) != 0)
@@ -865,6 +926,7 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                     {OPT_WINDOW, SET_WINDOW, "--window"},
                     {OPT_DURATION, SET_DURATION, "--duration"},
                     {OPT_COUNT, SET_COUNT, "--count"},
+                    {OPT_HEP_ID, SET_HEP_ID, "--hep-id"},
                 };
                 size_t v = 0;
 
@@ -950,6 +1012,25 @@ int options_parse(Options *o, int argc, char **argv, const char *default_config,
                 case OPT_HEP_IN_CAPTURE:
                         o->hep_in_capture = true;
                         set |= SET_HEP_IN_CAPTURE;
+                        break;
+                case OPT_HEP_SEND:
+                        if (optarg[0] == '\0')
+                                return fail(err, errlen,
+                                            "option '--hep-send' needs a non-empty argument");
+                        r = set_string(o, SET_HEP_SEND, "--hep-send", optarg, true, err, errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_HEP_SEND;
+                        break;
+                case OPT_METRICS_FILE:
+                        if (optarg[0] == '\0')
+                                return fail(err, errlen,
+                                            "option '--metrics-file' needs a non-empty argument");
+                        r = set_string(o, SET_METRICS_FILE, "--metrics-file", optarg, true, err,
+                                       errlen);
+                        if (r < 0)
+                                return r;
+                        set |= SET_METRICS_FILE;
                         break;
                 case OPT_PARSER:
                         /* Same diagnoses either way (tests/fastpath); full is the reference. */

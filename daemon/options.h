@@ -66,9 +66,12 @@ typedef struct {
          * who may send HEP (analysis/hepauth.h). The key is wiped by options_done(). */
         HepAuthConfig hep_auth;
         bool hep_in_capture;
-        char *user;        /* user to drop to when started as root; NULL = default */
-        char *config;      /* the -c path, NULL when the default was used */
-        char *credentials; /* path; verified by a later module */
+        char *user;         /* user to drop to when started as root; NULL = default */
+        char *config;       /* the -c path, NULL when the default was used */
+        char *credentials;  /* path; verified by a later module */
+        char *metrics_file; /* --metrics-file: Prometheus text format; NULL = none */
+        char *hep_send;     /* --hep-send: "ADDR:PORT" (numeric) for HEP out; NULL = none */
+        uint32_t hep_id;    /* --hep-id: capture agent id of HEP out (HEP3 chunk 12) */
         unsigned threshold;
         unsigned window_s;
         unsigned duration_s; /* 0 = no limit (live only) */

@@ -34,7 +34,9 @@
 #include "credentials_file.h"
 #include "escape.h"
 #include "hep_listener.h"
+#include "hep_send.h"
 #include "log.h"
+#include "metrics.h"
 #include "privileges.h"
 #include "ring.h"
 #include "sink.h"
@@ -57,7 +59,7 @@ typedef struct {
         const char *default_config;
 
         sd_event *event;
-        sd_event_source *tick, *status_timer, *watchdog, *duration, *wake_src;
+        sd_event_source *tick, *status_timer, *watchdog, *duration, *wake_src, *metrics_timer;
         uint64_t watchdog_usec;
 
         Ring *ring;
@@ -67,11 +69,14 @@ typedef struct {
         char iface[128];             /* escaped, for messages */
         HepListener *hep;
         char hep_addr[128];
+        HepSender *hep_send; /* --hep-send; NULL = none */
 
         Pipeline *p;
         Sink *sink;
         CredStore *creds;
         uint64_t diagnoses;
+        uint64_t written[DIAG__MAX]; /* records the sink took, by code (--stats, metrics) */
+        MetricsFile *metrics;        /* --metrics-file; NULL = none */
         int sink_error;
         uint64_t frames; /* captured frames and HEP packets analysed (--count) */
         uint64_t discarded_at_stop;
@@ -93,10 +98,15 @@ static void get_stats(Service *s, PipelineStats *ps, CaptureThreadStatus *cts, R
         *v = (StatsView){
             .pipeline = ps,
             .diagnoses = s->diagnoses,
+            .written = s->written,
             .reloads = s->reloads,
             .reload_failures = s->reload_failures,
             .service = true,
         };
+        if (s->metrics) {
+                v->metrics = true;
+                v->metrics_write_failures = metrics_file_failures(s->metrics);
+        }
         if (s->ct) {
                 capture_thread_get_status(s->ct, cts);
                 v->capture = &cts->kernel; /* zero until the first figures */
@@ -122,6 +132,14 @@ static void get_stats(Service *s, PipelineStats *ps, CaptureThreadStatus *cts, R
                 hl[STATS_HEP_LISTENER_DEADLINE] = h.deadline;
                 hl[STATS_HEP_LISTENER_IDLE] = h.idle;
                 v->hep_listener = hl;
+        }
+        if (s->hep_send) {
+                HepSenderStats hs;
+
+                hep_sender_get_stats(s->hep_send, &hs);
+                v->hep_send = true;
+                v->hep_sent = hs.packets;
+                v->hep_send_errors = hs.errors;
         }
 }
 
@@ -165,6 +183,9 @@ static void format_status(Service *s, char *buf, size_t n)
         if (s->hep && s->ct)
                 APPEND("; HEP on %s: %" PRIu64 " packets", s->hep_addr,
                        hl[STATS_HEP_LISTENER_PACKETS]);
+        if (v.hep_send)
+                APPEND("; HEP out: %" PRIu64 " sent, %" PRIu64 " failed", v.hep_sent,
+                       v.hep_send_errors);
         if (ps.tls_suspected)
                 APPEND("; %" PRIu64 " TCP segments on port 5061 look like TLS, which cannot be "
                        "read on the wire: send HEP copies (--hep-listen)",
@@ -232,7 +253,11 @@ static void on_diagnosis(const Diagnosis *d, void *userdata)
         if (r < 0) {
                 s->sink_error = r;
                 sd_event_exit(s->event, 0); /* nowhere to write: stop */
+                return;
         }
+        if ((unsigned)d->code < DIAG__MAX)
+                s->written[d->code]++;
+        hep_sender_send(s->hep_send, d); /* what the sink wrote, no more */
 }
 
 static void request_stop(Service *s, const char *why)
@@ -338,6 +363,27 @@ static int on_status_timer(sd_event_source *src, uint64_t usec, void *userdata)
         return rearm(src, (uint64_t)SERVICE_STATUS_INTERVAL_S * 1000000);
 }
 
+/* --metrics-file: at start, every metrics_interval_usec() and at exit. */
+static void write_metrics(Service *s)
+{
+        uint64_t hl[STATS_HEP_LISTENER__MAX] = {0};
+        CaptureThreadStatus cts = {0};
+        PipelineStats ps;
+        RingStats rs = {0};
+        StatsView v;
+
+        if (!s->metrics)
+                return;
+        get_stats(s, &ps, &cts, &rs, hl, &v);
+        metrics_file_write(s->metrics, &v); /* a failure is counted and logged there */
+}
+
+static int on_metrics_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        write_metrics(userdata);
+        return rearm(src, metrics_interval_usec());
+}
+
 static int on_watchdog(sd_event_source *src, uint64_t usec, void *userdata)
 {
         Service *s = userdata;
@@ -439,7 +485,7 @@ static void reload(Service *s)
 
         /* What needs a restart: name it rather than pretend. */
         {
-                const char *changed[8];
+                const char *changed[10];
                 size_t k = 0, len = 0;
 
                 if (n.input != s->o->input || !same_str(n.source, s->o->source))
@@ -453,6 +499,10 @@ static void reload(Service *s)
                         changed[k++] = "hep_auth_key/hep_allow/hep_in_capture";
                 if (!same_str(n.user, s->o->user))
                         changed[k++] = "user";
+                if (!same_str(n.metrics_file, s->o->metrics_file))
+                        changed[k++] = "metrics_file";
+                if (!same_str(n.hep_send, s->o->hep_send) || n.hep_id != s->o->hep_id)
+                        changed[k++] = "hep_send/hep_id";
                 if (n.duration_s != s->o->duration_s || n.count != s->o->count)
                         changed[k++] = "duration/count";
                 for (size_t i = 0; i < k && len < sizeof(note); i++) {
@@ -567,6 +617,14 @@ static int add_sources(Service *s)
                         return r;
                 sd_event_source_set_priority(s->watchdog, SD_EVENT_PRIORITY_IMPORTANT);
         }
+        if (s->metrics) {
+                /* Accuracy: a tenth of the period (sd-event's default is 250 ms). */
+                r = sd_event_add_time_relative(s->event, &s->metrics_timer, CLOCK_MONOTONIC,
+                                               metrics_interval_usec(),
+                                               metrics_interval_usec() / 10, on_metrics_timer, s);
+                if (r < 0)
+                        return r;
+        }
         if (s->o->duration_s) {
                 r = sd_event_add_time_relative(s->event, &s->duration, CLOCK_MONOTONIC,
                                                (uint64_t)s->o->duration_s * 1000000, 0, on_duration,
@@ -678,6 +736,14 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
                 }
                 log_debug("listening for HEP on %s", s.hep_addr);
         }
+        if (o->hep_send) {
+                r = hep_sender_open(&s.hep_send, o->hep_send, o->hep_id, o->hep_auth.key,
+                                    o->hep_auth.key_len, err, sizeof(err));
+                if (r < 0) {
+                        log_error("%s", err);
+                        goto out;
+                }
+        }
         r = privileges_drop(o->user, err, sizeof(err));
         if (r < 0) {
                 log_error("%s", err);
@@ -694,8 +760,10 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
         pc.parser = o->parser_full ? PIPELINE_PARSER_FULL : PIPELINE_PARSER_FAST;
         options_hep_config(o, &pc.hep);
         s.p = pipeline_new_config(&pc, on_diagnosis, &s);
+        if (o->metrics_file)
+                s.metrics = metrics_file_new(o->metrics_file);
         r = sd_event_new(&s.event);
-        if (!s.sink || !s.p || r < 0) {
+        if (!s.sink || !s.p || r < 0 || (o->metrics_file && !s.metrics)) {
                 log_error("out of memory");
                 goto out;
         }
@@ -725,6 +793,7 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
                 }
         }
 
+        write_metrics(&s); /* there, all zeros, when READY=1 says so */
         notify_status(&s, "READY=1\n");
         r = sd_event_loop(s.event);
         if (r < 0)
@@ -751,6 +820,7 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
                 RingStats rs;
                 StatsView v;
 
+                write_metrics(&s); /* first, so that --stats counts a failure */
                 get_stats(&s, &ps, &cts, &rs, hl, &v);
                 if (!s.tls_hint_logged)
                         stats_tls_hint(&ps);
@@ -770,15 +840,18 @@ out:
         s.ct = capture_thread_free(s.ct);
         capture_close(cap);
         s.hep = hep_listener_free(s.hep);
+        s.hep_send = hep_sender_free(s.hep_send);
         sd_event_source_unref(s.tick);
         sd_event_source_unref(s.status_timer);
         sd_event_source_unref(s.watchdog);
         sd_event_source_unref(s.duration);
         sd_event_source_unref(s.wake_src);
+        sd_event_source_unref(s.metrics_timer);
         s.event = sd_event_unref(s.event);
         s.p = pipeline_free(s.p);
         s.creds = credstore_free(s.creds);
         s.sink = sink_free(s.sink);
+        s.metrics = metrics_file_free(s.metrics);
         s.ring = ring_free(s.ring);
         if (s.wake_fd >= 0)
                 close(s.wake_fd);

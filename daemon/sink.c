@@ -416,7 +416,23 @@ static void json_add_accounts(Sink *s, json_object *o, const Diagnosis *d)
         json_add(s, o, "accounts", a);
 }
 
-/* DESIGN.md "Output schema": exactly these keys, in this order, absent when unknown. */
+/* client_ip/client_port or server_ip/server_port: the structured endpoint, when known. */
+static void json_add_endpoint(Sink *s, json_object *o, const char *ip_key, const char *port_key,
+                              const Endpoint *e)
+{
+        char ip[ENDPOINT_STRLEN];
+
+        if ((e->family != 4 && e->family != 6) || s->err < 0)
+                return;
+        json_add_string(s, o, ip_key, endpoint_format_addr(e, ip, sizeof ip));
+        if (s->err == 0)
+                json_add(s, o, port_key, json_object_new_int((int)e->port));
+}
+
+/*
+ * DESIGN.md "Output schema": exactly these keys, in this order, absent when
+ * unknown (contrib/schema/sipauthmon-record.schema.json lists them the same way).
+ */
 static void format_json(Sink *s, const Diagnosis *d)
 {
         char tmp[FIELD_MAX + 1];
@@ -429,15 +445,15 @@ static void format_json(Sink *s, const Diagnosis *d)
         }
         json_add_string(s, o, "diagnosis", diag_code_name(d->code));
         json_add_string(s, o, "severity", severity_name(d->severity));
+        json_add_string(s, o, "message_id", diag_code_message_id(d->code));
         json_add_string(s, o, "message", FIELD(d, message, tmp));
         json_add_string(s, o, "user", FIELD(d, user, tmp));
         json_add_string(s, o, "realm", FIELD(d, realm, tmp));
         json_add_string(s, o, "client", FIELD(d, client, tmp));
+        json_add_endpoint(s, o, "client_ip", "client_port", &d->client_ep);
         json_add_string(s, o, "server", FIELD(d, server, tmp));
+        json_add_endpoint(s, o, "server_ip", "server_port", &d->server_ep);
         json_add_string(s, o, "transport", FIELD(d, transport, tmp));
-        if (d->source_verified != SOURCE_VERIFIED_NA && s->err == 0)
-                json_add(s, o, "source_verified",
-                         json_object_new_boolean(d->source_verified == SOURCE_VERIFIED_YES));
         json_add_string(s, o, "method", FIELD(d, method, tmp));
         json_add_string(s, o, "call_id", FIELD(d, call_id, tmp));
         if (d->attempts > 0 && s->err == 0)
@@ -449,6 +465,9 @@ static void format_json(Sink *s, const Diagnosis *d)
         json_add_string(s, o, "algorithm", FIELD(d, algorithm, tmp));
         json_add_string(s, o, "evidence", FIELD(d, evidence, tmp));
         json_add_string(s, o, "remedy", FIELD(d, remedy, tmp));
+        if (d->source_verified != SOURCE_VERIFIED_NA && s->err == 0)
+                json_add(s, o, "source_verified",
+                         json_object_new_boolean(d->source_verified == SOURCE_VERIFIED_YES));
         json_add_accounts(s, o, d);
 
         if (s->err == 0) {
@@ -462,6 +481,25 @@ static void format_json(Sink *s, const Diagnosis *d)
                 }
         }
         json_object_put(o);
+}
+
+char *sink_json_line(const Diagnosis *d, size_t *len)
+{
+        Sink s = {.kind = SINK_JSON, .fd = -1};
+
+        if (!d || !len) {
+                errno = EINVAL;
+                return NULL;
+        }
+        format_json(&s, d);
+        if (s.err < 0 || s.len == 0 || s.buf[s.len - 1] != '\n') {
+                free(s.buf);
+                errno = ENOMEM;
+                return NULL;
+        }
+        s.buf[--s.len] = '\0'; /* the newline becomes the terminator */
+        *len = s.len;
+        return s.buf;
 }
 
 /* ---- text --------------------------------------------------------------- */

@@ -31,3 +31,10 @@ Sink *sink_free(Sink *s);
 int sink_emit(Sink *s, const Diagnosis *d);
 /* Flush buffered output; negative errno on failure. */
 int sink_flush(Sink *s);
+
+/*
+ * The JSON line a json sink writes for d, without its newline, NUL-terminated
+ * (HEP out sends it as the payload). *len gets its length. The caller frees
+ * it; NULL with errno set on failure.
+ */
+char *sink_json_line(const Diagnosis *d, size_t *len);

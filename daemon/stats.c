@@ -62,8 +62,10 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
                 F(retransmissions),
                 F(unmatched_responses),
                 F(challenges),
+                F(challenges_407),
                 F(refusals),
                 F(successes),
+                F(auth_successes),
                 F(diagnoses),
                 F(suppressed),
                 F(rate_limited),
@@ -148,6 +150,9 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
                 emit(fn, ud, "tracker.", tracker_fields[i].name, x);
         }
         emit(fn, ud, "diagnoses.emitted", "", v->diagnoses);
+        if (v->written)
+                for (unsigned i = 0; i < DIAG__MAX; i++)
+                        emit(fn, ud, "diagnoses.", diag_code_name((DiagCode)i), v->written[i]);
         if (v->capture) {
                 emit(fn, ud, "capture.received", "", v->capture->received);
                 emit(fn, ud, "capture.kernel_drops", "", v->capture->kernel_drops);
@@ -164,6 +169,12 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
         if (v->hep_listener)
                 for (int i = 0; i < STATS_HEP_LISTENER__MAX; i++)
                         emit(fn, ud, "hep_listener.", listener_names[i], v->hep_listener[i]);
+        if (v->hep_send) {
+                emit(fn, ud, "hep_send.packets", "", v->hep_sent);
+                emit(fn, ud, "hep_send.errors", "", v->hep_send_errors);
+        }
+        if (v->metrics)
+                emit(fn, ud, "metrics.write_failures", "", v->metrics_write_failures);
         if (v->service) {
                 emit(fn, ud, "service.reloads", "", v->reloads);
                 emit(fn, ud, "service.reload_failures", "", v->reload_failures);
@@ -190,7 +201,7 @@ void stats_print(const StatsView *v, FILE *f)
         fflush(f);
 }
 
-#define JOURNAL_FIELDS_MAX 160
+#define JOURNAL_FIELDS_MAX 256 /* counters of the live service, with room to grow */
 
 typedef struct {
         struct iovec iov[JOURNAL_FIELDS_MAX + 4];

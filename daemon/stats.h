@@ -16,13 +16,25 @@
 
 typedef struct {
         const PipelineStats *pipeline;
-        uint64_t diagnoses;           /* records handed to the sink */
+        uint64_t diagnoses; /* records handed to the sink */
+        /* NULL, or DIAG__MAX values: the records the sink took, by code
+         * (counted where sink_emit() succeeds: what was really written). */
+        const uint64_t *written;
         const CaptureStats *capture;  /* NULL: no live capture */
         uint64_t capture_losses;      /* with capture: 1 when it failed (the service then exits) */
         const RingStats *ring;        /* NULL: no ring (capture file) */
         const uint64_t *hep_listener; /* NULL: none; else STATS_HEP_LISTENER__MAX values */
         uint64_t reloads, reload_failures;
         bool service; /* the live service: reload counters are shown */
+        /* --hep-send: records sent as HEP packets. Whoever runs the sender
+         * sets both where the view is built (service.c get_stats(),
+         * offline.c offline_run()); sipauthmon_hep_packets_total{direction="out"}. */
+        bool hep_send;
+        uint64_t hep_sent;
+        uint64_t hep_send_errors; /* sends that failed (hep_send.h HepSenderStats) */
+        /* --metrics-file: writes that failed (metrics.h). */
+        bool metrics;
+        uint64_t metrics_write_failures;
 } StatsView;
 
 /* Order of the listener counters in StatsView.hep_listener. */

@@ -39,25 +39,6 @@
 
 #include <string.h>
 
-/* HEP3 generic chunk type ids. */
-enum {
-        CHUNK_IP_FAMILY = 1,
-        CHUNK_IP_PROTO = 2,
-        CHUNK_IPV4_SRC = 3,
-        CHUNK_IPV4_DST = 4,
-        CHUNK_IPV6_SRC = 5,
-        CHUNK_IPV6_DST = 6,
-        CHUNK_SRC_PORT = 7,
-        CHUNK_DST_PORT = 8,
-        CHUNK_TS_SEC = 9,
-        CHUNK_TS_USEC = 10,
-        CHUNK_PROTO_TYPE = 11,
-        CHUNK_CAPTURE_ID = 12,
-        CHUNK_AUTH_KEY = 14,
-        CHUNK_PAYLOAD = 15,
-        CHUNK_PAYLOAD_COMPRESSED = 16,
-};
-
 #define HEP3_HEADER_LEN  6
 #define HEP_PROTO_SIP    1
 #define IPPROTO_NUM_TCP  6
@@ -133,30 +114,33 @@ static void set_ep(Endpoint *e, uint8_t family, const uint8_t *addr, uint16_t po
 static bool chunk_size_ok(uint16_t type, size_t n)
 {
         switch (type) {
-        case CHUNK_IP_FAMILY:
-        case CHUNK_IP_PROTO:
-        case CHUNK_PROTO_TYPE:
+        case HEP3_CHUNK_IP_FAMILY:
+        case HEP3_CHUNK_IP_PROTO:
+        case HEP3_CHUNK_PROTO_TYPE:
                 return n == 1;
-        case CHUNK_SRC_PORT:
-        case CHUNK_DST_PORT:
+        case HEP3_CHUNK_SRC_PORT:
+        case HEP3_CHUNK_DST_PORT:
                 return n == 2;
-        case CHUNK_IPV4_SRC:
-        case CHUNK_IPV4_DST:
-        case CHUNK_TS_SEC:
-        case CHUNK_TS_USEC:
+        case HEP3_CHUNK_IPV4_SRC:
+        case HEP3_CHUNK_IPV4_DST:
+        case HEP3_CHUNK_TS_SEC:
+        case HEP3_CHUNK_TS_USEC:
                 return n == 4;
-        case CHUNK_CAPTURE_ID:
+        case HEP3_CHUNK_CAPTURE_ID:
                 return n == 4 || n == 2; /* 16 bits in early agents */
-        case CHUNK_IPV6_SRC:
-        case CHUNK_IPV6_DST:
+        case HEP3_CHUNK_IPV6_SRC:
+        case HEP3_CHUNK_IPV6_DST:
                 return n == 16;
         default:
                 return true;
         }
 }
 
-/* HEP3 specification §2 (chunk layout) and §3 (generic chunk types). */
-static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
+/*
+ * HEP3 specification §2 (chunk layout) and §3 (generic chunk types).
+ * any_type: a payload type other than SIP is decoded as well.
+ */
+static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out, bool any_type)
 {
         Cursor c = cur_make(data, len);
         uint16_t total;
@@ -165,8 +149,8 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
              have_v6dst = false, have_payload = false, compressed = false;
         uint16_t sport = 0, dport = 0;
         uint32_t sec = 0, usec = 0, capture_id = 0;
-        const uint8_t *payload = NULL, *auth_key = NULL;
-        size_t payload_len = 0, auth_key_len = 0;
+        const uint8_t *payload = NULL, *auth_key = NULL, *correlation_id = NULL;
+        size_t payload_len = 0, auth_key_len = 0, correlation_id_len = 0;
         HepPacket h;
 
         if (!cur_skip(&c, 4) || !cur_u16be(&c, &total))
@@ -195,38 +179,38 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
                         return HEP_E_MALFORMED;
 
                 switch (type) {
-                case CHUNK_IP_PROTO:
+                case HEP3_CHUNK_IP_PROTO:
                         (void)cur_u8(&body, &ip_proto);
                         have_proto = true;
                         break;
-                case CHUNK_IPV4_SRC:
+                case HEP3_CHUNK_IPV4_SRC:
                         have_v4src = cur_bytes(&body, v4src, 4);
                         break;
-                case CHUNK_IPV4_DST:
+                case HEP3_CHUNK_IPV4_DST:
                         have_v4dst = cur_bytes(&body, v4dst, 4);
                         break;
-                case CHUNK_IPV6_SRC:
+                case HEP3_CHUNK_IPV6_SRC:
                         have_v6src = cur_bytes(&body, v6src, 16);
                         break;
-                case CHUNK_IPV6_DST:
+                case HEP3_CHUNK_IPV6_DST:
                         have_v6dst = cur_bytes(&body, v6dst, 16);
                         break;
-                case CHUNK_SRC_PORT:
+                case HEP3_CHUNK_SRC_PORT:
                         (void)cur_u16be(&body, &sport);
                         break;
-                case CHUNK_DST_PORT:
+                case HEP3_CHUNK_DST_PORT:
                         (void)cur_u16be(&body, &dport);
                         break;
-                case CHUNK_TS_SEC:
+                case HEP3_CHUNK_TS_SEC:
                         (void)cur_u32be(&body, &sec);
                         break;
-                case CHUNK_TS_USEC:
+                case HEP3_CHUNK_TS_USEC:
                         (void)cur_u32be(&body, &usec);
                         break;
-                case CHUNK_PROTO_TYPE:
+                case HEP3_CHUNK_PROTO_TYPE:
                         (void)cur_u8(&body, &proto_type);
                         break;
-                case CHUNK_CAPTURE_ID:
+                case HEP3_CHUNK_CAPTURE_ID:
                         if (n == 4) {
                                 (void)cur_u32be(&body, &capture_id);
                         } else {
@@ -235,15 +219,15 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
                                 capture_id = id16;
                         }
                         break;
-                case CHUNK_PAYLOAD:
+                case HEP3_CHUNK_PAYLOAD:
                         payload = body.p;
                         payload_len = n;
                         have_payload = true;
                         break;
-                case CHUNK_PAYLOAD_COMPRESSED:
+                case HEP3_CHUNK_PAYLOAD_COMPRESSED:
                         compressed = true;
                         break;
-                case CHUNK_AUTH_KEY:
+                case HEP3_CHUNK_AUTH_KEY:
                         /* Only the generic chunk: a vendor's type 14 is its own. */
                         if (vendor != 0)
                                 break;
@@ -252,14 +236,20 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
                         auth_key = body.p;
                         auth_key_len = n;
                         break;
+                case HEP3_CHUNK_CORRELATION_ID:
+                        if (vendor != 0)
+                                break;
+                        correlation_id = body.p;
+                        correlation_id_len = n;
+                        break;
                 default:
-                        /* Family (implied by the address chunks), correlation
-                         * id, vendor chunks: not needed. */
+                        /* Family (implied by the address chunks), vendor
+                         * chunks: not needed. */
                         break;
                 }
         }
 
-        if (proto_type != HEP_PROTO_SIP)
+        if (proto_type != HEP_PROTO_SIP && !any_type)
                 return HEP_E_NOT_SIP;
         if (!have_payload && compressed)
                 return HEP_E_COMPRESSED;
@@ -292,6 +282,9 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out)
         h.payload = payload;
         h.payload_len = payload_len;
         h.hep_len = total;
+        h.proto_type = proto_type;
+        h.correlation_id = correlation_id;
+        h.correlation_id_len = correlation_id_len;
         *out = h;
         return HEP_OK;
 }
@@ -357,16 +350,17 @@ static HepVerdict decode_v2(const uint8_t *data, size_t len, HepPacket *out)
         h.payload = c.p;
         h.payload_len = cur_left(&c);
         h.hep_len = len;
+        h.proto_type = HEP_PROTO_SIP;
         *out = h;
         return HEP_OK;
 }
 
-HepVerdict hep_decode(const uint8_t *data, size_t len, HepPacket *out)
+static HepVerdict decode(const uint8_t *data, size_t len, HepPacket *out, bool any_type)
 {
         if (!data || len == 0)
                 return HEP_E_NOT_HEP;
         if (len >= 4 && memcmp(data, "HEP3", 4) == 0)
-                return decode_v3(data, len, out);
+                return decode_v3(data, len, out, any_type);
         if (len < 4 && memcmp(data, "HEP3", len) == 0)
                 return HEP_E_TRUNCATED;
         if (v2_header_plausible(data, len))
@@ -378,6 +372,16 @@ HepVerdict hep_decode(const uint8_t *data, size_t len, HepPacket *out)
             (len < 4 || known_ip_proto(data[3])))
                 return HEP_E_TRUNCATED;
         return HEP_E_NOT_HEP;
+}
+
+HepVerdict hep_decode(const uint8_t *data, size_t len, HepPacket *out)
+{
+        return decode(data, len, out, false);
+}
+
+HepVerdict hep_decode_any(const uint8_t *data, size_t len, HepPacket *out)
+{
+        return decode(data, len, out, true);
 }
 
 const char *hep_verdict_name(HepVerdict v)

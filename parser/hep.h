@@ -23,6 +23,26 @@ typedef enum {
         HEP__MAX
 } HepVerdict;
 
+/* HEP3 generic chunk type ids (vendor 0): what hep.c reads, daemon/hep_send.c writes. */
+enum {
+        HEP3_CHUNK_IP_FAMILY = 1,
+        HEP3_CHUNK_IP_PROTO = 2,
+        HEP3_CHUNK_IPV4_SRC = 3,
+        HEP3_CHUNK_IPV4_DST = 4,
+        HEP3_CHUNK_IPV6_SRC = 5,
+        HEP3_CHUNK_IPV6_DST = 6,
+        HEP3_CHUNK_SRC_PORT = 7,
+        HEP3_CHUNK_DST_PORT = 8,
+        HEP3_CHUNK_TS_SEC = 9,
+        HEP3_CHUNK_TS_USEC = 10,
+        HEP3_CHUNK_PROTO_TYPE = 11,
+        HEP3_CHUNK_CAPTURE_ID = 12,
+        HEP3_CHUNK_AUTH_KEY = 14,
+        HEP3_CHUNK_PAYLOAD = 15,
+        HEP3_CHUNK_PAYLOAD_COMPRESSED = 16,
+        HEP3_CHUNK_CORRELATION_ID = 17,
+};
+
 typedef struct {
         int64_t ts_us; /* capture time from the HEP header; 0 when absent */
         Endpoint src, dst;
@@ -30,13 +50,19 @@ typedef struct {
         bool encrypted_orig; /* the original was TLS/WSS on the wire (HEP proto or ports) */
         uint32_t capture_id;
         /* HEP3 chunk 14 of vendor 0, the agent's shared secret ("auth key",
-         * heplify -hs, captagent capture_password): checked by the pipeline
+         * heplify -hp, captagent capture_password): checked by the pipeline
          * (analysis/hepauth.h), never logged. NULL when absent (always for v1/v2). */
         const uint8_t *auth_key;
         size_t auth_key_len;
         const uint8_t *payload; /* the SIP message */
         size_t payload_len;
         size_t hep_len; /* bytes of input this HEP packet used (for streams) */
+        /* HEP3 chunk 11 (1 = SIP, 100 = log, ...; 1 when absent, always for
+         * v1/v2) and chunk 17, the correlation id (NULL when absent): what
+         * hep_decode_any() reads of packets that carry something else. */
+        uint8_t proto_type;
+        const uint8_t *correlation_id;
+        size_t correlation_id_len;
 } HepPacket;
 
 /*
@@ -60,5 +86,12 @@ bool hep_looks_like(const uint8_t *data, size_t len);
 
 /* Decode one HEP packet. On HEP_OK *out is filled; otherwise untouched. */
 HepVerdict hep_decode(const uint8_t *data, size_t len, HepPacket *out);
+
+/*
+ * The same, whatever the HEP3 payload type (proto_type): a log (100, what
+ * sipauthmon --hep-send writes), RTCP, ... are HEP_OK too, with their
+ * payload as it is. For tests and tools; the pipeline takes SIP only.
+ */
+HepVerdict hep_decode_any(const uint8_t *data, size_t len, HepPacket *out);
 
 const char *hep_verdict_name(HepVerdict v);

@@ -30,6 +30,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         HepVerdict v = hep_decode(data, size, &h);
         FUZZ_ASSERT((unsigned)v < HEP__MAX);
         (void)hep_verdict_name(v);
+        /* hep_decode_any() takes every payload type: whatever is SIP decodes
+         * the same; the correlation id (chunk 17) lies inside the packet. */
+        HepPacket any;
+        HepVerdict va = hep_decode_any(data, size, &any);
+        FUZZ_ASSERT(v != HEP_OK ||
+                    (va == HEP_OK && any.payload == h.payload && any.payload_len == h.payload_len &&
+                     any.hep_len == h.hep_len && any.ts_us == h.ts_us &&
+                     any.capture_id == h.capture_id && any.auth_key == h.auth_key &&
+                     endpoint_equal(&any.src, &h.src) && endpoint_equal(&any.dst, &h.dst)));
+        if (va == HEP_OK && any.correlation_id) {
+                FUZZ_ASSERT(any.correlation_id >= data &&
+                            any.correlation_id + any.correlation_id_len <= data + any.hep_len);
+                fuzz_touch(any.correlation_id, any.correlation_id_len);
+        }
         if (v != HEP_OK) {
                 FUZZ_ASSERT(memcmp(&h, &before, sizeof h) == 0);
                 return 0;

@@ -61,10 +61,10 @@ PLACEHOLDER = re.compile(r"@[A-Z0-9_]+@")
 
 # Output keys a MUST-CONTAIN item may name as FIELD: (DESIGN.md "Output schema").
 FIELDS = {
-    "diagnosis", "severity", "message", "user", "realm", "client", "server", "transport",
-    "source_verified",
-    "method", "call_id", "attempts", "first_seen", "last_seen", "user_agent", "server_agent",
-    "algorithm", "evidence", "remedy",
+    "diagnosis", "severity", "message_id", "message", "user", "realm", "client", "client_ip",
+    "client_port", "server", "server_ip", "server_port", "transport", "method", "call_id",
+    "attempts", "first_seen", "last_seen", "user_agent", "server_agent", "algorithm", "evidence",
+    "remedy", "source_verified",
 }
 
 CODES = {

@@ -39,6 +39,12 @@ SRCDIR = os.environ.get("SRCDIR") or os.path.abspath(os.path.join(os.path.dirnam
 failures = []
 
 
+# contrib/prometheus, installed as examples (sipauthmon.conf(5), Prometheus).
+PROMETHEUS_EXAMPLES = ("sipauthmon-alerts.yml", "sipauthmon-dashboard.json",
+                       "sipauthmon.service.d/prometheus.conf", "sipauthmon.conf.d/metrics.conf",
+                       "sysusers.d/sipauthmon-metrics.conf", "tmpfiles.d/sipauthmon-metrics.conf")
+
+
 def check(cond, msg):
     if not cond:
         failures.append(msg)
@@ -117,9 +123,13 @@ def check_tree(dest, opt, args):
         os.path.join(sysconf, "sipauthmon", "sipauthmon.conf"): 0o644,
         os.path.join(docdir, "examples", "systemd", "credentials.conf"): 0o644,
         os.path.join(docdir, "examples", "systemd", "hep-listen.conf"): 0o644,
+        os.path.join(docdir, "examples", "systemd", "hep-send.conf"): 0o644,
+        os.path.join(docdir, "sipauthmon-record.schema.json"): 0o644,
         os.path.join(docdir, "examples", "fail2ban", "filter.d", "sipauthmon.conf"): 0o644,
         os.path.join(docdir, "examples", "fail2ban", "jail.d", "sipauthmon.conf"): 0o644,
     }
+    for f in PROMETHEUS_EXAMPLES:
+        want[os.path.join(docdir, "examples", "prometheus", f)] = 0o644
     if man:
         for page in ("man8/sipauthmon.8", "man5/sipauthmon.conf.5", "man5/sipauthmon-credentials.5"):
             want[os.path.join(mandir, page)] = 0o644
@@ -185,6 +195,9 @@ def check_units(dest, where, tmp):
         "": "",
         "+credentials": open(dest + os.path.join(where["docdir"], "examples", "systemd", "credentials.conf")).read(),
         "+hep-listen": open(dest + os.path.join(where["docdir"], "examples", "systemd", "hep-listen.conf")).read(),
+        "+hep-send": open(dest + os.path.join(where["docdir"], "examples", "systemd", "hep-send.conf")).read(),
+        "+prometheus": open(dest + os.path.join(where["docdir"], "examples", "prometheus",
+                                                "sipauthmon.service.d", "prometheus.conf")).read(),
     }
     scores = {}
     for u, text in units.items():
@@ -206,8 +219,9 @@ def check_units(dest, where, tmp):
             if check(m is not None, "systemd-analyze security %s%s: no rating\n%s%s" % (name, dname, s.stdout, s.stderr)):
                 scores[name + dname] = m.group(1)
                 check(float(m.group(1)) <= 2.0, "%s%s is rated %s, above 2.0" % (name, dname, m.group(1)))
-                if not dname:
-                    check(m.group(1) == documented, "%s is rated %s; sipauthmon.conf(5) says %s" % (name, m.group(1), documented))
+                if not dname or dname == "+prometheus":
+                    # The Prometheus drop-in is documented to leave the rating as it is.
+                    check(m.group(1) == documented, "%s%s is rated %s; sipauthmon.conf(5) says %s" % (name, dname, m.group(1), documented))
     print("systemd-analyze security --offline=true: " + ", ".join("%s %s" % kv for kv in sorted(scores.items())))
 
 
@@ -291,6 +305,17 @@ def check_config(dest, where, args, tmp):
             f.write(b)
         r = run([args.sipauthmon, "-c", p, "-r", capture, "-o", "json"], stdin=subprocess.DEVNULL)
         check(r.returncode in (0, 1), "example %d of sipauthmon.conf(5) is refused: %s\n%s" % (i, r.stderr, b))
+
+    # The configuration drop-in of the Prometheus examples: a valid file,
+    # naming node_exporter's textfile directory (the command line's
+    # --metrics-file overrides its path here, so nothing is written there).
+    prom = dest + os.path.join(where["docdir"], "examples", "prometheus", "sipauthmon.conf.d", "metrics.conf")
+    text = open(prom).read()
+    check("metrics_file = /var/lib/prometheus/node-exporter/sipauthmon.prom\n" in text,
+          "metrics.conf does not name /var/lib/prometheus/node-exporter/sipauthmon.prom")
+    out = os.path.join(tmp, "example.prom")
+    r = run([args.sipauthmon, "-c", prom, "--metrics-file", out, "-r", capture, "-o", "json"], stdin=subprocess.DEVNULL)
+    check(r.returncode == 1 and os.path.exists(out), "the Prometheus configuration drop-in is refused: %s" % r.stderr)
 
 
 def main():

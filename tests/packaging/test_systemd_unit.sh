@@ -25,10 +25,17 @@
 #      a missing credentials file fails the start with 243/CREDENTIALS;
 #   8. sipauthmon.service with interface= from a sipauthmon.conf.d drop-in;
 #   9. --hep-listen: the sandbox as shipped refuses IP sockets, the example
-#      drop-in hep-listen.conf opens UDP and TCP listeners;
+#      drop-in hep-listen.conf opens UDP and TCP listeners; --hep-send: the
+#      same refusal, and with the example drop-in hep-send.conf (its
+#      IPAddressAllow= the collector) the diagnosis reaches a HEP receiver;
 #  10. the captured interface is deleted: the daemon exits with status 2
 #      and Restart= (RestartSec=1s in a drop-in) opens the capture again
-#      once the interface is back.
+#      once the interface is back;
+#  11. --metrics-file with the Prometheus examples (contrib/prometheus):
+#      the sysusers.d group, the tmpfiles.d ACL and the unit drop-in let
+#      the dynamic user replace its file in node_exporter's textfile
+#      directory (root's, 0755), mode 0644, at start and at exit; the
+#      online exposure rating stays that of the unit without the drop-in.
 #
 # Results land in a bind-mounted directory; the checks run outside.
 #
@@ -259,6 +266,44 @@ show sipauthmon.service show9
 ss -H -lnu 'sport = :9060' >"$O/hep-udp.txt"
 ss -H -lnt 'sport = :9060' >"$O/hep-tcp.txt"
 timeout 30 systemctl stop sipauthmon.service
+# 9b: HEP out to 192.0.2.20:9060, the address hep-send.conf allows
+rm /etc/systemd/system/sipauthmon.service.d/hep-address.conf /etc/systemd/system/sipauthmon.service.d/hep-listen.conf
+ip addr add 192.0.2.20/32 dev veth1
+printf '[Service]\nEnvironment="SIPAUTHMON_ARGS=--hep-send=192.0.2.20:9060"\n' \
+        >/etc/systemd/system/sipauthmon.service.d/hep-address.conf
+systemctl daemon-reload
+systemctl reset-failed sipauthmon.service
+timeout 60 systemctl start sipauthmon.service
+say start_hep_send_closed $?
+show sipauthmon.service show9c
+timeout 30 systemctl stop sipauthmon.service
+systemctl reset-failed sipauthmon.service
+cp "$DOCDIR/examples/systemd/hep-send.conf" /etc/systemd/system/sipauthmon.service.d/
+systemctl daemon-reload
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.20", 9060))
+s.settimeout(20)
+with open(sys.argv[1], "w") as f:
+    while True:
+        f.write(s.recv(70000).hex() + "\n")
+        f.flush()' "$O/hep-out.txt" &
+rx=$!
+timeout 60 systemctl start sipauthmon.service
+say start_hep_send $?
+show sipauthmon.service show9d
+inject
+journal entries9.json sipauthmon.service SIP_DIAGNOSIS=wrong-password _PID="$(systemctl show -P MainPID sipauthmon.service)"
+{ set +x; } 2>/dev/null
+for i in $(seq 50); do
+        [ -s "$O/hep-out.txt" ] && break
+        sleep 0.1
+done
+set -x
+timeout 30 systemctl stop sipauthmon.service
+kill $rx
+rm -r /etc/systemd/system/sipauthmon.service.d
+systemctl daemon-reload
 
 # 10
 systemctl reset-failed $U # the earlier starts count against StartLimitBurst=
@@ -277,6 +322,45 @@ show $U show10c
 journalctl -o cat --no-pager -u $U >"$O/lost.txt"
 timeout 30 systemctl stop $U
 rm -r /etc/systemd/system/$U.d
+systemctl daemon-reload
+
+# 11
+P=$DOCDIR/examples/prometheus
+M=/var/lib/prometheus/node-exporter/sipauthmon.prom
+mkdir -p /var/lib/prometheus/node-exporter # as prometheus-node-exporter ships it
+mkdir -p /etc/sysusers.d /etc/tmpfiles.d /etc/systemd/system/sipauthmon.service.d
+cp "$P/sysusers.d/sipauthmon-metrics.conf" /etc/sysusers.d/
+cp "$P/tmpfiles.d/sipauthmon-metrics.conf" /etc/tmpfiles.d/
+systemd-sysusers /etc/sysusers.d/sipauthmon-metrics.conf &&
+        systemd-tmpfiles --create /etc/tmpfiles.d/sipauthmon-metrics.conf
+say prom_setup $?
+getent group sipauthmon-metrics | cut -d: -f3 >"$O/prom-gid.txt"
+systemd-analyze security --no-pager sipauthmon.service >"$O/security-plain.txt" 2>&1
+cp "$P/sipauthmon.service.d/prometheus.conf" /etc/systemd/system/sipauthmon.service.d/
+# The configuration drop-in where the configuration is writable (sysconfdir
+# /etc); under a read-only /usr prefix, the same setting as an option.
+D=$SYSCONF/sipauthmon/sipauthmon.conf.d
+if cp "$P/sipauthmon.conf.d/metrics.conf" "$D/"; then
+        echo conf.d >"$O/prom-how.txt"
+else
+        printf '[Service]\nEnvironment=SIPAUTHMON_ARGS=--metrics-file=%s\n' $M \
+                >/etc/systemd/system/sipauthmon.service.d/metrics-args.conf
+        echo option >"$O/prom-how.txt"
+fi
+systemctl daemon-reload
+systemctl reset-failed sipauthmon.service
+systemd-analyze security --no-pager sipauthmon.service >"$O/security-prom.txt" 2>&1
+timeout 60 systemctl start sipauthmon.service
+say start_prom $?
+show sipauthmon.service show11
+stat -c '%a %u %g' $M >"$O/prom-stat.txt"
+cp $M "$O/prom-start.prom"
+inject
+journal entries11.json sipauthmon.service SIP_DIAGNOSIS=wrong-password
+timeout 30 systemctl stop sipauthmon.service
+cp $M "$O/prom-stop.prom"
+ls -A /var/lib/prometheus/node-exporter >"$O/prom-ls.txt"
+rm -rf /etc/systemd/system/sipauthmon.service.d "$D/metrics.conf"
 systemctl daemon-reload
 
 journalctl -b --no-pager -o short-monotonic -u 'sipauthmon*' >"$O/units.log" 2>&1
@@ -436,6 +520,32 @@ check(res.get("start_hep") == "0" and s9.get("ActiveState") == "active", "with t
 check("192.0.2.10:9060" in read("hep-udp.txt") and "192.0.2.10:9060" in read("hep-tcp.txt"),
       "the HEP listener is not bound: udp %r, tcp %r" % (read("hep-udp.txt"), read("hep-tcp.txt")))
 
+# 9b. HEP out: refused by the sandbox as shipped, sent with the drop-in
+s9c, s9d = props("show9c"), props("show9d")
+check(res.get("start_hep_send_closed") != "0" and s9c.get("ActiveState") != "active",
+      "--hep-send started without the drop-in: %r" % s9c)
+check(re.search(r"--hep-send: cannot send to the destination: Address family not supported",
+                read("units.log")) is not None,
+      "without the drop-in, --hep-send failed for another reason")
+check(res.get("start_hep_send") == "0" and s9d.get("ActiveState") == "active",
+      "with the HEP out drop-in: %r" % s9d)
+e9 = entries("entries9.json")
+hep = [bytes.fromhex(l) for l in read("hep-out.txt").split()]
+check(len(e9) == 1 and len(hep) == 1, "HEP out: %d journal entries, %d HEP packets (want 1, 1)"
+      % (len(e9), len(hep)))
+if hep and e9:
+    chunks, off = {}, 6
+    while hep[0][:4] == b"HEP3" and off + 6 <= len(hep[0]):
+        t, n = int.from_bytes(hep[0][off + 2:off + 4], "big"), int.from_bytes(hep[0][off + 4:off + 6], "big")
+        if n < 6:
+            break
+        chunks[t] = hep[0][off + 6:off + n]
+        off += n
+    rec = json.loads(chunks.get(15, b"{}"))
+    check(chunks.get(11) == b"\x64" and chunks.get(17, b"").decode() == e9[0].get("SIP_CALL_ID")
+          and rec.get("diagnosis") == "wrong-password" and rec.get("call_id") == e9[0].get("SIP_CALL_ID"),
+          "the HEP packet is not the record as a log of its call: %r" % {k: v[:80] for k, v in chunks.items()})
+
 # 10. the interface lost: exit status 2, restarted, capturing again
 check(res.get("start_lost") == "0", "step start_lost exited %s" % res.get("start_lost"))
 a, b, c = props("show10a"), props("show10b"), props("show10c")
@@ -446,11 +556,34 @@ check(c.get("ActiveState") == "active" and c.get("SubState") == "running"
 check(re.search(r"capture on veth0 lost: veth0: .*; exiting", read("lost.txt")) is not None,
       "no 'capture on veth0 lost' line in the unit's journal")
 
+# 11. the Prometheus examples
+def series(name):
+    return dict(re.findall(r'^sipauthmon_diagnoses_total\{diagnosis="([a-z-]+)"\} (\d+)$', read(name), re.M))
+
+
+check(res.get("prom_setup") == "0", "sysusers.d/tmpfiles.d of the Prometheus examples: %s" % res.get("prom_setup"))
+s11 = props("show11")
+check(res.get("start_prom") == "0" and s11.get("ActiveState") == "active" and s11.get("User") == "sipauthmon",
+      "with the Prometheus drop-in (%s): %r" % (read("prom-how.txt").strip(), s11))
+st = read("prom-stat.txt").split()
+check(len(st) == 3 and st[0] == "644" and st[1] != "0" and st[2] == read("prom-gid.txt").strip(),
+      "the metrics file: mode/uid/gid %r, want 644, the dynamic uid, group sipauthmon-metrics (%s)"
+      % (st, read("prom-gid.txt").strip()))
+a, b = series("prom-start.prom"), series("prom-stop.prom")
+check(len(a) > 10 and set(a) == set(b) and a.get("wrong-password") == "0" and b.get("wrong-password") == "1",
+      "the metrics file at start and at exit: wrong-password %r then %r" % (a.get("wrong-password"), b.get("wrong-password")))
+check(read("prom-ls.txt").split() == ["sipauthmon.prom"], "the textfile directory holds %r" % read("prom-ls.txt"))
+r1 = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", read("security-plain.txt"))
+r2 = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", read("security-prom.txt"))
+check(r1 and r2 and r1.group(1) == r2.group(1),
+      "exposure with the Prometheus drop-in %s, without %s" % (r2 and r2.group(1), r1 and r1.group(1)))
+
 if failures:
     print("---- journal of the units", file=sys.stderr)
     print(read("units.log")[-8000:], file=sys.stderr)
     print("%d check(s) failed" % len(failures), file=sys.stderr)
     sys.exit(1)
-print("systemd: both units run, capture, reload, feed the watchdog, pass credentials and open HEP "
+print("systemd: both units run, capture, reload, feed the watchdog, pass credentials, open HEP "
+      "and send HEP out "
       "under PID 1 (online exposure %s; uid %s; status \"%s\")" % (m.group(1) if m else "?", uid, s1.get("StatusText")))
 PY

@@ -594,6 +594,77 @@ static void test_hep_options(void)
         }
 }
 
+/* --hep-send/hep_send and --hep-id/hep_id (HEP out): numeric destinations only. */
+static void test_hep_send_options(void)
+{
+        const char *p;
+        int r;
+
+        r = parse(NULL, "-r", "x.pcap", NULL);
+        CHECK(r == 0 && !opt.hep_send && opt.hep_id == 2002, "defaults: r=%d id=%u", r,
+              (unsigned)opt.hep_id);
+        r = parse(NULL, "-r", "x.pcap", "--hep-send", "[2001:db8::20]:9060", "--hep-id",
+                  "4294967295", NULL);
+        CHECK(r == 0 && opt.hep_send && strcmp(opt.hep_send, "[2001:db8::20]:9060") == 0 &&
+                  opt.hep_id == 4294967295u,
+              "--hep-send v6, --hep-id max: r=%d err=%s", r, err);
+        BAD("--hep-send: invalid value 'homer:9060'", "-r", "x.pcap", "--hep-send", "homer:9060");
+        BAD("numeric", "-r", "x.pcap", "--hep-send", "192.0.2.20:0");
+        BAD("numeric", "-r", "x.pcap", "--hep-send", "192.0.2.20");
+        BAD("--hep-send", "-r", "x.pcap", "--hep-send", "");
+        BAD("--hep-id: invalid value '4294967296'", "-r", "x.pcap", "--hep-id", "4294967296");
+        BAD("--hep-id", "-r", "x.pcap", "--hep-id", "-1");
+
+        /* The file: an empty hep_send is none; the command line wins. */
+        p = write_file("hep-send.conf", "hep_send = 127.0.0.1:9060\nhep_id = 7\n");
+        r = parse(NULL, "-c", p, "-r", "x.pcap", NULL);
+        CHECK(r == 0 && opt.hep_send && strcmp(opt.hep_send, "127.0.0.1:9060") == 0 &&
+                  opt.hep_id == 7,
+              "from the file: r=%d err=%s", r, err);
+        r = parse(NULL, "-c", p, "-r", "x.pcap", "--hep-send", "127.0.0.2:9061", "--hep-id", "8",
+                  NULL);
+        CHECK(r == 0 && strcmp(opt.hep_send, "127.0.0.2:9061") == 0 && opt.hep_id == 8,
+              "the command line overrides the file: r=%d err=%s", r, err);
+        p = write_file("hep-send.conf", "hep_send =\n");
+        r = parse(NULL, "-c", p, "-r", "x.pcap", NULL);
+        CHECK(r == 0 && !opt.hep_send, "empty hep_send: r=%d err=%s", r, err);
+        p = write_file("hep-send.conf", "hep_id = 2\nhep_send = localhost:9060\n");
+        r = parse(NULL, "-c", p, "-r", "x.pcap", NULL);
+        CHECK(r == -EINVAL && strstr(err, "hep-send.conf:2: hep_send: invalid value"),
+              "a name in the file: r=%d err=%s", r, err);
+}
+
+static void test_metrics_options(void)
+{
+        const char *p;
+        int r;
+
+        r = parse(NULL, "-r", "x.pcap", NULL);
+        CHECK(r == 0 && !opt.metrics_file, "default: no metrics file");
+        r = parse(NULL, "-r", "x.pcap", "--metrics-file", "/tmp/m/sipauthmon.prom", NULL);
+        CHECK(r == 0 && opt.metrics_file && strcmp(opt.metrics_file, "/tmp/m/sipauthmon.prom") == 0,
+              "--metrics-file: r=%d err=%s", r, err);
+        BAD("'--metrics-file' needs a non-empty argument", "-r", "x.pcap", "--metrics-file", "");
+        BAD("--metrics-file: invalid value '/tmp/m/' (expected a file path)", "-r", "x.pcap",
+            "--metrics-file", "/tmp/m/");
+
+        /* The file: an empty metrics_file is none; the command line wins. */
+        p = write_file("metrics.conf", "metrics_file = a.prom\n");
+        r = parse(NULL, "-c", p, "-r", "x.pcap", NULL);
+        CHECK(r == 0 && opt.metrics_file && strcmp(opt.metrics_file, "a.prom") == 0,
+              "from the file: r=%d err=%s", r, err);
+        r = parse(NULL, "-c", p, "-r", "x.pcap", "--metrics-file", "b.prom", NULL);
+        CHECK(r == 0 && strcmp(opt.metrics_file, "b.prom") == 0,
+              "the command line overrides the file: r=%d err=%s", r, err);
+        p = write_file("metrics.conf", "metrics_file =\n");
+        r = parse(NULL, "-c", p, "-r", "x.pcap", NULL);
+        CHECK(r == 0 && !opt.metrics_file, "empty metrics_file: r=%d err=%s", r, err);
+        p = write_file("metrics.conf", "stats = no\nmetrics_file = /var/lib/\n");
+        r = parse(NULL, "-c", p, "-r", "x.pcap", NULL);
+        CHECK(r == -EINVAL && strstr(err, "metrics.conf:2: metrics_file: invalid value"),
+              "a directory in the file: r=%d err=%s", r, err);
+}
+
 static void cleanup(void)
 {
         static const char *const names[] = {"good.conf",
@@ -614,7 +685,9 @@ static void cleanup(void)
                                             "absent.conf.d",
                                             "tune.conf",
                                             "tune-bad.conf",
-                                            "hep.conf"};
+                                            "hep.conf",
+                                            "hep-send.conf",
+                                            "metrics.conf"};
         char p[300];
 
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -640,6 +713,8 @@ int main(void)
         test_tunables();
         test_service_options();
         test_hep_options();
+        test_hep_send_options();
+        test_metrics_options();
         options_done(&opt);
         cleanup();
         if (failures) {

@@ -59,6 +59,8 @@ static Diagnosis full_diagnosis(void)
         SET(&d, realm, "example.test");
         SET(&d, client, "192.0.2.10:5060");
         SET(&d, server, "192.0.2.1:5060");
+        d.client_ep = (Endpoint){.family = 4, .addr = {192, 0, 2, 10}, .port = 5060};
+        d.server_ep = (Endpoint){.family = 4, .addr = {192, 0, 2, 1}, .port = 5060};
         SET(&d, transport, "udp");
         SET(&d, method, "REGISTER");
         SET(&d, call_id, "a84b4c76e66710@pc33.example.test");
@@ -423,10 +425,12 @@ static void test_escape(void)
 
 /* ---- JSON ----------------------------------------------------------------- */
 
+/* DESIGN.md "Output schema", in its order (source_verified and accounts: not in this record). */
 static const char *const all_keys[] = {
-    "diagnosis", "severity",   "message",      "user",      "realm",    "client",
-    "server",    "transport",  "method",       "call_id",   "attempts", "first_seen",
-    "last_seen", "user_agent", "server_agent", "algorithm", "evidence", "remedy",
+    "diagnosis",  "severity",     "message_id",  "message",  "user",       "realm",
+    "client",     "client_ip",    "client_port", "server",   "server_ip",  "server_port",
+    "transport",  "method",       "call_id",     "attempts", "first_seen", "last_seen",
+    "user_agent", "server_agent", "algorithm",   "evidence", "remedy",
 };
 
 static void check_keys(json_object *o, const char *const *want, size_t nwant, const char *what)
@@ -471,13 +475,52 @@ static void test_json_full(void)
                   json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 3,
               "attempts must be the number 3");
         CHECK(strstr(out, "\"attempts\":3,") != NULL, "attempts is not a bare number: %s", out);
+        CHECK(jstr(o[0], "message_id") &&
+                  strcmp(jstr(o[0], "message_id"), diag_code_message_id(DIAG_WRONG_PASSWORD)) == 0,
+              "message_id is the code's MESSAGE_ID");
+        CHECK(jstr(o[0], "client_ip") && strcmp(jstr(o[0], "client_ip"), "192.0.2.10") == 0,
+              "client_ip");
+        CHECK(jstr(o[0], "server_ip") && strcmp(jstr(o[0], "server_ip"), "192.0.2.1") == 0,
+              "server_ip");
+        CHECK(strstr(out, "\"client_port\":5060,") && strstr(out, "\"server_port\":5060,"),
+              "ports are bare numbers: %s", out);
         json_object_put(o[0]);
+        free(out);
+}
+
+/* The structured endpoints of an IPv6 record; sink_json_line() is the json sink's line. */
+static void test_json_endpoints_v6(void)
+{
+        Diagnosis d = full_diagnosis();
+        size_t len, llen = 0;
+        char *out, *line;
+        json_object *o = NULL;
+
+        SET(&d, client, "[2001:db8::10]:5070");
+        SET(&d, server, "[2001:db8::1]:5060");
+        d.client_ep =
+            (Endpoint){.family = 6, .addr = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10}, .port = 5070};
+        d.server_ep =
+            (Endpoint){.family = 6, .addr = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x01}, .port = 5060};
+        out = run_sink(SINK_JSON, false, &d, 1, &len);
+        CHECK(parse_json_lines(out, len, &o, 1) == 1, "one line");
+        CHECK(jstr(o, "client_ip") && strcmp(jstr(o, "client_ip"), "2001:db8::10") == 0,
+              "client_ip without brackets: %s", jstr(o, "client_ip"));
+        CHECK(jstr(o, "server_ip") && strcmp(jstr(o, "server_ip"), "2001:db8::1") == 0,
+              "server_ip");
+        CHECK(strstr(out, "\"client_port\":5070,") != NULL, "client_port: %s", out);
+
+        line = sink_json_line(&d, &llen);
+        CHECK(line && llen + 1 == len && memcmp(line, out, llen) == 0 && line[llen] == '\0',
+              "sink_json_line() is the json sink's line without its newline");
+        free(line);
+        json_object_put(o);
         free(out);
 }
 
 static void test_json_absent(void)
 {
-        static const char *const want[] = {"diagnosis", "severity", "user", "client"};
+        static const char *const want[] = {"diagnosis", "severity", "message_id", "user", "client"};
         Diagnosis d;
         size_t len;
         char *out;
@@ -869,6 +912,7 @@ int main(int argc, char **argv)
         test_names_and_args();
         test_json_full();
         test_json_absent();
+        test_json_endpoints_v6();
         test_json_escaping();
         test_text_layout();
         test_text_hostile();
