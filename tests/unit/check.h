@@ -1,32 +1,35 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The checks of the unit tests (STYLE.md "Time and tests": one header per
- * kind of helper). A failed CHECK prints file, line and message and counts;
- * the test goes on, and check_exit() gives the exit status.
+ * The checks of the unit tests, defined once (STYLE.md "Time and tests": one
+ * header per kind of helper). A failed CHECK prints file, line, the condition
+ * and a message (the first CHECK_PRINT_MAX of them) and counts; the test goes
+ * on, and check_exit() prints the tally and gives the exit status.
  */
 #pragma once
 
 #include <stdio.h>
 
-static int check_failures;
+#define CHECK_PRINT_MAX 100
+
+static unsigned check_count, check_failures;
 
 #define CHECK(cond, ...)                                                                           \
         do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        check_failures++;                                                          \
-                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+                check_count++;                                                                     \
+                if (!(cond) && ++check_failures <= CHECK_PRINT_MAX) {                              \
+                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
                         fprintf(stderr, __VA_ARGS__);                                              \
                         fputc('\n', stderr);                                                       \
                 }                                                                                  \
         } while (0)
 
-/* 0 when every check passed (saying so with what), 1 otherwise. */
+/* 0 when every check passed, 1 otherwise; what names the test in the tally. */
 static inline int check_exit(const char *what)
 {
         if (check_failures) {
-                fprintf(stderr, "%d check(s) failed\n", check_failures);
+                fprintf(stderr, "%s: %u of %u checks failed\n", what, check_failures, check_count);
                 return 1;
         }
-        printf("all %s checks passed\n", what);
+        printf("%s: all %u checks passed\n", what, check_count);
         return 0;
 }

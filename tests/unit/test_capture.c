@@ -16,19 +16,9 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "check.h"
 
-static int failures;
 static char tmpdir[] = "/tmp/test-capture-XXXXXX";
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
 
 typedef struct {
         uint8_t b[2048];
@@ -667,10 +657,5 @@ int main(void)
         test_files();
         test_live_errors();
         rmdir(tmpdir);
-        if (failures) {
-                fprintf(stderr, "%d check(s) failed\n", failures);
-                return 1;
-        }
-        printf("test-capture: all checks passed\n");
-        return 0;
+        return check_exit("capture");
 }

@@ -24,20 +24,7 @@
 #include "credentials.h"
 #include "credentials_file.h"
 #include "secmem.h"
-
-static unsigned failures;
-static unsigned checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 #define CHECK_VERDICT(got, want, what)                                                             \
         CHECK((got) == (want), "%s: verdict %s, want %s", (what), digest_verdict_name(got),        \
@@ -67,7 +54,7 @@ static CredStore *parse_ok(const char *text, size_t len, const char *what)
 /* The text must be refused with return r and an error containing want. */
 static void parse_bad(const char *text, size_t len, int want_r, const char *want)
 {
-        CredStore *sentinel = (CredStore *)&checks; /* must stay untouched */
+        CredStore *sentinel = (CredStore *)&check_count; /* must stay untouched */
         CredStore *s = sentinel;
         char err[256] = "";
         int r = credstore_parse(text, len, &s, err, sizeof err);
@@ -677,6 +664,5 @@ int main(void)
         test_secret_memory();
         test_repo_fixture();
 
-        printf("%u checks, %u failures\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_exit("credentials");
 }

@@ -11,25 +11,12 @@
  * them (the tshark command lines are quoted beside each expectation).
  */
 #include "decode.h"
+#include "check.h"
 
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
 
 /* ---------------------------------------------------------------- builders */
 
@@ -1694,6 +1681,5 @@ int main(int argc, char **argv)
         free(heap);
         heap = NULL;
 
-        printf("%d checks, %d failed\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_exit("decode");
 }

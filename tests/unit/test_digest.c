@@ -51,20 +51,7 @@
 
 #include "credentials.h"
 #include "digest.h"
-
-static unsigned failures;
-static unsigned checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 #define CHECK_VERDICT(got, want, what)                                                             \
         CHECK((got) == (want), "%s: verdict %s, want %s", (what), digest_verdict_name(got),        \
@@ -778,8 +765,7 @@ int main(int argc, char **argv)
         run_hand_cases();
         hasher = digest_hasher_free(hasher);
 
-        printf("%u checks, %u failures\n", checks, failures);
-        if (failures)
+        if (check_exit("digest"))
                 return 1;
         return part1 == 77 ? 77 : 0;
 }

@@ -18,24 +18,11 @@
 #include "hep.h"
 
 #include "hep_kamailio.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
 
 typedef struct {
         uint8_t b[70000];
@@ -849,6 +836,5 @@ int main(void)
         test_names();
         free(heap);
         heap = NULL;
-        printf("%d checks, %d failed\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_exit("hep");
 }

@@ -18,6 +18,7 @@
 #include "hep_listener.h"
 
 #include "hep_build.h"
+#include "check.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -31,20 +32,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
 
 /* ------------------------------------------------------------ what arrived */
 
@@ -841,6 +828,5 @@ int main(void)
         test_stalled(true);
         test_deadlines();
         ev = sd_event_unref(ev);
-        printf("%d checks, %d failed\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_exit("hep_listener");
 }

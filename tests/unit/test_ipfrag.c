@@ -8,24 +8,11 @@
  * over-reads show up under AddressSanitizer.
  */
 #include "ipfrag.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
 
 #define SEC 1000000ll
 
@@ -487,6 +474,5 @@ int main(void)
         test_random();
         test_keys();
         test_decode_handoff();
-        printf("%d checks, %d failures\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_exit("ipfrag");
 }

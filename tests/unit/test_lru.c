@@ -5,18 +5,7 @@
 #include <string.h>
 
 #include "lru.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fprintf(stderr, "\n");                                                     \
-                        failures++;                                                                \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 typedef struct {
         int id;
@@ -391,10 +380,5 @@ int main(void)
         test_hash();
         test_hashed_api(false);
         test_hashed_api(true);
-        if (failures) {
-                fprintf(stderr, "lru: %d failures\n", failures);
-                return 1;
-        }
-        printf("lru: all checks passed\n");
-        return 0;
+        return check_exit("lru");
 }

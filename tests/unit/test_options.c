@@ -14,21 +14,11 @@
 
 #include "options.h"
 #include "../analysis/tracker.h"
+#include "check.h"
 
-static int failures;
 static char tmpdir[] = "/tmp/test-options-XXXXXX";
 static char err[OPTIONS_ERR_MAX];
 static Options opt;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
 
 /* Parse "sipauthmon ARGS..." (NULL-terminated) with default_config. */
 static int parse(const char *default_config, ...)
@@ -717,10 +707,5 @@ int main(void)
         test_metrics_options();
         options_done(&opt);
         cleanup();
-        if (failures) {
-                fprintf(stderr, "%d check(s) failed\n", failures);
-                return 1;
-        }
-        printf("test-options: all checks passed\n");
-        return 0;
+        return check_exit("options");
 }

@@ -20,24 +20,11 @@
 #include "pipeline.h"
 
 #include "hep_build.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
 
 typedef struct {
         uint8_t b[4096];
@@ -396,6 +383,5 @@ int main(void)
               (unsigned long long)st.tls_suspected);
         p = pipeline_free(p);
 
-        printf("%d checks, %d failed\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_exit("pipeline_hep");
 }

@@ -17,18 +17,7 @@
 #include <unistd.h>
 
 #include "ring.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 /* Frame i: length 1 + (i * 7919) % max_len, bytes derived from i. */
 static size_t frame(uint64_t i, uint8_t *buf, size_t max_len)
@@ -233,10 +222,5 @@ int main(void)
 {
         test_single_thread();
         test_two_threads();
-        if (failures) {
-                fprintf(stderr, "%d failure(s)\n", failures);
-                return 1;
-        }
-        printf("ring: ok\n");
-        return 0;
+        return check_exit("ring");
 }

@@ -22,18 +22,7 @@
 
 #include "escape.h"
 #include "sink.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -920,10 +909,5 @@ int main(int argc, char **argv)
         test_epipe();
         test_journal_fallback();
 
-        if (failures) {
-                fprintf(stderr, "%d check(s) failed\n", failures);
-                return 1;
-        }
-        printf("all sink checks passed\n");
-        return 0;
+        return check_exit("sink");
 }

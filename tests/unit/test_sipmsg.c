@@ -22,20 +22,7 @@
 #include <string.h>
 
 #include "sipmsg.h"
-
-static unsigned failures;
-static unsigned checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 static bool streq(const char *a, const char *b)
 {
@@ -1145,8 +1132,7 @@ int main(int argc, char **argv)
                 printf("SKIP rfc4475: no corpora directory given\n");
         parser = sip_parser_free(parser);
 
-        printf("%u checks, %u failed\n", checks, failures);
-        if (failures)
+        if (check_exit("sipmsg"))
                 return 1;
         /* Parts 1-2 passed; report the skip only if part 3 could not run. */
         return rc;

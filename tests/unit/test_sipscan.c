@@ -44,22 +44,7 @@
 #include "decode.h"
 #include "sipmsg.h"
 #include "sipscan.h"
-
-static unsigned failures;
-static unsigned checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        if (failures < 60) {                                                       \
-                                fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-                                fprintf(stderr, __VA_ARGS__);                                      \
-                                fputc('\n', stderr);                                               \
-                        }                                                                          \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 static SipParser *parser;
 static SipScanner *scanner;
@@ -868,8 +853,7 @@ int main(int argc, char **argv)
 
         parser = sip_parser_free(parser);
         scanner = sip_scanner_free(scanner);
-        printf("%u checks, %u failed\n", checks, failures);
-        if (failures)
+        if (check_exit("sipscan"))
                 return 1;
         return ran ? 0 : 77;
 }

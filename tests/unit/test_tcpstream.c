@@ -8,25 +8,12 @@
  * Each segment is fed from a heap copy of exactly its length (ASan).
  */
 #include "tcpstream.h"
+#include "check.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
 
 #define SEC 1000000ll
 
@@ -651,6 +638,5 @@ int main(void)
         test_random(0xfffff000u); /* sequence numbers wrap around */
         test_reuse();
         test_handshake();
-        printf("%d checks, %d failures\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_exit("tcpstream");
 }

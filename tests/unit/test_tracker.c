@@ -9,17 +9,7 @@
 #include <string.h>
 
 #include "tracker.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 typedef struct {
         unsigned n;
@@ -1496,9 +1486,5 @@ int main(void)
         test_ban_budget();
         test_live_clock();
         test_source_users_bounded();
-        if (failures)
-                fprintf(stderr, "%d check(s) failed\n", failures);
-        else
-                printf("tracker: all checks passed\n");
-        return failures ? 1 : 0;
+        return check_exit("tracker");
 }
