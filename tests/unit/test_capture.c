@@ -17,46 +17,10 @@
 
 #include "capture.h"
 #include "check.h"
+#define PACKET_BUF_MAX 2048
+#include "packet.h"
 
 static char tmpdir[] = "/tmp/test-capture-XXXXXX";
-
-typedef struct {
-        uint8_t b[2048];
-        size_t n;
-} Buf;
-
-static void put(Buf *f, const void *p, size_t n)
-{
-        if (f->n + n > sizeof(f->b)) {
-                fprintf(stderr, "test buffer overflow\n");
-                exit(1);
-        }
-        memcpy(f->b + f->n, p, n);
-        f->n += n;
-}
-
-static void put8(Buf *f, unsigned v)
-{
-        uint8_t b = (uint8_t)v;
-        put(f, &b, 1);
-}
-
-static void put16(Buf *f, unsigned v)
-{
-        put8(f, v >> 8);
-        put8(f, v);
-}
-
-static void put32(Buf *f, uint32_t v)
-{
-        put16(f, v >> 16);
-        put16(f, v & 0xffff);
-}
-
-static void put32le(Buf *f, uint32_t v)
-{
-        put(f, &v, 4); /* x86/arm little-endian hosts; the file header says which */
-}
 
 enum { L4_UDP = 17, L4_TCP = 6 };
 
@@ -90,7 +54,7 @@ static void ip4(Buf *f, int proto, unsigned sport, unsigned dport, int frag)
                         put32(f, 0);
                 }
         }
-        put(f, "SIP/2.0 200 OK\r\n", 16);
+        putn(f, "SIP/2.0 200 OK\r\n", 16);
 }
 
 static void ip6(Buf *f, unsigned sport, unsigned dport, bool fragment)
@@ -101,21 +65,21 @@ static void ip6(Buf *f, unsigned sport, unsigned dport, bool fragment)
         put16(f, 8 + 16); /* fragment header + 16, or UDP header + 16 */
         put8(f, fragment ? 44 : 17);
         put8(f, 64);
-        put(f, a, 16);
-        put(f, a, 16);
+        putn(f, a, 16);
+        putn(f, a, 16);
         if (fragment) {
                 put8(f, 17);
                 put8(f, 0);
                 put16(f, 0x05a8); /* offset 181*8, non-first */
                 put32(f, 0xabcd);
-                put(f, "continuation....", 16);
+                putn(f, "continuation....", 16);
                 return;
         }
         put16(f, sport);
         put16(f, dport);
         put16(f, 8 + 16);
         put16(f, 0);
-        put(f, "SIP/2.0 200 OK\r\n", 16);
+        putn(f, "SIP/2.0 200 OK\r\n", 16);
 }
 
 typedef enum {
@@ -185,8 +149,8 @@ static void payload(Buf *f, Payload p)
                 ip6(f, 40000, 53, false);
                 break;
         default:
-                put(f, "\x00\x01\x08\x00\x06\x04\x00\x01", 8);
-                put(f, "0123456789abcdef0123", 20);
+                putn(f, "\x00\x01\x08\x00\x06\x04\x00\x01", 8);
+                putn(f, "0123456789abcdef0123", 20);
                 break;
         }
 }
@@ -201,7 +165,7 @@ static const uint8_t mac[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
 /* vlan: number of tags (0, 1, 2); outer TPID 0x8100 or 0x88a8. */
 static void frame_ether(Buf *f, Payload p, int vlan, unsigned outer_tpid)
 {
-        put(f, mac, 12);
+        putn(f, mac, 12);
         for (int i = 0; i < vlan; i++) {
                 put16(f, i == 0 && vlan == 2 ? outer_tpid : 0x8100);
                 put16(f, 100u + (unsigned)i);
@@ -221,7 +185,7 @@ static void frame(Buf *f, int dlt, Payload p)
                 put16(f, 0); /* to us */
                 put16(f, 1); /* ARPHRD_ETHER */
                 put16(f, 6);
-                put(f, mac, 6);
+                putn(f, mac, 6);
                 put16(f, 0);
                 put16(f, ethertype(p));
                 break;
@@ -232,7 +196,7 @@ static void frame(Buf *f, int dlt, Payload p)
                 put16(f, 1);
                 put8(f, 0);
                 put8(f, 6);
-                put(f, mac, 6);
+                putn(f, mac, 6);
                 put16(f, 0);
                 break;
         case DLT_NULL:
@@ -243,7 +207,7 @@ static void frame(Buf *f, int dlt, Payload p)
                 break;
         case DLT_RAW:
                 if (p == ARP) {
-                        put(f, "\x00\x01\x08\x00", 4);
+                        putn(f, "\x00\x01\x08\x00", 4);
                         return;
                 }
                 break;
@@ -334,12 +298,12 @@ static void test_default_filter(void)
                 /* Rewrite the protocol field and insert a tag before the IP header. */
                 Buf t = {.n = 0};
                 size_t hdr = cooked ? 20 : 16, proto_at = cooked ? 0 : 14;
-                put(&t, f.b, hdr);
+                putn(&t, f.b, hdr);
                 t.b[proto_at] = 0x81;
                 t.b[proto_at + 1] = 0x00;
                 put16(&t, 100);
                 put16(&t, 0x0800);
-                put(&t, f.b + hdr, f.n - hdr);
+                putn(&t, f.b + hdr, f.n - hdr);
                 CHECK(matches(&prog, &t), "cooked %d: tagged SIP dropped", dlt);
                 frame(&f, dlt, V4_UDP_53);
                 CHECK(!matches(&prog, &f), "cooked %d: untagged DNS kept", dlt);
@@ -386,8 +350,8 @@ static void write_pcap(Buf *out, uint32_t linktype, bool nano, const Payload *ps
 
         out->n = 0;
         put32le(out, nano ? 0xa1b23c4d : 0xa1b2c3d4);
-        put(out, &(uint16_t){2}, 2);
-        put(out, &(uint16_t){4}, 2);
+        putn(out, &(uint16_t){2}, 2);
+        putn(out, &(uint16_t){4}, 2);
         put32le(out, 0);
         put32le(out, 0);
         put32le(out, 65535);
@@ -398,7 +362,7 @@ static void write_pcap(Buf *out, uint32_t linktype, bool nano, const Payload *ps
                 put32le(out, nano ? 123456789u : 123456u);
                 put32le(out, (uint32_t)f.n);
                 put32le(out, (uint32_t)f.n);
-                put(out, f.b, f.n);
+                putn(out, f.b, f.n);
         }
 }
 
@@ -411,16 +375,16 @@ static void write_pcapng(Buf *out, const Payload *ps, size_t n)
         put32le(out, 0x0a0d0d0a);
         put32le(out, 28);
         put32le(out, 0x1a2b3c4d);
-        put(out, &(uint16_t){1}, 2);
-        put(out, &(uint16_t){0}, 2);
+        putn(out, &(uint16_t){1}, 2);
+        putn(out, &(uint16_t){0}, 2);
         put32le(out, 0xffffffff);
         put32le(out, 0xffffffff);
         put32le(out, 28);
         /* Interface Description Block: Ethernet, µs timestamps (default) */
         put32le(out, 1);
         put32le(out, 20);
-        put(out, &(uint16_t){1}, 2);
-        put(out, &(uint16_t){0}, 2);
+        putn(out, &(uint16_t){1}, 2);
+        putn(out, &(uint16_t){0}, 2);
         put32le(out, 65535);
         put32le(out, 20);
         for (size_t i = 0; i < n; i++) {
@@ -436,8 +400,8 @@ static void write_pcapng(Buf *out, const Payload *ps, size_t n)
                 put32le(out, (uint32_t)ts);
                 put32le(out, (uint32_t)f.n);
                 put32le(out, (uint32_t)f.n);
-                put(out, f.b, f.n);
-                put(out, "\0\0\0", pad);
+                putn(out, f.b, f.n);
+                putn(out, "\0\0\0", pad);
                 put32le(out, (uint32_t)(32 + f.n + pad));
         }
 }
@@ -545,7 +509,7 @@ static void test_files(void)
 
         /* Not a capture file. */
         f.n = 0;
-        put(&f, "REGISTER sip:example.org SIP/2.0\r\n\r\n", 36);
+        putn(&f, "REGISTER sip:example.org SIP/2.0\r\n\r\n", 36);
         write_buf(path_of("text.pcap"), &f);
         r = capture_open_file(&c, path_of("text.pcap"), NULL, err, sizeof(err));
         CHECK(r < 0 && c == NULL && strstr(err, "text.pcap"), "r=%d err=%s", r, err);
@@ -627,7 +591,7 @@ static void test_ports_filter(void)
         for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
                 for (int tags = 0; tags <= 1; tags++) {
                         f.n = 0;
-                        put(&f, mac, 12);
+                        putn(&f, mac, 12);
                         if (tags) {
                                 put16(&f, 0x8100);
                                 put16(&f, 100);

@@ -12,61 +12,15 @@
  */
 #include "decode.h"
 #include "check.h"
+#define PACKET_BUF_MAX 8192
+#include "packet.h"
+#include "pcapread.h"
 
-#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- builders */
-
-typedef struct {
-        uint8_t b[8192];
-        size_t n;
-} Buf;
-
-static void put8(Buf *b, uint8_t v)
-{
-        if (b->n < sizeof b->b)
-                b->b[b->n++] = v;
-}
-
-static void put16(Buf *b, uint16_t v)
-{
-        put8(b, (uint8_t)(v >> 8));
-        put8(b, (uint8_t)v);
-}
-
-static void put32(Buf *b, uint32_t v)
-{
-        put16(b, (uint16_t)(v >> 16));
-        put16(b, (uint16_t)v);
-}
-
-static void put32le(Buf *b, uint32_t v)
-{
-        put8(b, (uint8_t)v);
-        put8(b, (uint8_t)(v >> 8));
-        put8(b, (uint8_t)(v >> 16));
-        put8(b, (uint8_t)(v >> 24));
-}
-
-static void putn(Buf *b, const void *p, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                put8(b, ((const uint8_t *)p)[i]);
-}
-
-static void putfill(Buf *b, uint8_t v, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                put8(b, v);
-}
-
-static void putbuf(Buf *b, const Buf *inner)
-{
-        putn(b, inner->b, inner->n);
-}
 
 static const uint8_t V4_A[4] = {10, 0, 0, 1};
 static const uint8_t V4_B[4] = {10, 0, 0, 2};
@@ -1481,48 +1435,45 @@ static const ReassemblyExpect reassemblies[] = {
     {"gprshome-wireshark/sip.pcap", 135, 136, 51558, 5060, 568 - 8, "REGISTER "},
 };
 
-static pcap_t *open_capture(const char *dir, const char *file, int *skipped)
-{
-        char path[4096], err[PCAP_ERRBUF_SIZE];
-        pcap_t *p;
+typedef struct {
+        unsigned n, udp_ok, tcp_ok, counts[DECODE__MAX];
+        const char *file;
+} FrameCounts;
 
-        snprintf(path, sizeof path, "%s/pcaps/%s", dir, file);
-        p = pcap_open_offline(path, err);
-        if (p == NULL) {
-                fprintf(stderr, "skip %s: %s\n", file, err);
-                (*skipped)++;
+static void count_frame(int lt, const uint8_t *d, size_t caplen, void *ud)
+{
+        FrameCounts *c = ud;
+        DecodedPacket pk;
+        DecodeVerdict v = dec(lt, d, caplen, &pk);
+
+        c->n++;
+        if ((unsigned)v >= DECODE__MAX) {
+                CHECK(false, "%s frame %u: verdict %d", c->file, c->n, (int)v);
+                return;
         }
-        return p;
+        c->counts[v]++;
+        if (v == DECODE_OK)
+                *(pk.transport == TRANSPORT_UDP ? &c->udp_ok : &c->tcp_ok) += 1;
 }
 
 static void check_counts(const char *dir, const CaptureExpect *e, int *skipped)
 {
-        pcap_t *p = open_capture(dir, e->file, skipped);
-        struct pcap_pkthdr *h;
-        const u_char *d;
-        unsigned n = 0, udp_ok = 0, tcp_ok = 0, counts[DECODE__MAX] = {0};
-        int lt, r;
+        char path[4096], err[PCAP_ERRBUF_SIZE];
+        FrameCounts c = {.file = e->file};
+        int lt = -1;
+        long r;
 
-        if (p == NULL)
+        snprintf(path, sizeof path, "%s/pcaps/%s", dir, e->file);
+        r = pcap_each(path, count_frame, &c, &lt, err, sizeof err);
+        if (r < 0 && lt < 0) {
+                fprintf(stderr, "skip %s: %s\n", e->file, err);
+                (*skipped)++;
                 return;
-        lt = pcap_datalink(p);
+        }
+        CHECK(r >= 0, "%s: read error %s", e->file, err);
         CHECK(lt == e->linktype, "%s: linktype %d want %d", e->file, lt, e->linktype);
         CHECK(decode_linktype_supported(lt), "%s: linktype %d unsupported", e->file, lt);
-        while ((r = pcap_next_ex(p, &h, &d)) == 1) {
-                DecodedPacket pk;
-                DecodeVerdict v = dec(lt, d, h->caplen, &pk);
-
-                n++;
-                if ((unsigned)v >= DECODE__MAX) {
-                        CHECK(false, "%s frame %u: verdict %d", e->file, n, (int)v);
-                        continue;
-                }
-                counts[v]++;
-                if (v == DECODE_OK)
-                        *(pk.transport == TRANSPORT_UDP ? &udp_ok : &tcp_ok) += 1;
-        }
-        CHECK(r == PCAP_ERROR_BREAK, "%s: read error %s", e->file, pcap_geterr(p));
-        pcap_close(p);
+        unsigned n = c.n, udp_ok = c.udp_ok, tcp_ok = c.tcp_ok, *counts = c.counts;
 
         CHECK(n == e->total, "%s: %u frames want %u", e->file, n, e->total);
         if (e->ok != ~0u)
@@ -1549,29 +1500,41 @@ static void check_counts(const char *dir, const CaptureExpect *e, int *skipped)
         printf("\n");
 }
 
-/* Decode frame number `want` (1-based) of file; heap holds its bytes afterwards. */
+typedef struct {
+        unsigned n, want;
+        bool found;
+        DecodedPacket *out;
+        DecodeVerdict *v;
+} FrameAt;
+
+static void frame_at_one(int lt, const uint8_t *d, size_t caplen, void *ud)
+{
+        FrameAt *f = ud;
+
+        if (++f->n != f->want)
+                return;
+        fill_sentinel(f->out);
+        *f->v = dec(lt, d, caplen, f->out);
+        f->found = true;
+}
+
+/* Decode frame number `want` (1-based) of file (its payload pointer is not
+ * valid afterwards: only the decoded fields are). */
 static bool frame_at(const char *dir, const char *file, unsigned want, DecodedPacket *out,
                      DecodeVerdict *v, int *skipped)
 {
-        pcap_t *p = open_capture(dir, file, skipped);
-        struct pcap_pkthdr *h;
-        const u_char *d;
-        unsigned n = 0;
-        bool found = false;
+        char path[4096], err[PCAP_ERRBUF_SIZE];
+        FrameAt f = {.want = want, .out = out, .v = v};
+        int lt = -1;
 
-        if (p == NULL)
+        snprintf(path, sizeof path, "%s/pcaps/%s", dir, file);
+        if (pcap_each(path, frame_at_one, &f, &lt, err, sizeof err) < 0 && lt < 0) {
+                fprintf(stderr, "skip %s: %s\n", file, err);
+                (*skipped)++;
                 return false;
-        while (pcap_next_ex(p, &h, &d) == 1) {
-                if (++n == want) {
-                        fill_sentinel(out);
-                        *v = dec(pcap_datalink(p), d, h->caplen, out);
-                        found = true;
-                        break;
-                }
         }
-        pcap_close(p);
-        CHECK(found, "%s: no frame %u", file, want);
-        return found;
+        CHECK(f.found, "%s: no frame %u", file, want);
+        return f.found;
 }
 
 static void check_frame(const char *dir, const FrameExpect *e, int *skipped)

@@ -19,45 +19,11 @@
 
 #include "hep_kamailio.h"
 #include "check.h"
+#include "packet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-        uint8_t b[70000];
-        size_t n;
-} Buf;
-
-static void put8(Buf *b, uint8_t v)
-{
-        if (b->n < sizeof b->b)
-                b->b[b->n++] = v;
-}
-
-static void put16(Buf *b, uint16_t v)
-{
-        put8(b, (uint8_t)(v >> 8));
-        put8(b, (uint8_t)v);
-}
-
-static void put16le(Buf *b, uint16_t v)
-{
-        put8(b, (uint8_t)v);
-        put8(b, (uint8_t)(v >> 8));
-}
-
-static void put32le(Buf *b, uint32_t v)
-{
-        put16le(b, (uint16_t)v);
-        put16le(b, (uint16_t)(v >> 16));
-}
-
-static void putn(Buf *b, const void *p, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                put8(b, ((const uint8_t *)p)[i]);
-}
 
 static const uint8_t A4[4] = {192, 0, 2, 10};
 static const uint8_t B4[4] = {198, 51, 100, 20};

@@ -21,39 +21,12 @@
 
 #include "hep_build.h"
 #include "check.h"
+#define PACKET_BUF_MAX 4096
+#include "packet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-        uint8_t b[4096];
-        size_t n;
-} Buf;
-
-static void put8(Buf *b, uint8_t v)
-{
-        if (b->n < sizeof b->b)
-                b->b[b->n++] = v;
-}
-
-static void put16(Buf *b, uint16_t v)
-{
-        put8(b, (uint8_t)(v >> 8));
-        put8(b, (uint8_t)v);
-}
-
-static void put32(Buf *b, uint32_t v)
-{
-        put16(b, (uint16_t)(v >> 16));
-        put16(b, (uint16_t)v);
-}
-
-static void putn(Buf *b, const void *p, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                put8(b, ((const uint8_t *)p)[i]);
-}
 
 static const uint8_t CLIENT[4] = {192, 0, 2, 50}, SERVER[4] = {192, 0, 2, 60};
 static const uint8_t AGENT[4] = {203, 0, 113, 240}, COLLECTOR[4] = {203, 0, 113, 241};

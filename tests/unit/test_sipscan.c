@@ -35,7 +35,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +44,7 @@
 #include "sipmsg.h"
 #include "sipscan.h"
 #include "check.h"
+#include "pcapread.h"
 
 static SipParser *parser;
 static SipScanner *scanner;
@@ -698,27 +698,30 @@ static bool is_pcap_name(const char *n)
                (l > 7 && strcmp(n + l - 7, ".pcapng") == 0);
 }
 
+typedef struct {
+        const char *path;
+        Tally *t;
+} PcapWalk;
+
+static void one_frame(int linktype, const uint8_t *data, size_t caplen, void *ud)
+{
+        PcapWalk *w = ud;
+        DecodedPacket pkt;
+
+        if (decode_packet(linktype, data, caplen, &pkt) != DECODE_OK || pkt.payload_len == 0)
+                return;
+        if (!sip_looks_like_sip(pkt.payload, pkt.payload_len))
+                return;
+        one_message(w->path, pkt.payload, pkt.payload_len, w->t);
+}
+
 static void one_pcap(const char *path, Tally *t)
 {
+        PcapWalk w = {path, t};
         char err[PCAP_ERRBUF_SIZE];
-        pcap_t *p = pcap_open_offline(path, err);
-        struct pcap_pkthdr *h;
-        const u_char *d;
         int lt;
 
-        CHECK(p != NULL, "%s: %s", path, err);
-        if (!p)
-                return;
-        lt = pcap_datalink(p);
-        while (pcap_next_ex(p, &h, &d) == 1) {
-                DecodedPacket pkt;
-                if (decode_packet(lt, d, h->caplen, &pkt) != DECODE_OK || pkt.payload_len == 0)
-                        continue;
-                if (!sip_looks_like_sip(pkt.payload, pkt.payload_len))
-                        continue;
-                one_message(path, pkt.payload, pkt.payload_len, t);
-        }
-        pcap_close(p);
+        CHECK(pcap_each(path, one_frame, &w, &lt, err, sizeof err) >= 0, "%s: %s", path, err);
 }
 
 /* Every pcap under dir (recursively). */
