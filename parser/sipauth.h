@@ -6,7 +6,7 @@
  * WWW-Authenticate / Proxy-Authenticate / Authorization /
  * Proxy-Authorization line to sofia-sip's own header parser and flatten
  * the result with the same code (add_auth_line, split_scheme,
- * add_challenge, add_credentials in sipmsg.c), so the two paths cannot
+ * add_challenge, add_credentials in sipauth.c), so the two paths cannot
  * disagree on digest parameters.
  *
  * Memory: an arena is a sofia-sip home preloaded over a fixed area
@@ -20,7 +20,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/sip.h>
+
 #include "sipmsg.h"
+
+/*
+ * Largest message handed to sofia-sip (sipmsg.c, sipauth.c; sipscan.c gives
+ * larger ones to sofia's wrapper, which refuses them). A UDP datagram is at
+ * most 64 KiB; a message reassembled from TCP may be larger (suricata's
+ * 64 KiB-body INVITE), but nothing that large carries authentication worth
+ * a copy of a megabyte.
+ */
+#define SIPMSG_MAX_LEN (1u << 20)
 
 /* In the order sip_parser_parse() flattens them (fill() in sipmsg.c). */
 typedef enum {
@@ -58,3 +70,7 @@ void sipauth_arena_reset(SipAuthArena *a);
  */
 SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, const uint8_t *value,
                                 size_t len);
+
+/* Every auth header of a message sofia-sip parsed whole (sip_parser_parse()),
+ * flattened into m in SipMsg order; strings in home. */
+void sipauth_add_message(SipMsg *m, su_home_t *home, sip_t const *sip);

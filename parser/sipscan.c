@@ -52,11 +52,11 @@
 #endif
 
 #include "cursor.h"
+#include "hash.h"
 #include "sipauth.h"
 
-/* Same limit as SIPMSG_MAX_LEN in sipmsg.c: larger messages go to sofia's
- * wrapper, which refuses them. */
-#define SIPSCAN_MAX_LEN (1u << 20)
+/* Larger messages go to sofia's wrapper, which refuses them. */
+#define SIPSCAN_MAX_LEN SIPMSG_MAX_LEN
 
 /*
  * The SipMsg strings of one scanned message, NUL-terminated, back to back.
@@ -202,24 +202,9 @@ static bool eq_lit(const uint8_t *p, size_t n, const char *lit)
  * Whether the n bytes at p equal the lower-case literal lit (n long),
  * ignoring case. p is a token (a header or parameter name), and for those
  * OR-ing 0x20 lowers a letter and maps no other token byte onto a letter or
- * '-': the only byte besides '-' that does so is CR, which is no token.
+ * '-': the only byte besides '-' that does so is CR, which is no token. The
+ * loads are hash.h's (native byte order on both sides).
  */
-static uint64_t load64(const void *p)
-{
-        uint64_t x;
-
-        memcpy(&x, p, sizeof x);
-        return x;
-}
-
-static uint32_t load32(const void *p)
-{
-        uint32_t x;
-
-        memcpy(&x, p, sizeof x);
-        return x;
-}
-
 /* Eight (four) bytes at a time, the last load overlapping the one before;
  * n is a constant wherever this is inlined, so only one branch remains. */
 __attribute__((always_inline)) static inline bool name_is(const uint8_t *p, const char *lit,
@@ -227,13 +212,16 @@ __attribute__((always_inline)) static inline bool name_is(const uint8_t *p, cons
 {
         if (n >= 8) {
                 for (size_t i = 0; i + 8 < n; i += 8)
-                        if ((load64(p + i) | UINT64_C(0x2020202020202020)) != load64(lit + i))
+                        if ((hash_rd64(p + i) | UINT64_C(0x2020202020202020)) !=
+                            hash_rd64((const uint8_t *)lit + i))
                                 return false;
-                return (load64(p + n - 8) | UINT64_C(0x2020202020202020)) == load64(lit + n - 8);
+                return (hash_rd64(p + n - 8) | UINT64_C(0x2020202020202020)) ==
+                       hash_rd64((const uint8_t *)lit + n - 8);
         }
         if (n >= 4)
-                return (load32(p) | 0x20202020u) == load32(lit) &&
-                       (load32(p + n - 4) | 0x20202020u) == load32(lit + n - 4);
+                return (hash_rd32(p) | 0x20202020u) == hash_rd32((const uint8_t *)lit) &&
+                       (hash_rd32(p + n - 4) | 0x20202020u) ==
+                           hash_rd32((const uint8_t *)lit + n - 4);
         for (size_t i = 0; i < n; i++)
                 if ((uint8_t)(p[i] | 0x20) != (uint8_t)lit[i])
                         return false;

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The authentication-header half of the sofia-sip wrapper (sipauth.h):
+ * WWW-Authenticate, Proxy-Authenticate, Authorization and
+ * Proxy-Authorization values, parsed by sofia-sip's own header classes and
+ * flattened into SipMsg challenges and credentials, for the full parse
+ * (sipmsg.c) and for the fast path one header at a time (sipscan.c).
+ */
+#include "sipauth.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/msg.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/msg_parser.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/auth_digest.h>
+
+#include "sipchars.h"
+
+/* ------------------------------------------------------------------------ */
+/* Authentication headers */
+
+/*
+ * RFC 7616 §3.3 qop-options = "qop" "=" DQUOTE qop-value *("," qop-value)
+ * DQUOTE; the list arrives unquoted from sofia. Unknown values set QOP_OTHER.
+ */
+static unsigned qop_mask_of(const char *s)
+{
+        unsigned mask = 0;
+
+        if (!s)
+                return 0;
+        while (*s) {
+                while (*s == ',' || is_lws(*s))
+                        s++;
+                size_t n = strcspn(s, ",");
+                size_t t = n;
+                while (t > 0 && is_lws(s[t - 1]))
+                        t--;
+                if (t == 4 && strncasecmp(s, "auth", 4) == 0)
+                        mask |= QOP_AUTH;
+                else if (t == 8 && strncasecmp(s, "auth-int", 8) == 0)
+                        mask |= QOP_AUTH_INT;
+                else if (t > 0)
+                        mask |= QOP_OTHER;
+                s += n;
+        }
+        return mask;
+}
+
+/*
+ * Whether parameter `name` is "true", case-insensitively, quoted or not
+ * (RFC 7616 §3.3 stale and userhash). sofia-sip 1.12.11 has no userhash
+ * field, so both are read here the same way.
+ */
+static bool param_is_true(char const *const *params, const char *name)
+{
+        size_t nlen = strlen(name);
+
+        for (size_t i = 0; params && params[i]; i++) {
+                const char *p = params[i];
+                /* name is lower case: the first letter turns most away
+                 * without a call (this runs for every challenge) */
+                if (((unsigned char)p[0] | 0x20) != (unsigned char)name[0] ||
+                    strncasecmp(p, name, nlen) != 0)
+                        continue;
+                p += nlen;
+                while (is_lws(*p))
+                        p++;
+                if (*p++ != '=')
+                        continue;
+                while (is_lws(*p))
+                        p++;
+                bool quoted = *p == '"';
+                p += quoted;
+                if (strncasecmp(p, "true", 4) != 0)
+                        continue;
+                p += 4;
+                p += quoted && *p == '"';
+                while (is_lws(*p))
+                        p++;
+                if (*p == '\0')
+                        return true;
+        }
+        return false;
+}
+
+/* RFC 7616 §3.4: nc = 8LHEX. Accept 1..8 hex digits of either case. */
+static bool parse_nc(const char *s, uint32_t *v)
+{
+        uint32_t x = 0;
+        size_t n = 0;
+
+        if (!s)
+                return false;
+        for (; s[n]; n++) {
+                char ch = s[n];
+                unsigned d;
+                if (ch >= '0' && ch <= '9')
+                        d = (unsigned)(ch - '0');
+                else if (ch >= 'a' && ch <= 'f')
+                        d = (unsigned)(ch - 'a' + 10);
+                else if (ch >= 'A' && ch <= 'F')
+                        d = (unsigned)(ch - 'A' + 10);
+                else
+                        return false;
+                if (n >= 8)
+                        return false;
+                x = (x << 4) | d;
+        }
+        if (n == 0)
+                return false;
+        *v = x;
+        return true;
+}
+
+/*
+ * RFC 7235 §4.1: one header line may carry several comma-separated
+ * challenges (RFC 8760 servers send one per algorithm). sofia-sip 1.12.11
+ * does not split them: every later challenge shows up inside au_params as a
+ * parameter "Scheme name=value", or a bare "Scheme" when it has no
+ * parameters. Returns the length of the scheme token when params[i] starts
+ * a new challenge, with *rest pointing at its first parameter ("" if none).
+ * A bare token at index 0 is a token68 (RFC 7235 §2.1), not a new scheme.
+ */
+static size_t split_scheme(const char *param, size_t i, const char **rest)
+{
+        size_t n = 0;
+
+        while (is_http_tchar((uint8_t)param[n]))
+                n++;
+        if (n == 0)
+                return 0;
+        if (param[n] == '\0') {
+                if (i == 0)
+                        return 0;
+                *rest = param + n;
+                return n;
+        }
+        if (param[n] != ' ' && param[n] != '\t')
+                return 0;
+        const char *r = param + n;
+        while (is_lws(*r))
+                r++;
+        /* auth-param = token BWS "=" BWS ( token / quoted-string ) */
+        if (*r == '=')
+                return 0;
+        *rest = r;
+        return n;
+}
+
+typedef struct {
+        SipMsg *m;
+        su_home_t *home;
+} Fill;
+
+static bool is_digest(const char *scheme)
+{
+        return scheme && strcasecmp(scheme, "Digest") == 0;
+}
+
+/* RFC 7616 §3.3 / RFC 3261 §22.4 challenge parameters. */
+static void add_challenge(Fill *f, bool proxy, const char *scheme, char const *const *params)
+{
+        SipMsg *m = f->m;
+
+        if (m->n_challenges >= SIPMSG_MAX_AUTH) {
+                m->challenges_dropped++;
+                return;
+        }
+        SipChallenge *ch = &m->challenges[m->n_challenges++];
+        *ch = (SipChallenge){.proxy = proxy, .scheme = scheme, .digest = is_digest(scheme)};
+        ch->alg = ch->digest ? DIGEST_ALG_MD5 : DIGEST_ALG_OTHER;
+        if (!params || !params[0])
+                return;
+
+        auth_challenge_t ac[1];
+        memset(ac, 0, sizeof ac);
+        ac->ac_size = (int)sizeof ac;
+        if (auth_digest_challenge_get(f->home, ac, params) < 0)
+                return;
+        ch->realm = ac->ac_realm;
+        if (!ch->digest)
+                return;
+        ch->nonce = ac->ac_nonce;
+        ch->opaque = ac->ac_opaque;
+        ch->algorithm = ac->ac_algorithm;
+        ch->alg = digest_alg_from_string(ac->ac_algorithm);
+        ch->qop_mask = qop_mask_of(ac->ac_qop);
+        ch->stale = param_is_true(params, "stale");
+        ch->userhash = param_is_true(params, "userhash");
+}
+
+/* RFC 7616 §3.4 / RFC 3261 §22.4 credentials parameters. */
+static void add_credentials(Fill *f, bool proxy, const char *scheme, char const *const *params)
+{
+        SipMsg *m = f->m;
+
+        if (m->n_credentials >= SIPMSG_MAX_AUTH) {
+                m->credentials_dropped++;
+                return;
+        }
+        SipCredentials *cr = &m->credentials[m->n_credentials++];
+        *cr = (SipCredentials){.proxy = proxy, .scheme = scheme, .digest = is_digest(scheme)};
+        cr->alg = cr->digest ? DIGEST_ALG_MD5 : DIGEST_ALG_OTHER;
+        /* `Authorization: Digest ,` has au_params == NULL and
+         * auth_digest_response_get() asserts on NULL params. */
+        if (!params || !params[0])
+                return;
+
+        auth_response_t ar[1];
+        memset(ar, 0, sizeof ar);
+        ar->ar_size = (int)sizeof ar;
+        if (auth_digest_response_get(f->home, ar, params) < 0)
+                return;
+        cr->username = ar->ar_username;
+        cr->realm = ar->ar_realm;
+        if (!cr->digest)
+                return;
+        cr->nonce = ar->ar_nonce;
+        cr->uri = ar->ar_uri;
+        cr->algorithm = ar->ar_algorithm;
+        cr->alg = digest_alg_from_string(ar->ar_algorithm);
+        cr->qop = ar->ar_qop;
+        cr->qop_mask = qop_mask_of(ar->ar_qop);
+        cr->nc = ar->ar_nc;
+        cr->nc_valid = parse_nc(ar->ar_nc, &cr->nc_value);
+        cr->cnonce = ar->ar_cnonce;
+        cr->response = ar->ar_response;
+        cr->opaque = ar->ar_opaque;
+        cr->userhash = param_is_true(params, "userhash");
+}
+
+typedef void AddAuth(Fill *f, bool proxy, const char *scheme, char const *const *params);
+
+/*
+ * One header line: split it into its challenges/credentials (see
+ * split_scheme) and hand each one a NULL-terminated parameter array of its
+ * own. The common single-challenge line passes sofia's array unchanged.
+ */
+static void add_auth_line(Fill *f, msg_auth_t const *au, bool proxy, AddAuth *add)
+{
+        char const *const *params = au->au_params;
+        const char *scheme = au->au_scheme;
+        const char *first = NULL; /* replaces params[start] after a split */
+        size_t start = 0;
+
+        for (;;) {
+                size_t end = start + (first ? 1 : 0);
+                const char *next_scheme = NULL, *next_first = NULL;
+                size_t next_len = 0;
+
+                for (; params && params[end]; end++) {
+                        next_len = split_scheme(params[end], end, &next_first);
+                        if (next_len) {
+                                next_scheme = params[end];
+                                break;
+                        }
+                }
+
+                size_t count = end - start;
+                if (first && first[0] == '\0') {
+                        /* "Scheme" alone: no parameters of its own. */
+                        first = NULL;
+                        start++;
+                        count--;
+                }
+                if (!next_scheme && !first) {
+                        add(f, proxy, scheme, count ? params + start : NULL);
+                        return;
+                }
+                const char **arr = NULL;
+                if (count) {
+                        arr = su_alloc(f->home, (count + 1) * sizeof *arr);
+                        if (!arr) {
+                                add(f, proxy, scheme, NULL);
+                                return;
+                        }
+                        for (size_t i = 0; i < count; i++)
+                                arr[i] = params[start + i];
+                        if (first)
+                                arr[0] = first;
+                        arr[count] = NULL;
+                }
+                add(f, proxy, scheme, arr);
+                if (!next_scheme)
+                        return;
+                scheme = su_strndup(f->home, next_scheme, (isize_t)next_len);
+                first = next_first;
+                start = end;
+        }
+}
+
+static void add_auth_chain(Fill *f, msg_auth_t const *au, bool proxy, AddAuth *add)
+{
+        for (; au; au = au->au_next)
+                add_auth_line(f, au, proxy, add);
+}
+
+/* ------------------------------------------------------------------------ */
+/* One auth header at a time (parser/sipauth.h, for the fast path) */
+
+/*
+ * The area a message's auth headers are parsed into. A 401 or an
+ * Authorization with its parameters unquoted takes about 1 KiB; 16 KiB
+ * covers the eight challenges and eight credentials a SipMsg holds.
+ */
+#define SIPAUTH_AREA 16384
+
+struct SipAuthArena {
+        su_home_t *home; /* su_home_auto() over area */
+        bool dirty;      /* something was allocated since the last reset */
+        _Alignas(max_align_t) char area[SIPAUTH_AREA];
+};
+
+SipAuthArena *sipauth_arena_new(void)
+{
+        SipAuthArena *a = calloc(1, sizeof *a);
+
+        if (!a)
+                return NULL;
+        a->home = su_home_auto(a->area, sizeof a->area);
+        if (!a->home) {
+                free(a);
+                return NULL;
+        }
+        return a;
+}
+
+SipAuthArena *sipauth_arena_free(SipAuthArena *a)
+{
+        if (a) {
+                su_home_deinit(a->home);
+                free(a);
+        }
+        return NULL;
+}
+
+/*
+ * su_home_deinit() frees what spilled to malloc() (and the block table,
+ * which sofia grows with malloc() past a handful of allocations);
+ * su_home_auto() then starts over at the beginning of the area.
+ */
+void sipauth_arena_reset(SipAuthArena *a)
+{
+        if (!a || !a->dirty)
+                return;
+        su_home_deinit(a->home);
+        a->home = su_home_auto(a->area, sizeof a->area);
+        a->dirty = false;
+}
+
+SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, const uint8_t *value,
+                                size_t len)
+{
+        static msg_hclass_t *const classes[SIPAUTH__MAX] = {
+            [SIPAUTH_WWW_AUTHENTICATE] = sip_www_authenticate_class,
+            [SIPAUTH_PROXY_AUTHENTICATE] = sip_proxy_authenticate_class,
+            [SIPAUTH_AUTHORIZATION] = sip_authorization_class,
+            [SIPAUTH_PROXY_AUTHORIZATION] = sip_proxy_authorization_class,
+        };
+
+        if (!a || !a->home || !m || (unsigned)kind >= SIPAUTH__MAX || (!value && len) ||
+            len > SIPMSG_MAX_LEN)
+                return SIPAUTH_NOMEM;
+        msg_hclass_t *hc = classes[kind];
+        bool proxy = kind == SIPAUTH_PROXY_AUTHENTICATE || kind == SIPAUTH_PROXY_AUTHORIZATION;
+        bool challenge = kind == SIPAUTH_WWW_AUTHENTICATE || kind == SIPAUTH_PROXY_AUTHENTICATE;
+
+        /* header_parse() with copy_buffer: the value copied behind the
+         * header object, NUL-terminated, parsed in place by the class. */
+        a->dirty = true;
+        msg_header_t *h = msg_header_alloc(a->home, hc, (isize_t)len + 1);
+        if (!h)
+                return SIPAUTH_NOMEM;
+        char *b = MSG_HEADER_DATA(h);
+        if (len)
+                memcpy(b, value, len);
+        b[len] = '\0';
+        if (hc->hc_parse(a->home, h, b, (isize_t)len) < 0) {
+                /* sofia makes it an error header named hc_name, which
+                 * check_error_headers() counts. */
+                m->auth_errors++;
+                return SIPAUTH_REFUSED;
+        }
+        Fill f = {m, a->home};
+        add_auth_line(&f, (msg_auth_t const *)h, proxy,
+                      challenge ? add_challenge : add_credentials);
+        return SIPAUTH_OK;
+}
+
+/* Every auth header of a message sofia-sip parsed whole, in SipMsg order. */
+void sipauth_add_message(SipMsg *m, su_home_t *home, sip_t const *sip)
+{
+        Fill f = {m, home};
+
+        add_auth_chain(&f, sip->sip_www_authenticate, false, add_challenge);
+        add_auth_chain(&f, sip->sip_proxy_authenticate, true, add_challenge);
+        add_auth_chain(&f, sip->sip_authorization, false, add_credentials);
+        add_auth_chain(&f, sip->sip_proxy_authorization, true, add_credentials);
+}
