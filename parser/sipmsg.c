@@ -2,9 +2,19 @@
 /*
  * The one wrapper around libsofia-sip-ua (Debian 12: 1.12.11). Everything the
  * rest of sipauthmon knows about a SIP message comes through here, flattened
- * into SipMsg. The quirks this file works around are listed in
- * ../shared/recipes/sofia-sip.md; each one has a test in
- * tests/unit/test_sipmsg.c.
+ * into SipMsg. The quirks of that version this code works around, each with
+ * a test in tests/unit/test_sipmsg.c:
+ *   - "Authorization: Digest ," parses with au_params NULL, and
+ *     auth_digest_response_get() then asserts (sipauth.c checks first);
+ *   - auth_challenge_t/auth_response_t must carry their size, or an
+ *     internal assert aborts;
+ *   - no SHA-256 flag: the algorithm is a string, compared case-insensitively;
+ *   - two challenges on one header line are not split: the second shows up
+ *     as a parameter "Digest realm=..." (split_scheme() in sipauth.c);
+ *   - a message cut inside its headers is reported complete, the cut header
+ *     dropped: the only sign is sip_separator == NULL
+ *     (cut_at_separator_or_body());
+ *   - of two messages in one buffer only the first is parsed, silently.
  *
  * Strings in SipMsg point into the sofia message home: sofia's own parsed
  * values are used as they are (no copies), digest parameters are unquoted by
