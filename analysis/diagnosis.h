@@ -13,7 +13,10 @@
 
 #include "../parser/endpoint.h"
 
-/* In precedence order: when several causes fit, the lower value wins. */
+/* In precedence order: when several causes fit, the lower value wins. Each
+ * code is declared once, by its rule in analysis/rules/ (name, severity,
+ * MESSAGE_ID, wording), listed in analysis/rules.c; the lookups below read
+ * those declarations. */
 typedef enum {
         DIAG_CHALLENGE_MISSING = 0,
         DIAG_HEADER_MISMATCH,

@@ -343,11 +343,6 @@ void pipeline_flush(Pipeline *p)
         tracker_flush(p->tracker, p->last_ts_us);
 }
 
-void pipeline_set_credentials(Pipeline *p, struct CredStore *store)
-{
-        tracker_set_credentials(p->tracker, store);
-}
-
 bool pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg)
 {
         return tracker_reconfigure(p->tracker, cfg);

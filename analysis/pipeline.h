@@ -130,9 +130,6 @@ void pipeline_flush(Pipeline *p);
 
 void pipeline_get_stats(const Pipeline *p, PipelineStats *out);
 
-/* After a reload (the daemon's SIGHUP): swap the tracker's credential store (not owned). */
-void pipeline_set_credentials(Pipeline *p, struct CredStore *store);
-
 /* A reload: new thresholds, window, caps, limits and credentials (see
  * tracker_reconfigure()); the tables and their hash seed stay. */
 bool pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg);

@@ -1,40 +1,76 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "rules.h"
 
-#include <stdarg.h>
+#include <stdio.h>
 
-static const Rule *const rule_table[DIAG__MAX] = {
-    [DIAG_CHALLENGE_MISSING] = &rule_challenge_missing,
-    [DIAG_HEADER_MISMATCH] = &rule_header_mismatch,
-    [DIAG_NO_CREDENTIALS] = &rule_no_credentials,
-    [DIAG_REALM_MISMATCH] = &rule_realm_mismatch,
-    [DIAG_ALGORITHM_MISMATCH] = &rule_algorithm_mismatch,
-    [DIAG_QOP_MISMATCH] = &rule_qop_mismatch,
-    [DIAG_URI_MISMATCH] = &rule_uri_mismatch,
-    [DIAG_STALE_NONCE] = &rule_stale_nonce,
-    [DIAG_NONCE_UNKNOWN] = &rule_nonce_unknown,
-    [DIAG_SOURCE_CHANGED] = &rule_source_changed,
-    [DIAG_CREDENTIAL_GUESSING] = &rule_credential_guessing,
-    [DIAG_ACCOUNT_SCAN] = &rule_account_scan,
-    [DIAG_SERVER_REJECTS_VALID] = &rule_server_rejects_valid,
-    [DIAG_WRONG_PASSWORD] = &rule_wrong_password,
-    [DIAG_CREDENTIAL_COMPROMISE] = &rule_credential_compromise,
-    [DIAG_RESOLVED] = &rule_resolved,
-    [DIAG_RATE_LIMITED] = &rule_rate_limited,
-};
+#include "strbuf.h"
+
+/*
+ * Every rule, one line each: analysis/rules/<name>.c defines
+ * `const Rule rule_<name>`. Order does not matter (DiagCode is the
+ * precedence); tests/unit/test_tracker.c checks that every code has exactly
+ * one declaration and a catalog entry.
+ */
+#define RULES(X)                                                                                   \
+        X(challenge_missing)                                                                       \
+        X(header_mismatch)                                                                         \
+        X(no_credentials)                                                                          \
+        X(realm_mismatch)                                                                          \
+        X(algorithm_mismatch)                                                                      \
+        X(qop_mismatch)                                                                            \
+        X(uri_mismatch)                                                                            \
+        X(stale_nonce)                                                                             \
+        X(nonce_unknown)                                                                           \
+        X(source_changed)                                                                          \
+        X(credential_guessing)                                                                     \
+        X(account_scan)                                                                            \
+        X(server_rejects_valid)                                                                    \
+        X(wrong_password)                                                                          \
+        X(credential_compromise)                                                                   \
+        X(resolved)                                                                                \
+        X(rate_limited)
+
+#define RULE_EXTERN(name) extern const Rule rule_##name;
+#define RULE_ENTRY(name)  &rule_##name,
+
+RULES(RULE_EXTERN)
+
+static const Rule *const rule_table[] = {RULES(RULE_ENTRY)};
+
+#define N_RULES (sizeof rule_table / sizeof rule_table[0])
+
+const Rule *const *rules_all(size_t *n)
+{
+        *n = N_RULES;
+        return rule_table;
+}
 
 const Rule *rules_get(DiagCode code)
 {
-        return (unsigned)code < DIAG__MAX ? rule_table[code] : NULL;
+        for (size_t i = 0; i < N_RULES; i++)
+                if (rule_table[i]->code == code)
+                        return rule_table[i];
+        return NULL;
 }
 
-uint32_t rules_check_attempt(const AttemptCtx *ctx)
+uint32_t rules_check_attempt(const AttemptCtx *ctx, AttemptNotes *notes)
 {
         uint32_t mask = 0;
 
-        for (unsigned i = 0; i < DIAG__MAX; i++)
-                if (rule_table[i] && rule_table[i]->check && rule_table[i]->check(ctx))
-                        mask |= 1u << i;
+        *notes = (AttemptNotes){0};
+        for (size_t i = 0; i < N_RULES; i++)
+                if (rule_table[i]->check && rule_table[i]->check(ctx, notes))
+                        mask |= 1u << rule_table[i]->code;
+        return mask;
+}
+
+uint32_t rules_tolerable(void)
+{
+        uint32_t mask = 0;
+
+        for (size_t i = 0; i < N_RULES; i++)
+                if (rule_table[i]->tolerated)
+                        mask |= 1u << rule_table[i]->code;
         return mask;
 }
 
@@ -64,18 +100,6 @@ DiagCode rules_choose(const unsigned n_show[DIAG__MAX], const unsigned n_cls[DIA
         return best;
 }
 
-void strbuf_append(char *buf, size_t n, const char *fmt, ...)
-{
-        size_t len = strnlen(buf, n);
-        va_list ap;
-
-        if (n == 0 || len >= n - 1)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(buf + len, n - len, fmt, ap);
-        va_end(ap);
-}
-
 void span_phrase(char *buf, size_t n, uint32_t ms)
 {
         if (ms < 1000)
@@ -90,7 +114,7 @@ void span_phrase(char *buf, size_t n, uint32_t ms)
 
 void streak_attempts_phrase(const Streak *s, char *buf, size_t n)
 {
-        snprintf(buf, n, "%u %s%s", s->attempts, s->method, s->attempts == 1 ? "" : "s");
+        snprintf(buf, n, "%u %s%s", s->attempts, s->att->method, s->attempts == 1 ? "" : "s");
 }
 
 void streak_refusals_phrase(const Streak *s, char *buf, size_t n)

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Diagnosis rules, one per file in analysis/rules/, behind one table.
+ * Diagnosis rules, one per file in analysis/rules/, listed in one table
+ * (rules.c). A rule declares everything about its code once: name,
+ * severity, MESSAGE_ID, the cause a record names, its per-attempt check and
+ * its wording; diagnosis.h's tables and the tracker read them from there.
  *
  * A rule may have a per-attempt check: given a request that carries
  * credentials and the challenge it answers, does this attempt show the
@@ -20,58 +23,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 
+#include "attempt.h"
 #include "diagnosis.h"
-#include "../parser/decode.h"
-#include "../parser/sipmsg.h"
-
-#define CHALLENGE_MAX 3
-#define REALM_MAX     64
-#define SMALL_STR     96
-
-/* One Digest challenge as remembered (the nonce only as a hash and a prefix). */
-typedef struct {
-        DigestAlg alg;
-        char alg_raw[24];
-        unsigned qop_mask;
-        bool stale;
-        uint64_t realm_hash;
-        uint64_t nonce_hash;
-        char realm[REALM_MAX];
-} ChallengeInfo;
-
-/* The latest 401/407 a chain or client received. */
-typedef struct {
-        bool valid;
-        bool proxy;    /* 407 / Proxy-Authenticate */
-        bool answered; /* a request with credentials followed it */
-        uint16_t status;
-        uint8_t n;
-        ChallengeInfo ch[CHALLENGE_MAX];
-        int64_t ts_us;
-        Endpoint client; /* where the challenge was sent */
-        Endpoint server; /* who sent it */
-} ChallengeSet;
-
-/* What the nonce table knows of a nonce a server issued. */
-typedef struct {
-        int64_t issued_us;
-        Endpoint server, client;
-        DigestAlg alg;
-        bool nc_seen;
-        uint32_t last_nc;
-        int64_t last_nc_us; /* packet time of the latest use with an nc */
-        /* Whose nc that is: a server may hand the same nonce to several clients
-         * (Kamailio: one per second), and each counts from 1 on its own. */
-        Endpoint nc_client;
-        /* Where the server sent it, and whether it went to more than one
-         * address and port (then answering it proves nothing, DESIGN.md
-         * verified sources) or came from unauthenticated HEP. */
-        Endpoint sent_to;
-        bool shared;
-} NonceInfo;
+#include "server.h"
 
 /* Everything a per-attempt check may look at. */
 typedef struct {
@@ -87,15 +42,11 @@ typedef struct {
         int64_t ts_us;
 } AttemptCtx;
 
-typedef enum {
-        SERVER_GENERIC = 0,
-        SERVER_ASTERISK_PJSIP,
-        SERVER_ASTERISK_CHAN_SIP,
-        SERVER_ASTERISK, /* Asterisk, channel driver not told apart */
-        SERVER_FREESWITCH,
-        SERVER_KAMAILIO,
-        SERVER_OPENSIPS,
-} ServerFamily;
+/* What a check noticed beyond its verdict, kept with the attempt for the
+ * wording (CredDetails). Zeroed before the checks run. */
+typedef struct {
+        bool nc_stuck; /* qop-mismatch: a nonce reused without advancing nc */
+} AttemptNotes;
 
 /* What makes a success a credential-compromise (DESIGN.md). */
 typedef enum {
@@ -107,6 +58,9 @@ typedef enum {
 /* The refused attempts of a principal within the window, summarised for wording. */
 typedef struct {
         DiagCode code;
+        /* The attempt the record words (a principal's latest refused one, the
+         * accepted login, a scanning source's latest); NULL for rate-limited. */
+        const AttemptDetails *att;
         unsigned attempts;          /* refusals in the window */
         unsigned n_cls[DIAG__MAX];  /* attempts by their most specific cause */
         unsigned n_show[DIAG__MAX]; /* attempts that show the cause, among others */
@@ -115,20 +69,11 @@ typedef struct {
         unsigned n_stale;
         uint32_t max_delay_ms; /* challenge -> retry */
         uint32_t min_nonce_age_ms, max_nonce_age_ms;
-        bool proxy; /* challenges were 407 */
-        bool nc_stuck;
-        unsigned offered_qop, cred_qop;
-        const char *method;
-        const char *user, *realm;
-        const char *cred_realm;   /* realm the client answered */
-        const char *cred_alg;     /* algorithm the client answered */
-        const char *offered_algs; /* "SHA-256, MD5" */
-        const char *cred_uri, *ruri;
-        const char *nonce_prefix; /* at most 8 characters */
-        unsigned n_moved;         /* attempts from another address/port than challenged */
-        uint32_t tolerated_seen;  /* anomalies present but accepted by this server elsewhere */
-        unsigned n_verified_ok;   /* responses that verify against the configured secret */
-        unsigned n_verified_bad;  /* responses that do not */
+        bool proxy;              /* challenges were 407 */
+        unsigned n_moved;        /* attempts from another address/port than challenged */
+        uint32_t tolerated_seen; /* anomalies present but accepted by this server elsewhere */
+        unsigned n_verified_ok;  /* responses that verify against the configured secret */
+        unsigned n_verified_bad; /* responses that do not */
         unsigned n_distinct_responses;
         unsigned n_loop;       /* answers re-sent under one Call-ID and CSeq with a new From tag */
         uint32_t span_ms;      /* first attempt in the window -> now */
@@ -136,7 +81,6 @@ typedef struct {
         const char *user_list; /* account-scan: refused/unknown names, comma separated */
         const char *existing_list; /* account-scan: challenged, never answered (they exist) */
         unsigned n_refused_users, n_existing_users;
-        const char *user_agent;     /* client's User-Agent */
         const char *resolved_codes; /* resolved: the codes that were open */
         unsigned success_status;    /* resolved, credential-compromise: the accepting status */
         /* credential-compromise: what came before the success, and from where */
@@ -149,47 +93,50 @@ typedef struct {
         ServerFamily family;
 } Streak;
 
+/*
+ * One diagnosis code, declared once in its file in analysis/rules/:
+ *
+ *   const Rule rule_wrong_password = {
+ *       .code = DIAG_WRONG_PASSWORD, .name = "wrong-password", .severity = SEV_WARNING,
+ *       .message_id = "...", .cause = "...", .evidence = evidence, .remedy = remedy,
+ *   };
+ */
 typedef struct {
         DiagCode code;
+        const char *name; /* "wrong-password": JSON "diagnosis", SIP_DIAGNOSIS= */
+        Severity severity;
+        /* MESSAGE_ID, 32 lowercase hex digits: fixed forever once released;
+         * documented in systemd/sipauthmon.catalog. */
+        const char *message_id;
+        /* How a principal's record ends its message ("... refused 3 times:
+         * <cause>"); NULL for codes that are no streak cause. */
+        const char *cause;
+        /* What differs when a server is seen to accept this anomaly from
+         * clients that log in ("the realm"): learned from successes and named
+         * by wrong-password. NULL: never learned (an unknown nonce only
+         * proves the capture started late). */
+        const char *tolerated;
         /* Per-attempt check; NULL for rules decided from the response or the streak. */
-        bool (*check)(const AttemptCtx *ctx);
+        bool (*check)(const AttemptCtx *ctx, AttemptNotes *notes);
         void (*evidence)(const Streak *s, char *buf, size_t n);
         void (*remedy)(const Streak *s, char *buf, size_t n);
 } Rule;
 
-/* The table, indexed by DiagCode; entries without a rule have code == DIAG__MAX. */
+/* The rule of a code; NULL only for a value outside DiagCode. */
 const Rule *rules_get(DiagCode code);
+/* The table itself, n rules in no particular order: lookups by name, tests. */
+const Rule *const *rules_all(size_t *n);
 
-/* Bit mask of the anomalies (1u << DiagCode) the per-attempt checks find. */
-uint32_t rules_check_attempt(const AttemptCtx *ctx);
+/* Bit mask of the anomalies (1u << DiagCode) the per-attempt checks find;
+ * notes are zeroed, then filled by the checks. */
+uint32_t rules_check_attempt(const AttemptCtx *ctx, AttemptNotes *notes);
 
-/* Whether the attempt reuses a nonce without advancing nc (RFC 7616 §3.4). */
-bool qop_check_nc_stuck(const AttemptCtx *c);
+/* Anomalies (1u << DiagCode) a server can be seen to accept (Rule.tolerated). */
+uint32_t rules_tolerable(void);
 
 /* Most specific cause that explains the streak (DESIGN.md precedence). */
 DiagCode rules_choose(const unsigned n_show[DIAG__MAX], const unsigned n_cls[DIAG__MAX],
                       unsigned attempts);
-
-/* Server family from Server/User-Agent text and the challenge's shape. */
-ServerFamily server_family_detect(const char *server_agent, bool pjsip_shape);
-const char *server_family_name(ServerFamily f);
-/* How a changed secret takes effect on that server ("asterisk -rx 'pjsip reload'" ...). */
-const char *server_reload_hint(ServerFamily f);
-/* Where the server keeps the account's secret. */
-const char *server_secret_hint(ServerFamily f);
-/* The server's realm setting. */
-const char *server_realm_hint(ServerFamily f);
-/* The server's nonce lifetime setting. */
-const char *server_nonce_hint(ServerFamily f);
-/* The server's digest algorithm setting. */
-const char *server_algorithm_hint(ServerFamily f);
-/* How the server blocks a source. */
-const char *server_block_hint(ServerFamily f);
-/* Where the server shows its registrations and calls. */
-const char *server_activity_hint(ServerFamily f);
-
-/* Append printf-style text to buf of size n (bounded, always terminated). */
-void strbuf_append(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* "refused with 401 each time" / "refused with 401 (3) and 403 (1)". */
 void streak_refusals_phrase(const Streak *s, char *buf, size_t n);
@@ -197,10 +144,3 @@ void streak_refusals_phrase(const Streak *s, char *buf, size_t n);
 void span_phrase(char *buf, size_t n, uint32_t ms);
 /* "4 REGISTERs" */
 void streak_attempts_phrase(const Streak *s, char *buf, size_t n);
-
-/* Rule entries, one per file in analysis/rules/. */
-extern const Rule rule_challenge_missing, rule_header_mismatch, rule_no_credentials,
-    rule_realm_mismatch, rule_algorithm_mismatch, rule_qop_mismatch, rule_uri_mismatch,
-    rule_stale_nonce, rule_nonce_unknown, rule_source_changed, rule_credential_guessing,
-    rule_account_scan, rule_server_rejects_valid, rule_wrong_password, rule_credential_compromise,
-    rule_resolved, rule_rate_limited;

@@ -5,8 +5,9 @@
  * two channel drivers send the same Server header, so the challenge's shape
  * decides (PJSIP sends opaque and qop="auth"; chan_sip sends neither).
  */
-#include "rules.h"
+#include "server.h"
 
+#include <string.h>
 #include <strings.h>
 
 static bool contains_ci(const char *hay, const char *needle)

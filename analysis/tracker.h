@@ -131,7 +131,4 @@ void tracker_flush(Tracker *t, int64_t now_us);
  */
 bool tracker_reconfigure(Tracker *t, const TrackerConfig *cfg);
 
-/* Swap the credential store (after a reload); NULL turns verification off. */
-void tracker_set_credentials(Tracker *t, struct CredStore *store);
-
 void tracker_get_stats(const Tracker *t, TrackerStats *out);

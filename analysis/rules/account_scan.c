@@ -7,10 +7,12 @@
  */
 #include "../rules.h"
 
+#include "../strbuf.h"
+
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         strbuf_append(buf, n, "%u distinct usernames tried from %s within %u s, %u %ss failed",
-                      s->n_users, s->client, s->span_ms / 1000 + 1, s->attempts, s->method);
+                      s->n_users, s->client, s->span_ms / 1000 + 1, s->attempts, s->att->method);
         if (s->n_refused_users)
                 strbuf_append(buf, n, "; refused or unknown (403/404, or refused credentials): %s",
                               s->user_list);
@@ -18,8 +20,8 @@ static void evidence(const Streak *s, char *buf, size_t n)
                 strbuf_append(buf, n,
                               "; challenged but never answered, so these accounts exist: %s",
                               s->existing_list);
-        if (s->user_agent && s->user_agent[0])
-                strbuf_append(buf, n, "; User-Agent \"%s\"", s->user_agent);
+        if (s->att->user_agent[0])
+                strbuf_append(buf, n, "; User-Agent \"%s\"", s->att->user_agent);
         else
                 strbuf_append(buf, n, "; no User-Agent");
 }
@@ -37,4 +39,11 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n, ".");
 }
 
-const Rule rule_account_scan = {DIAG_ACCOUNT_SCAN, NULL, evidence, remedy};
+const Rule rule_account_scan = {
+    .code = DIAG_ACCOUNT_SCAN,
+    .name = "account-scan",
+    .severity = SEV_ERROR,
+    .message_id = "6c7f8ff8ad354354887fbdc178f1f619",
+    .evidence = evidence,
+    .remedy = remedy,
+};

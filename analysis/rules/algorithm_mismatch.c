@@ -7,7 +7,10 @@
  */
 #include "../rules.h"
 
+#include <string.h>
 #include <strings.h>
+
+#include "../strbuf.h"
 
 static bool same_alg(const ChallengeInfo *ch, const SipCredentials *cr)
 {
@@ -18,7 +21,7 @@ static bool same_alg(const ChallengeInfo *ch, const SipCredentials *cr)
         return cr->algorithm && strcasecmp(ch->alg_raw, cr->algorithm) == 0;
 }
 
-static bool check(const AttemptCtx *c)
+static bool check(const AttemptCtx *c, AttemptNotes *notes)
 {
         bool offered = false;
 
@@ -38,7 +41,7 @@ static void evidence(const Streak *s, char *buf, size_t n)
 
         streak_attempts_phrase(s, att, sizeof att);
         strbuf_append(buf, n, "the server offered %s; %s answered with algorithm %s; ",
-                      s->offered_algs[0] ? s->offered_algs : "MD5", att, s->cred_alg);
+                      s->att->offer.algs[0] ? s->att->offer.algs : "MD5", att, s->att->cred.alg);
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
 }
 
@@ -49,8 +52,8 @@ static void remedy(const Streak *s, char *buf, size_t n)
             "Enable a digest algorithm both sides support: the client (%s) answers only "
             "%s while the server offers %s. Either update the client to one that supports "
             "%s, or have the server also offer %s",
-            s->client, s->cred_alg, s->offered_algs[0] ? s->offered_algs : "MD5",
-            s->offered_algs[0] ? s->offered_algs : "MD5", s->cred_alg);
+            s->client, s->att->cred.alg, s->att->offer.algs[0] ? s->att->offer.algs : "MD5",
+            s->att->offer.algs[0] ? s->att->offer.algs : "MD5", s->att->cred.alg);
         if (s->family != SERVER_GENERIC)
                 strbuf_append(buf, n, " (%s: %s)", server_family_name(s->family),
                               server_algorithm_hint(s->family));
@@ -59,4 +62,14 @@ static void remedy(const Streak *s, char *buf, size_t n)
                       "before checking which algorithms its clients support.");
 }
 
-const Rule rule_algorithm_mismatch = {DIAG_ALGORITHM_MISMATCH, check, evidence, remedy};
+const Rule rule_algorithm_mismatch = {
+    .code = DIAG_ALGORITHM_MISMATCH,
+    .name = "algorithm-mismatch",
+    .severity = SEV_WARNING,
+    .message_id = "48bc649c1de7447a8f2363f1717715df",
+    .cause = "the client answers with a digest algorithm the server did not offer",
+    .tolerated = "the algorithm",
+    .check = check,
+    .evidence = evidence,
+    .remedy = remedy,
+};

@@ -7,11 +7,13 @@
  */
 #include "../rules.h"
 
+#include "../strbuf.h"
+
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         strbuf_append(
             buf, n, "%u %s responses to %s carried no usable %s Digest challenge (realm and nonce)",
-            s->attempts, s->proxy ? "407" : "401", s->method,
+            s->attempts, s->proxy ? "407" : "401", s->att->method,
             s->proxy ? "Proxy-Authenticate" : "WWW-Authenticate");
         if (s->server_agent[0])
                 strbuf_append(buf, n, "; server identifies as \"%s\"", s->server_agent);
@@ -32,4 +34,12 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n, "; a middlebox that strips headers (SBC, ALG) can also cause this.");
 }
 
-const Rule rule_challenge_missing = {DIAG_CHALLENGE_MISSING, NULL, evidence, remedy};
+const Rule rule_challenge_missing = {
+    .code = DIAG_CHALLENGE_MISSING,
+    .name = "challenge-missing",
+    .severity = SEV_ERROR,
+    .message_id = "1a2b716db8324464ba6e984c8845be51",
+    .cause = "the server refuses without sending a usable challenge",
+    .evidence = evidence,
+    .remedy = remedy,
+};

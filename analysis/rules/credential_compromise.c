@@ -12,6 +12,8 @@
  */
 #include "../rules.h"
 
+#include "../strbuf.h"
+
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         char gap[32], span[32];
@@ -24,26 +26,27 @@ static void evidence(const Streak *s, char *buf, size_t n)
                               "%s from %s was accepted with %u for %s after %u refused attempts "
                               "over %s from the same source, reported as credential-guessing; "
                               "the accepted request came %s after that report",
-                              s->method, s->client, s->success_status, s->user, s->attempts, span,
-                              gap);
+                              s->att->method, s->client, s->success_status, s->att->user,
+                              s->attempts, span, gap);
                 break;
         case COMPROMISE_OTHER_SOURCE:
                 strbuf_append(buf, n,
                               "%s from %s was accepted with %u for %s %s after credential-guessing "
                               "against this account from another source, %s (%u refused "
                               "attempts over %s)",
-                              s->method, s->client, s->success_status, s->user, gap, s->attacker,
-                              s->attempts, span);
+                              s->att->method, s->client, s->success_status, s->att->user, gap,
+                              s->attacker, s->attempts, span);
                 break;
         case COMPROMISE_AFTER_SCAN:
                 strbuf_append(buf, n,
                               "%s from %s was accepted with %u for %s %s after this source was "
                               "reported for an account scan (%u usernames tried)",
-                              s->method, s->client, s->success_status, s->user, gap, s->n_users);
+                              s->att->method, s->client, s->success_status, s->att->user, gap,
+                              s->n_users);
                 break;
         }
-        if (s->user_agent && s->user_agent[0])
-                strbuf_append(buf, n, "; User-Agent \"%s\"", s->user_agent);
+        if (s->att->user_agent[0])
+                strbuf_append(buf, n, "; User-Agent \"%s\"", s->att->user_agent);
 }
 
 static void remedy(const Streak *s, char *buf, size_t n)
@@ -52,7 +55,7 @@ static void remedy(const Streak *s, char *buf, size_t n)
                       "The secret of %s is known to an attacker: change it now, on the server "
                       "(%s; %s) and on the phone. Look for registrations and calls made with it "
                       "(toll fraud), in %s. ",
-                      s->user, server_secret_hint(s->family), server_reload_hint(s->family),
+                      s->att->user, server_secret_hint(s->family), server_reload_hint(s->family),
                       server_activity_hint(s->family));
         if (s->trigger == COMPROMISE_OTHER_SOURCE)
                 strbuf_append(buf, n,
@@ -67,4 +70,12 @@ static void remedy(const Streak *s, char *buf, size_t n)
                               server_block_hint(s->family));
 }
 
-const Rule rule_credential_compromise = {DIAG_CREDENTIAL_COMPROMISE, NULL, evidence, remedy};
+const Rule rule_credential_compromise = {
+    .code = DIAG_CREDENTIAL_COMPROMISE,
+    .name = "credential-compromise",
+    .severity = SEV_CRITICAL,
+    .message_id = "1c4b4d7e0111489aac1c14f6aa764851",
+    .cause = "a password guess succeeded",
+    .evidence = evidence,
+    .remedy = remedy,
+};

@@ -5,11 +5,13 @@
  * a dictionary attack (SIPVicious svcrack and the like). Chosen instead of
  * wrong-password once the distinct failing responses in the window reach
  * the guessing threshold AND the answers show the loop: several candidates
- * under one Call-ID and CSeq number with a new From tag each (tracker.c
+ * under one Call-ID and CSeq number with a new From tag each (principals.c
  * loop_answers). A phone's answers all differ too (fresh cnonce), so the
  * count alone accuses phones; reported once, not per attempt.
  */
 #include "../rules.h"
+
+#include "../strbuf.h"
 
 static void evidence(const Streak *s, char *buf, size_t n)
 {
@@ -23,12 +25,13 @@ static void evidence(const Streak *s, char *buf, size_t n)
             "number with another, each with its own From tag, which a phone retrying "
             "its password never does (RFC 3261 §22.2: a retry with credentials increments "
             "CSeq): a loop over a password list",
-            att, s->user, s->client, s->span_ms / 1000 + 1, s->n_distinct_responses, s->n_loop);
+            att, s->att->user, s->client, s->span_ms / 1000 + 1, s->n_distinct_responses,
+            s->n_loop);
         if (s->n_verified_bad)
                 strbuf_append(buf, n, " (%u confirmed wrong against the configured secret)",
                               s->n_verified_bad);
-        if (s->user_agent && s->user_agent[0])
-                strbuf_append(buf, n, "; User-Agent \"%s\"", s->user_agent);
+        if (s->att->user_agent[0])
+                strbuf_append(buf, n, "; User-Agent \"%s\"", s->att->user_agent);
 }
 
 static void remedy(const Streak *s, char *buf, size_t n)
@@ -39,7 +42,15 @@ static void remedy(const Streak *s, char *buf, size_t n)
             "SIP_DIAGNOSIS=credential-guessing, see contrib/fail2ban, or %s). Keep "
             "authentication on; make sure the account's password is long and random, and "
             "that the server answers unknown users like known ones (no user enumeration).",
-            s->user, server_block_hint(s->family));
+            s->att->user, server_block_hint(s->family));
 }
 
-const Rule rule_credential_guessing = {DIAG_CREDENTIAL_GUESSING, NULL, evidence, remedy};
+const Rule rule_credential_guessing = {
+    .code = DIAG_CREDENTIAL_GUESSING,
+    .name = "credential-guessing",
+    .severity = SEV_ERROR,
+    .message_id = "e414c02c9ce843cea3757e7050641a6a",
+    .cause = "one source is guessing this account's password",
+    .evidence = evidence,
+    .remedy = remedy,
+};

@@ -6,7 +6,11 @@
  */
 #include "../rules.h"
 
-static bool check(const AttemptCtx *c)
+#include <string.h>
+
+#include "../strbuf.h"
+
+static bool check(const AttemptCtx *c, AttemptNotes *notes)
 {
         if (!c->ref || c->cred->proxy == c->ref->proxy)
                 return false;
@@ -39,4 +43,14 @@ static void remedy(const Streak *s, char *buf, size_t n)
                       s->client, s->proxy ? "401 (www_challenge)" : "407 (proxy_challenge)");
 }
 
-const Rule rule_header_mismatch = {DIAG_HEADER_MISMATCH, check, evidence, remedy};
+const Rule rule_header_mismatch = {
+    .code = DIAG_HEADER_MISMATCH,
+    .name = "header-mismatch",
+    .severity = SEV_WARNING,
+    .message_id = "b5434390672044a1a6bdbb761b889443",
+    .cause = "the client answers the challenge in the wrong header",
+    .tolerated = "the header kind",
+    .check = check,
+    .evidence = evidence,
+    .remedy = remedy,
+};

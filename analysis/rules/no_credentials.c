@@ -7,12 +7,14 @@
  */
 #include "../rules.h"
 
+#include "../strbuf.h"
+
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         strbuf_append(buf, n,
                       "%u %s challenges (realm \"%s\") to %s were never answered with credentials: "
                       "the client sent the request again without any %s header",
-                      s->attempts, s->proxy ? "407" : "401", s->realm, s->method,
+                      s->attempts, s->proxy ? "407" : "401", s->att->realm, s->att->method,
                       s->proxy ? "Proxy-Authorization" : "Authorization");
 }
 
@@ -21,7 +23,7 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n,
                       "No account is configured on the client for realm \"%s\": set the "
                       "authentication user and password for %s on the client (%s)",
-                      s->realm, s->user, s->client);
+                      s->att->realm, s->att->user, s->client);
         if (s->family != SERVER_GENERIC)
                 strbuf_append(buf, n, ", matching the account on the %s server (%s)",
                               server_family_name(s->family), server_secret_hint(s->family));
@@ -30,4 +32,12 @@ static void remedy(const Streak *s, char *buf, size_t n)
                       "it by address instead (an explicit decision, not a fix for others).");
 }
 
-const Rule rule_no_credentials = {DIAG_NO_CREDENTIALS, NULL, evidence, remedy};
+const Rule rule_no_credentials = {
+    .code = DIAG_NO_CREDENTIALS,
+    .name = "no-credentials",
+    .severity = SEV_WARNING,
+    .message_id = "88bd706996ff4742bfb549965ef72183",
+    .cause = "the client never answers the challenge with credentials",
+    .evidence = evidence,
+    .remedy = remedy,
+};

@@ -7,7 +7,11 @@
  */
 #include "../rules.h"
 
-static bool check(const AttemptCtx *c)
+#include <string.h>
+
+#include "../strbuf.h"
+
+static bool check(const AttemptCtx *c, AttemptNotes *notes)
 {
         if (!c->nonce)
                 return true;
@@ -24,7 +28,7 @@ static void evidence(const Streak *s, char *buf, size_t n)
             buf, n,
             "%s answered nonce %s..., which no captured challenge issued to this client by "
             "%s; ",
-            att, s->nonce_prefix, s->server);
+            att, s->att->cred.nonce_prefix, s->server);
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
 }
 
@@ -41,4 +45,13 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n, ".");
 }
 
-const Rule rule_nonce_unknown = {DIAG_NONCE_UNKNOWN, check, evidence, remedy};
+const Rule rule_nonce_unknown = {
+    .code = DIAG_NONCE_UNKNOWN,
+    .name = "nonce-unknown",
+    .severity = SEV_WARNING,
+    .message_id = "53e3800ddb69468fbfb7c481e6855d53",
+    .cause = "the client answers a nonce this server never issued to it",
+    .check = check,
+    .evidence = evidence,
+    .remedy = remedy,
+};

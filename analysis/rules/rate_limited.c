@@ -6,6 +6,8 @@
  */
 #include "../rules.h"
 
+#include "../strbuf.h"
+
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         strbuf_append(buf, n, "%u records held back by the cap of %u per minute:", s->attempts,
@@ -25,4 +27,11 @@ static void remedy(const Streak *s, char *buf, size_t n)
                       "raise max_records_per_minute only if this volume is expected.");
 }
 
-const Rule rule_rate_limited = {DIAG_RATE_LIMITED, NULL, evidence, remedy};
+const Rule rule_rate_limited = {
+    .code = DIAG_RATE_LIMITED,
+    .name = "rate-limited",
+    .severity = SEV_NOTICE,
+    .message_id = "c0d6a4a9e1f34f0e9b8e2b7c61d5a3f2",
+    .evidence = evidence,
+    .remedy = remedy,
+};

@@ -6,7 +6,11 @@
  */
 #include "../rules.h"
 
-static bool check(const AttemptCtx *c)
+#include <string.h>
+
+#include "../strbuf.h"
+
+static bool check(const AttemptCtx *c, AttemptNotes *notes)
 {
         if (!c->ref || !c->cred->realm)
                 return c->ref != NULL; /* realm missing in the answer */
@@ -23,7 +27,7 @@ static void evidence(const Streak *s, char *buf, size_t n)
         streak_attempts_phrase(s, att, sizeof att);
         strbuf_append(buf, n,
                       "%s answered realm \"%s\" while the server challenged with realm \"%s\"; ",
-                      att, s->cred_realm[0] ? s->cred_realm : "(none)", s->realm);
+                      att, s->att->cred.realm[0] ? s->att->cred.realm : "(none)", s->att->realm);
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
 }
 
@@ -33,11 +37,21 @@ static void remedy(const Streak *s, char *buf, size_t n)
             buf, n,
             "Set the realm (often called authentication domain) of account %s on the client "
             "(%s) to \"%s\", or leave it empty so the client takes it from the challenge",
-            s->user, s->client, s->realm);
+            s->att->user, s->client, s->att->realm);
         if (s->family != SERVER_GENERIC)
                 strbuf_append(buf, n, "; if the server's realm changed, check %s (%s)",
                               server_realm_hint(s->family), server_family_name(s->family));
         strbuf_append(buf, n, ". A stored HA1 must be recomputed for the new realm.");
 }
 
-const Rule rule_realm_mismatch = {DIAG_REALM_MISMATCH, check, evidence, remedy};
+const Rule rule_realm_mismatch = {
+    .code = DIAG_REALM_MISMATCH,
+    .name = "realm-mismatch",
+    .severity = SEV_WARNING,
+    .message_id = "3f25eeb624394040bb7d6ad95d5a4854",
+    .cause = "the client answers another realm than the server's",
+    .tolerated = "the realm",
+    .check = check,
+    .evidence = evidence,
+    .remedy = remedy,
+};

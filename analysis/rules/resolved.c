@@ -6,6 +6,8 @@
  */
 #include "../rules.h"
 
+#include "../strbuf.h"
+
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         char span[32];
@@ -13,7 +15,7 @@ static void evidence(const Streak *s, char *buf, size_t n)
         span_phrase(span, sizeof span, s->span_ms);
         strbuf_append(buf, n,
                       "%s (%u refusals) ended: %s accepted with %u, %s after the first refusal",
-                      s->resolved_codes, s->attempts, s->method, s->success_status, span);
+                      s->resolved_codes, s->attempts, s->att->method, s->success_status, span);
 }
 
 static void remedy(const Streak *s, char *buf, size_t n)
@@ -22,4 +24,11 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n, "None: the fix worked.");
 }
 
-const Rule rule_resolved = {DIAG_RESOLVED, NULL, evidence, remedy};
+const Rule rule_resolved = {
+    .code = DIAG_RESOLVED,
+    .name = "resolved",
+    .severity = SEV_INFO,
+    .message_id = "57b761044fca4e30824b3eff262dc090",
+    .evidence = evidence,
+    .remedy = remedy,
+};

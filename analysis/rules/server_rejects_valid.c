@@ -8,6 +8,10 @@
  */
 #include "../rules.h"
 
+#include <string.h>
+
+#include "../strbuf.h"
+
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         char att[64] = "";
@@ -16,7 +20,8 @@ static void evidence(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n,
                       "%s answered the latest challenge (realm \"%s\", %s) with responses that "
                       "verify against the configured secret for %s (%u of %u verified); ",
-                      att, s->realm, s->cred_alg, s->user, s->n_verified_ok, s->attempts);
+                      att, s->att->realm, s->att->cred.alg, s->att->user, s->n_verified_ok,
+                      s->attempts);
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
 }
 
@@ -25,7 +30,7 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n,
                       "The client is right; the server's stored secret for %s is not. Set it again "
                       "on the server",
-                      s->user);
+                      s->att->user);
         if (s->family != SERVER_GENERIC)
                 strbuf_append(buf, n, " (%s: %s; to apply it: %s)", server_family_name(s->family),
                               server_secret_hint(s->family), server_reload_hint(s->family));
@@ -33,7 +38,15 @@ static void remedy(const Streak *s, char *buf, size_t n)
             buf, n,
             ". A stored HA1 must be computed for realm \"%s\" and the algorithm in use: an "
             "HA1 computed for an old realm fails exactly like this.",
-            s->realm);
+            s->att->realm);
 }
 
-const Rule rule_server_rejects_valid = {DIAG_SERVER_REJECTS_VALID, NULL, evidence, remedy};
+const Rule rule_server_rejects_valid = {
+    .code = DIAG_SERVER_REJECTS_VALID,
+    .name = "server-rejects-valid",
+    .severity = SEV_ERROR,
+    .message_id = "27b81c0066ad453697375dad71850d8e",
+    .cause = "the response is valid for the configured secret, the server's secret differs",
+    .evidence = evidence,
+    .remedy = remedy,
+};

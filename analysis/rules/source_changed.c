@@ -8,7 +8,11 @@
  */
 #include "../rules.h"
 
-static bool check(const AttemptCtx *c)
+#include <string.h>
+
+#include "../strbuf.h"
+
+static bool check(const AttemptCtx *c, AttemptNotes *notes)
 {
         if (!c->ref || c->ref->client.family == 0)
                 return false;
@@ -40,4 +44,14 @@ static void remedy(const Streak *s, char *buf, size_t n)
             s->server);
 }
 
-const Rule rule_source_changed = {DIAG_SOURCE_CHANGED, check, evidence, remedy};
+const Rule rule_source_changed = {
+    .code = DIAG_SOURCE_CHANGED,
+    .name = "source-changed",
+    .severity = SEV_WARNING,
+    .message_id = "5347476164414f9197aaef11d09107b5",
+    .cause = "retries come from another address or port than the challenged request",
+    .tolerated = "the source port",
+    .check = check,
+    .evidence = evidence,
+    .remedy = remedy,
+};

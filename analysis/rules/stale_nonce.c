@@ -9,6 +9,10 @@
  */
 #include "../rules.h"
 
+#include <stdio.h>
+
+#include "../strbuf.h"
+
 static bool client_keeps_old(const Streak *s)
 {
         return s->n_answered_latest * 2 < s->attempts;
@@ -36,8 +40,8 @@ static void evidence(const Streak *s, char *buf, size_t n)
                               "the client keeps an expired nonce: %u of %s answered an old nonce "
                               "(%s..., issued %s before use) instead of the newest one, and the "
                               "server replied stale=true %u times",
-                              s->attempts - s->n_answered_latest, att, s->nonce_prefix, hi,
-                              s->n_stale);
+                              s->attempts - s->n_answered_latest, att, s->att->cred.nonce_prefix,
+                              hi, s->n_stale);
         else
                 strbuf_append(
                     buf, n,
@@ -68,4 +72,12 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n, ". Resetting registration timers does not fix this.");
 }
 
-const Rule rule_stale_nonce = {DIAG_STALE_NONCE, NULL, evidence, remedy};
+const Rule rule_stale_nonce = {
+    .code = DIAG_STALE_NONCE,
+    .name = "stale-nonce",
+    .severity = SEV_WARNING,
+    .message_id = "268cbf9e4cb940debb5baea40d824a98",
+    .cause = "the nonce is refused as stale again and again",
+    .evidence = evidence,
+    .remedy = remedy,
+};

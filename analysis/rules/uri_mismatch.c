@@ -6,7 +6,11 @@
  */
 #include "../rules.h"
 
-static bool check(const AttemptCtx *c)
+#include <string.h>
+
+#include "../strbuf.h"
+
+static bool check(const AttemptCtx *c, AttemptNotes *notes)
 {
         if (!c->req->request_uri)
                 return false;
@@ -21,7 +25,7 @@ static void evidence(const Streak *s, char *buf, size_t n)
 
         streak_attempts_phrase(s, att, sizeof att);
         strbuf_append(buf, n, "in %s the digest uri \"%s\" differs from the Request-URI \"%s\"; ",
-                      att, s->cred_uri[0] ? s->cred_uri : "(none)", s->ruri);
+                      att, s->att->cred.uri[0] ? s->att->cred.uri : "(none)", s->att->ruri);
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
 }
 
@@ -33,7 +37,17 @@ static void remedy(const Streak *s, char *buf, size_t n)
                       "digest), or the client (%s) fills the digest uri wrongly. Make the element "
                       "that rewrites \"%s\" stop doing so for authenticated requests, or set the "
                       "client's outbound proxy/registrar so it addresses \"%s\" directly.",
-                      s->client, s->cred_uri, s->ruri);
+                      s->client, s->att->cred.uri, s->att->ruri);
 }
 
-const Rule rule_uri_mismatch = {DIAG_URI_MISMATCH, check, evidence, remedy};
+const Rule rule_uri_mismatch = {
+    .code = DIAG_URI_MISMATCH,
+    .name = "uri-mismatch",
+    .severity = SEV_WARNING,
+    .message_id = "1ebf79b02db246a48c8388dff3ce5133",
+    .cause = "the digest uri differs from the Request-URI",
+    .tolerated = "the digest uri",
+    .check = check,
+    .evidence = evidence,
+    .remedy = remedy,
+};

@@ -7,6 +7,10 @@
  */
 #include "../rules.h"
 
+#include <string.h>
+
+#include "../strbuf.h"
+
 static void evidence(const Streak *s, char *buf, size_t n)
 {
         char att[64] = "";
@@ -19,28 +23,20 @@ static void evidence(const Streak *s, char *buf, size_t n)
                 strbuf_append(buf, n, "%s, %u of them answering the latest nonce; ", att,
                               s->n_answered_latest);
         if (s->tolerated_seen) {
-                /* Mismatches this server accepts from clients that do log in. */
-                static const struct {
-                        DiagCode code;
-                        const char *what;
-                } items[] = {
-                    {DIAG_HEADER_MISMATCH, "the header kind"},
-                    {DIAG_REALM_MISMATCH, "the realm"},
-                    {DIAG_ALGORITHM_MISMATCH, "the algorithm"},
-                    {DIAG_QOP_MISMATCH, "qop/nc"},
-                    {DIAG_URI_MISMATCH, "the digest uri"},
-                    {DIAG_SOURCE_CHANGED, "the source port"},
-                };
+                /* Mismatches this server accepts from clients that do log in, in
+                 * precedence order. */
                 unsigned k = 0;
-                for (size_t i = 0; i < sizeof items / sizeof items[0]; i++)
-                        if (s->tolerated_seen & (1u << items[i].code))
-                                strbuf_append(buf, n, "%s%s", k++ ? " and " : "", items[i].what);
+                for (unsigned c = 0; c < DIAG__MAX; c++)
+                        if (s->tolerated_seen & (1u << c))
+                                strbuf_append(buf, n, "%s%s", k++ ? " and " : "",
+                                              rules_get((DiagCode)c)->tolerated);
                 strbuf_append(buf, n,
                               " differ%s, but this server accepts that from clients that log in; "
                               "the rest matches (%s); ",
-                              k == 1 ? "s" : "", s->cred_alg);
+                              k == 1 ? "s" : "", s->att->cred.alg);
         } else {
-                strbuf_append(buf, n, "realm, uri, algorithm (%s) and qop match; ", s->cred_alg);
+                strbuf_append(buf, n, "realm, uri, algorithm (%s) and qop match; ",
+                              s->att->cred.alg);
         }
         streak_refusals_phrase(s, buf + strlen(buf), n - strlen(buf));
         if (s->n_verified_bad == s->attempts)
@@ -60,7 +56,7 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n,
                       "The password (or stored HA1) of %s differs between the client (%s) and the "
                       "server: set a new secret on both sides",
-                      s->user, s->client);
+                      s->att->user, s->client);
         if (s->family != SERVER_GENERIC)
                 strbuf_append(buf, n, " (%s: %s; to apply it: %s)", server_family_name(s->family),
                               server_secret_hint(s->family), server_reload_hint(s->family));
@@ -69,4 +65,12 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(buf, n, ". Check the authentication user name too, not only the extension.");
 }
 
-const Rule rule_wrong_password = {DIAG_WRONG_PASSWORD, NULL, evidence, remedy};
+const Rule rule_wrong_password = {
+    .code = DIAG_WRONG_PASSWORD,
+    .name = "wrong-password",
+    .severity = SEV_WARNING,
+    .message_id = "4556f8fff4e9436abfdb8dc5e2bd0d33",
+    .cause = "the password or HA1 differs between client and server",
+    .evidence = evidence,
+    .remedy = remedy,
+};

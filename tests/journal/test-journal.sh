@@ -8,7 +8,7 @@
 #
 #   1. `-o json` on the wrong-password capture gives the reference record.
 #   2. `-o journal` under the private journald: exactly one entry, with
-#      MESSAGE_ID from analysis/diagnosis.c, PRIORITY 4 and every SIP_* field
+#      MESSAGE_ID from analysis/rules/, PRIORITY 4 and every SIP_* field
 #      equal to the JSON key it mirrors (journal values are escape_text()ed,
 #      so the reference is escaped the same way before comparing).
 #   3. `-o journal` with an empty /run/systemd (no journald): exit 1, the
@@ -160,10 +160,10 @@ journalctl -D "$T/crit/journal" -o json --no-pager SYSLOG_IDENTIFIER=sipauthmon 
 unshare -m --propagation private "$0" --explain "$T/croot" "$T/crit/journal" \
         >"$T/crit.explained" 2>"$T/crit.err" || fail "journalctl -x failed: $(cat "$T/crit.err")"
 
-python3 - "$T" "$SRCDIR/analysis/diagnosis.c" <<'PY'
-import json, re, sys
+python3 - "$T" "$SRCDIR/analysis/rules" <<'PY'
+import glob, json, os, re, sys
 
-T, diag_c = sys.argv[1], sys.argv[2]
+T, rules_dir = sys.argv[1], sys.argv[2]
 failures = []
 
 
@@ -191,13 +191,14 @@ def escape_text(s):
     return "".join(out)
 
 
-src = open(diag_c, encoding="utf-8").read()
-m = re.search(r'\[DIAG_WRONG_PASSWORD\]\s*=\s*\{\s*"wrong-password"\s*,\s*\w+\s*,\s*"([0-9a-f]{32})"', src)
-check(m is not None, "wrong-password MESSAGE_ID not found in analysis/diagnosis.c")
-want_id = m.group(1) if m else None
+src = "".join(open(f, encoding="utf-8").read()
+              for f in sorted(glob.glob(os.path.join(rules_dir, "*.c"))))
+ids = dict(re.findall(r'\.name = "([a-z-]+)",\s*\.severity = \w+,\s*'
+                      r'\.message_id = "([0-9a-f]{32})"', src))
+want_id = ids.get("wrong-password")
+check(want_id is not None, "wrong-password MESSAGE_ID not found in analysis/rules/")
 all_ids = set(re.findall(r'"([0-9a-f]{32})"', src))
-ids = dict(re.findall(r'\{\s*"([a-z-]+)"\s*,\s*\w+\s*,\s*"([0-9a-f]{32})"', src))
-check(len(ids) == len(all_ids), "codes and MESSAGE_IDs of analysis/diagnosis.c: %r" % ids)
+check(len(ids) == len(all_ids), "codes and MESSAGE_IDs of analysis/rules/: %r" % ids)
 
 # 1. reference
 ref_lines = [l for l in open(T + "/ref.json", encoding="utf-8").read().splitlines() if l.strip()]
@@ -267,7 +268,7 @@ check("\x1b" not in err, "colour in the stderr fallback")
 
 # 4. catalog
 listed = {l.split()[0] for l in open(T + "/catalog.list").read().splitlines() if l.strip()}
-check(listed == all_ids, "catalog ids differ from analysis/diagnosis.c: missing %s, extra %s"
+check(listed == all_ids, "catalog ids differ from analysis/rules/: missing %s, extra %s"
       % (sorted(all_ids - listed), sorted(listed - all_ids)))
 explained = open(T + "/explained", encoding="utf-8", errors="replace").read()
 subject = "Subject: Wrong password for %s in realm %s" % (ref.get("user"), ref.get("realm"))

@@ -50,9 +50,11 @@ ENV_INTERVAL = "SIPAUTHMON_METRICS_INTERVAL_MS"
 STAT_RE = re.compile(r"^\s*([a-z0-9_.]+)\s+(\d+)$")
 SAMPLE_RE = re.compile(r'^([a-z_:][a-z0-9_:]*)(?:\{([a-z_]+)="((?:[^"\\\n]|\\.)*)"\})? (\d+)$')
 LAST_FAMILY = "sipauthmon_metrics_write_failures_total"
-# Every diagnosis code, from the table in analysis/diagnosis.c.
-CODES = set(re.findall(r'\[DIAG_[A-Z_]+\] = \{"([a-z-]+)"',
-                       open(os.path.join(SRCDIR, "analysis", "diagnosis.c")).read()))
+# Every diagnosis code, from the rule declarations in analysis/rules/*.c.
+RULES_DIR = os.path.join(SRCDIR, "analysis", "rules")
+CODES = set(re.findall(r'\.name = "([a-z-]+)"', "".join(
+    open(os.path.join(RULES_DIR, f)).read() for f in sorted(os.listdir(RULES_DIR))
+    if f.endswith(".c"))))
 
 # Golden captures and options (tests/golden/TESTLIST) that between them
 # write most codes, 401 and 407 challenges, successes and the rate cap.

@@ -8,8 +8,8 @@ contrib/schema/sipauthmon-record.schema.json describes one line of
 `sipauthmon -o json` (DESIGN.md "Output schema"). This checks that
 
   1. it is a valid JSON Schema (draft 2020-12) whose properties are DESIGN.md's
-     keys, in DESIGN.md's order, and whose diagnosis codes are those of
-     analysis/diagnosis.c;
+     keys, in DESIGN.md's order, and whose diagnosis codes are those the
+     rules declare (analysis/rules/*.c);
   2. every record of tests/golden/expected/*.jsonl validates, writes its keys
      in the schema's order, and carries the MESSAGE_ID of its code;
   3. so do the records sipauthmon writes now for a few captures (IPv4 and
@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
 SCHEMA = os.path.join(SRCDIR, "contrib", "schema", "sipauthmon-record.schema.json")
 DESIGN = os.path.join(SRCDIR, "..", "shared", "DESIGN.md")
-DIAGNOSIS_C = os.path.join(SRCDIR, "analysis", "diagnosis.c")
+RULES_DIR = os.path.join(SRCDIR, "analysis", "rules")
 CAPTURES = os.path.join(SRCDIR, "tests", "golden", "captures")
 EXPECTED = os.path.join(SRCDIR, "tests", "golden", "expected")
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -84,9 +84,11 @@ def design_keys():
 
 
 def code_ids():
-    """code -> MESSAGE_ID from analysis/diagnosis.c."""
-    src = open(DIAGNOSIS_C, encoding="utf-8").read()
-    return dict(re.findall(r'\{\s*"([a-z-]+)"\s*,\s*\w+\s*,\s*"([0-9a-f]{32})"', src))
+    """code -> MESSAGE_ID from the rule declarations, analysis/rules/*.c."""
+    src = "".join(open(f, encoding="utf-8").read()
+                  for f in sorted(glob.glob(os.path.join(RULES_DIR, "*.c"))))
+    return dict(re.findall(r'\.name = "([a-z-]+)",\s*\.severity = \w+,\s*'
+                           r'\.message_id = "([0-9a-f]{32})"', src))
 
 
 def check_record(c, validator, order, ids, rec, where):
@@ -129,9 +131,9 @@ def main():
         c.check(os.environ.get("CI") != "true", "DESIGN.md missing under CI=true", DESIGN)
         print("note: %s missing: the key list is not compared with it" % DESIGN)
     ids = code_ids()
-    c.check(len(ids) >= 17, "codes of analysis/diagnosis.c", ids)
+    c.check(len(ids) >= 17, "codes of analysis/rules/", ids)
     c.check(set(schema["properties"]["diagnosis"]["enum"]) == set(ids),
-            "the schema's diagnosis codes are not those of analysis/diagnosis.c",
+            "the schema's diagnosis codes are not those of analysis/rules/",
             sorted(set(schema["properties"]["diagnosis"]["enum"]) ^ set(ids)))
     for k, p in schema["properties"].items():
         c.check(p.get("description"), "property %s has no description" % k)

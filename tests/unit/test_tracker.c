@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules.h"
 #include "tracker.h"
 #include "check.h"
 
@@ -805,6 +806,63 @@ static void test_code_tables(void)
         }
 }
 
+/* The journal catalog, whole (SRCDIR: the source tree, set by meson for tests). */
+static char *read_catalog(void)
+{
+        const char *srcdir = getenv("SRCDIR");
+        char path[4096];
+        char *text = NULL;
+        long len;
+        FILE *f;
+
+        if (!srcdir)
+                return NULL;
+        snprintf(path, sizeof path, "%s/systemd/sipauthmon.catalog", srcdir);
+        f = fopen(path, "re");
+        if (!f)
+                return NULL;
+        if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+            (text = calloc(1, (size_t)len + 1)) && fread(text, 1, (size_t)len, f) != (size_t)len) {
+                free(text);
+                text = NULL;
+        }
+        fclose(f);
+        return text;
+}
+
+/* Every code is declared by exactly one rule, whole, and the catalog has an
+ * entry for every declared MESSAGE_ID. */
+static void test_rule_declarations(void)
+{
+        unsigned declared[DIAG__MAX] = {0};
+        char *catalog = read_catalog();
+        size_t n;
+        const Rule *const *all = rules_all(&n);
+
+        CHECK(catalog != NULL, "systemd/sipauthmon.catalog readable under $SRCDIR (%s)",
+              getenv("SRCDIR") ? getenv("SRCDIR") : "unset");
+        for (size_t i = 0; i < n; i++) {
+                const Rule *r = all[i];
+                const char *name = r->name ? r->name : "?";
+                const char *id = r->message_id ? r->message_id : "";
+                char entry[64];
+
+                CHECK((unsigned)r->code < DIAG__MAX, "rule %zu declares code %d", i, (int)r->code);
+                if ((unsigned)r->code < DIAG__MAX)
+                        declared[r->code]++;
+                CHECK(r->name && r->message_id && r->evidence && r->remedy,
+                      "rule %zu (%s) declares name, MESSAGE_ID, evidence and remedy", i, name);
+                CHECK(rules_get(r->code) == r, "the code of rule %zu (%s) finds it", i, name);
+                snprintf(entry, sizeof entry, "\n-- %s\n", id);
+                CHECK(catalog && strstr(catalog, entry),
+                      "the catalog has an entry for %s (MESSAGE_ID %s)", name, id);
+        }
+        for (unsigned c = 0; c < DIAG__MAX; c++)
+                CHECK(declared[c] == 1, "code %u (%s) has %u declarations, not 1", c,
+                      diag_code_name((DiagCode)c), declared[c]);
+        free(catalog);
+}
+
 /* A reload: a lower limit evicts down to it; a new threshold applies at once. */
 static void test_reconfigure(void)
 {
@@ -1456,6 +1514,7 @@ static void test_source_users_bounded(void)
 int main(void)
 {
         test_code_tables();
+        test_rule_declarations();
         test_wrong_password();
         test_healthy();
         test_realm_alg_qop();
