@@ -10,7 +10,6 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "error.h"
 #include "escape.h"
 #include "../parser/decode.h"
 
@@ -40,28 +40,19 @@ struct Capture {
         char error[PCAP_ERRBUF_SIZE + 512];
 };
 
-__attribute__((format(printf, 3, 4))) static void msg(char *buf, size_t n, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!buf || n == 0)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(buf, n, fmt, ap);
-        va_end(ap);
-}
-
 const char *capture_linktype_describe(int linktype, char *buf, size_t n)
 {
         const char *name = pcap_datalink_val_to_name(linktype);
         const char *desc = pcap_datalink_val_to_description(linktype);
 
+        if (!buf || n == 0)
+                return buf;
         if (name && desc)
-                msg(buf, n, "%d (%s, %s)", linktype, name, desc);
+                snprintf(buf, n, "%d (%s, %s)", linktype, name, desc);
         else if (name)
-                msg(buf, n, "%d (%s)", linktype, name);
+                snprintf(buf, n, "%d (%s)", linktype, name);
         else
-                msg(buf, n, "%d", linktype);
+                snprintf(buf, n, "%d", linktype);
         return buf;
 }
 
@@ -74,7 +65,7 @@ static Capture *capture_alloc(const char *source, const char *filter, char *err,
         c->fd = -1;
         c->break_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (c->break_fd < 0) {
-                msg(err, n, "eventfd: %s", strerror(errno));
+                error_set(err, n, -errno, "eventfd: %s", strerror(errno));
                 free(c);
                 return NULL;
         }
@@ -88,7 +79,7 @@ static Capture *capture_alloc(const char *source, const char *filter, char *err,
         }
         return c;
 oom:
-        msg(err, n, "out of memory");
+        error_set(err, n, -ENOMEM, "out of memory");
         capture_close(c);
         return NULL;
 }
@@ -144,10 +135,8 @@ int capture_compile_filter(struct pcap *p, const char *filter, bool is_default,
                 char *expr = malloc(len);
                 int r;
 
-                if (!expr) {
-                        msg(err, n, "out of memory");
-                        return -ENOMEM;
-                }
+                if (!expr)
+                        return error_set(err, n, -ENOMEM, "out of memory");
                 if (linktype_has_vlan(pcap_datalink(p)))
                         snprintf(expr, len, "(%s) or (vlan and (%s)) or (vlan and (%s))", filter,
                                  filter, filter);
@@ -162,8 +151,7 @@ int capture_compile_filter(struct pcap *p, const char *filter, bool is_default,
         }
         if (pcap_compile(p, prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
                 escape_text(filter, e, sizeof(e));
-                msg(err, n, "invalid filter '%s': %s", e, pcap_geterr(p));
-                return -EINVAL;
+                return error_set(err, n, -EINVAL, "invalid filter '%s': %s", e, pcap_geterr(p));
         }
         return 0;
 }
@@ -178,10 +166,8 @@ static int apply_filter(Capture *c, const char *filter, bool is_default, char *e
                 return r;
         r = pcap_setfilter(c->pcap, &prog);
         pcap_freecode(&prog);
-        if (r < 0) {
-                msg(err, n, "cannot set filter: %s", pcap_geterr(c->pcap));
-                return -EINVAL;
-        }
+        if (r < 0)
+                return error_set(err, n, -EINVAL, "cannot set filter: %s", pcap_geterr(c->pcap));
         return 0;
 }
 
@@ -190,7 +176,7 @@ int capture_open_file(Capture **out, const char *path, const char *filter, char 
         char ebuf[PCAP_ERRBUF_SIZE] = "";
         char name[256], lt[128];
         bool is_stdin = strcmp(path, "-") == 0;
-        Capture *c;
+        _cleanup_(capture_closep) Capture *c = NULL;
         FILE *f;
         int r;
 
@@ -201,39 +187,30 @@ int capture_open_file(Capture **out, const char *path, const char *filter, char 
 
         /* Our own FILE so that the descriptor is O_CLOEXEC ("e"). */
         f = is_stdin ? stdin : fopen(path, "rbe");
-        if (!f) {
-                r = -errno;
-                msg(err, n, "%s: %s", name, strerror(errno));
-                capture_close(c);
-                return r;
-        }
+        if (!f)
+                return error_set(err, n, -errno, "%s: %s", name, strerror(errno));
         /* stdio's default buffer is one page: a read() per few packets. A
          * larger one cuts the system calls of a big file ~250-fold (the
          * buffer is stdio's own; failure just keeps the default). */
         (void)setvbuf(f, NULL, _IOFBF, CAPTURE_FILE_BUFFER);
         c->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
         if (!c->pcap) {
-                msg(err, n, "%s: %s", name, ebuf[0] ? ebuf : "cannot read capture file");
                 if (!is_stdin)
                         fclose(f);
-                capture_close(c);
-                return -EINVAL;
+                return error_set(err, n, -EINVAL, "%s: %s", name,
+                                 ebuf[0] ? ebuf : "cannot read capture file");
         }
         c->linktype = pcap_datalink(c->pcap);
-        if (!decode_linktype_supported(c->linktype)) {
-                msg(err, n, "%s: unsupported link type %s%s", name,
-                    capture_linktype_describe(c->linktype, lt, sizeof(lt)), LINKTYPES_HINT);
-                capture_close(c);
-                return -EPROTONOSUPPORT;
-        }
+        if (!decode_linktype_supported(c->linktype))
+                return error_set(err, n, -EPROTONOSUPPORT, "%s: unsupported link type %s%s", name,
+                                 capture_linktype_describe(c->linktype, lt, sizeof(lt)),
+                                 LINKTYPES_HINT);
         if (c->filter) {
                 r = apply_filter(c, c->filter, false, err, n);
-                if (r < 0) {
-                        capture_close(c);
+                if (r < 0)
                         return r;
-                }
         }
-        *out = c;
+        *out = TAKE_PTR(c);
         return 0;
 }
 
@@ -345,19 +322,48 @@ int capture_open_live_ports(Capture **out, const char *iface, const char *sip_po
         r = capture_default_filter(sip_ports, filter, sizeof(filter));
         if (r < 0) {
                 escape_text(sip_ports ? sip_ports : "", e, sizeof(e));
-                msg(err, n, "invalid SIP port list '%s'", e);
-                return r;
+                return error_set(err, n, r, "invalid SIP port list '%s'", e);
         }
         return open_live(out, iface, filter, true, err, n);
+}
+
+/* pcap_activate(): a failure into err, a warning into c->warning. */
+static int activate(Capture *c, const char *name, char *err, size_t n)
+{
+        const char *detail;
+        int r = pcap_activate(c->pcap);
+
+        if (r == 0)
+                return 0;
+        detail = pcap_geterr(c->pcap);
+        if (r < 0) {
+                const char *hint =
+                    r == PCAP_ERROR_PERM_DENIED ? " (needs root or CAP_NET_RAW)" : "";
+                int e = r == PCAP_ERROR_PERM_DENIED      ? -EPERM
+                        : r == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV
+                                                         : -EIO;
+
+                if (r == PCAP_ERROR && detail && *detail)
+                        return error_set(err, n, e, "%s: %s%s", name, detail, hint);
+                if (detail && *detail)
+                        return error_set(err, n, e, "%s: %s: %s%s", name, pcap_statustostr(r),
+                                         detail, hint);
+                return error_set(err, n, e, "%s: %s%s", name, pcap_statustostr(r), hint);
+        }
+        if (r == PCAP_WARNING && detail && *detail)
+                snprintf(c->warning, sizeof(c->warning), "%s: %s", name, detail);
+        else
+                snprintf(c->warning, sizeof(c->warning), "%s: %s", name, pcap_statustostr(r));
+        return 0;
 }
 
 static int open_live(Capture **out, const char *iface, const char *filter, bool is_default,
                      char *err, size_t n)
 {
+        _cleanup_(capture_closep) Capture *c = NULL;
         char ebuf[PCAP_ERRBUF_SIZE] = "";
         char name[128], lt[128];
         bool any = strcmp(iface, "any") == 0;
-        Capture *c;
         int r;
 
         escape_text(iface, name, sizeof(name));
@@ -367,11 +373,9 @@ static int open_live(Capture **out, const char *iface, const char *filter, bool 
         c->live = true;
 
         c->pcap = pcap_create(iface, ebuf);
-        if (!c->pcap) {
-                msg(err, n, "%s: %s", name, ebuf[0] ? ebuf : "cannot open interface");
-                capture_close(c);
-                return -ENODEV;
-        }
+        if (!c->pcap)
+                return error_set(err, n, -ENODEV, "%s: %s", name,
+                                 ebuf[0] ? ebuf : "cannot open interface");
         /* SIP over UDP can be up to 64 KiB; the kernel buffer absorbs bursts. */
         pcap_set_snaplen(c->pcap, CAPTURE_SNAPLEN);
         pcap_set_immediate_mode(c->pcap, 1);
@@ -383,58 +387,25 @@ static int open_live(Capture **out, const char *iface, const char *filter, bool 
         if (!any)
                 pcap_set_promisc(c->pcap, 1);
 
-        r = pcap_activate(c->pcap);
-        if (r < 0) {
-                const char *detail = pcap_geterr(c->pcap);
-                const char *hint =
-                    r == PCAP_ERROR_PERM_DENIED ? " (needs root or CAP_NET_RAW)" : "";
-
-                if (r == PCAP_ERROR && detail && *detail)
-                        msg(err, n, "%s: %s%s", name, detail, hint);
-                else if (detail && *detail)
-                        msg(err, n, "%s: %s: %s%s", name, pcap_statustostr(r), detail, hint);
-                else
-                        msg(err, n, "%s: %s%s", name, pcap_statustostr(r), hint);
-                capture_close(c);
-                return r == PCAP_ERROR_PERM_DENIED      ? -EPERM
-                       : r == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV
-                                                        : -EIO;
-        }
-        if (r > 0) {
-                const char *detail = pcap_geterr(c->pcap);
-
-                if (r == PCAP_WARNING && detail && *detail)
-                        msg(c->warning, sizeof(c->warning), "%s: %s", name, detail);
-                else
-                        msg(c->warning, sizeof(c->warning), "%s: %s", name, pcap_statustostr(r));
-        }
-
-        if (choose_linktype(c) < 0) {
-                msg(err, n, "%s: unsupported link type %s%s", name,
-                    capture_linktype_describe(c->linktype, lt, sizeof(lt)), LINKTYPES_HINT);
-                capture_close(c);
-                return -EPROTONOSUPPORT;
-        }
+        r = activate(c, name, err, n);
+        if (r < 0)
+                return r;
+        if (choose_linktype(c) < 0)
+                return error_set(err, n, -EPROTONOSUPPORT, "%s: unsupported link type %s%s", name,
+                                 capture_linktype_describe(c->linktype, lt, sizeof(lt)),
+                                 LINKTYPES_HINT);
         if (c->filter) {
                 r = apply_filter(c, c->filter, is_default, err, n);
-                if (r < 0) {
-                        capture_close(c);
+                if (r < 0)
                         return r;
-                }
         }
-        if (pcap_setnonblock(c->pcap, 1, ebuf) < 0) {
-                msg(err, n, "%s: %s", name, ebuf);
-                capture_close(c);
-                return -EIO;
-        }
+        if (pcap_setnonblock(c->pcap, 1, ebuf) < 0)
+                return error_set(err, n, -EIO, "%s: %s", name, ebuf);
         c->fd = pcap_get_selectable_fd(c->pcap);
-        if (c->fd < 0) {
-                msg(err, n, "%s: no selectable descriptor", name);
-                capture_close(c);
-                return -EIO;
-        }
+        if (c->fd < 0)
+                return error_set(err, n, -EIO, "%s: no selectable descriptor", name);
         (void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
-        *out = c;
+        *out = TAKE_PTR(c);
         return 0;
 }
 
@@ -464,16 +435,16 @@ int capture_next(Capture *c, CapturePacket *pkt, int timeout_ms)
                 if (r < 0) {
                         escape_text(strcmp(c->source, "-") == 0 ? "stdin" : c->source, name,
                                     sizeof(name));
-                        msg(c->error, sizeof(c->error), "%s: %s", name, pcap_geterr(c->pcap));
-                        return -EIO;
+                        return error_set(c->error, sizeof(c->error), -EIO, "%s: %s", name,
+                                         pcap_geterr(c->pcap));
                 }
                 /* r == 0: nothing buffered right now (live only). */
                 if (sock_error) {
                         /* libpcap keeps quiet about ENETDOWN while the device exists. */
                         escape_text(c->source, name, sizeof(name));
-                        msg(c->error, sizeof(c->error),
+                        return error_set(
+                            c->error, sizeof(c->error), -EIO,
                             "%s: the interface went down (error on the capture socket)", name);
-                        return -EIO;
                 }
                 if (!c->live || waited)
                         return CAPTURE_AGAIN;
@@ -486,8 +457,8 @@ int capture_next(Capture *c, CapturePacket *pkt, int timeout_ms)
                 if (r < 0) {
                         if (errno == EINTR)
                                 return CAPTURE_AGAIN; /* a signal: let the caller look */
-                        msg(c->error, sizeof(c->error), "poll: %s", strerror(errno));
-                        return -errno;
+                        return error_set(c->error, sizeof(c->error), -errno, "poll: %s",
+                                         strerror(errno));
                 }
                 if (r == 0)
                         return CAPTURE_AGAIN;
@@ -518,10 +489,9 @@ int capture_get_stats(Capture *c, CaptureStats *out)
 
         if (!c->live)
                 return -EOPNOTSUPP;
-        if (pcap_stats(c->pcap, &ps) < 0) {
-                msg(c->error, sizeof(c->error), "pcap_stats: %s", pcap_geterr(c->pcap));
-                return -EIO;
-        }
+        if (pcap_stats(c->pcap, &ps) < 0)
+                return error_set(c->error, sizeof(c->error), -EIO, "pcap_stats: %s",
+                                 pcap_geterr(c->pcap));
         *out = (CaptureStats){
             .received = ps.ps_recv,
             .kernel_drops = ps.ps_drop,
@@ -538,11 +508,6 @@ int capture_linktype(const Capture *c)
 bool capture_is_live(const Capture *c)
 {
         return c->live;
-}
-
-const char *capture_source(const Capture *c)
-{
-        return c->source;
 }
 
 const char *capture_filter(const Capture *c)

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 struct pcap;
 struct bpf_program;
 
@@ -85,6 +87,7 @@ int capture_open_live_ports(Capture **out, const char *iface, const char *sip_po
 int capture_default_filter(const char *sip_ports, char *buf, size_t n);
 
 Capture *capture_close(Capture *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Capture *, capture_close);
 
 /*
  * Next packet. Returns a CaptureResult, or a negative errno with the message
@@ -101,7 +104,6 @@ int capture_get_stats(Capture *c, CaptureStats *out);
 
 int capture_linktype(const Capture *c); /* pcap_datalink() value */
 bool capture_is_live(const Capture *c);
-const char *capture_source(const Capture *c);
 const char *capture_filter(const Capture *c);  /* the filter in effect, NULL = none */
 const char *capture_warning(const Capture *c); /* activation warning, NULL = none */
 const char *capture_error(const Capture *c);   /* message of the last failure */

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "error.h"
 #include "escape.h"
 #include "log.h"
 
@@ -153,8 +155,7 @@ int capture_thread_start(CaptureThread **out, Capture *cap, const CaptureThreadC
 
         if (!t) {
                 capture_close(cap);
-                snprintf(err, errlen, "out of memory");
-                return -ENOMEM;
+                return error_set(err, errlen, -ENOMEM, "out of memory");
         }
         pthread_mutex_init(&t->lock, NULL);
         t->cap = cap;
@@ -170,7 +171,7 @@ int capture_thread_start(CaptureThread **out, Capture *cap, const CaptureThreadC
         r = -pthread_create(&t->thread, NULL, thread_main, t);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
-                snprintf(err, errlen, "capture thread: %s", strerror(-r));
+                error_set(err, errlen, r, "capture thread: %s", strerror(-r));
                 capture_thread_free(t);
                 return r;
         }

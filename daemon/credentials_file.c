@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +8,9 @@
 #include <unistd.h>
 
 #include "credentials_file.h"
+#include "error.h"
 #include "escape.h"
 #include "secmem.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!err || errlen == 0)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-}
 
 /* Read at most max bytes; *n is what was read. -EFBIG when more remain. */
 static int read_all(int fd, char *buf, size_t max, size_t *n)
@@ -70,10 +56,8 @@ int credentials_file_load(const char *path, CredStore **out, char *err, size_t e
 
         if (err && errlen > 0)
                 err[0] = '\0';
-        if (!path || !out) {
-                set_err(err, errlen, "credentials: no file given");
-                return -EINVAL;
-        }
+        if (!path || !out)
+                return error_set(err, errlen, -EINVAL, "credentials: no file given");
         escape_text(path, name, sizeof name);
 
         /* O_NOFOLLOW: a link could point the daemon at a file whose mode
@@ -83,45 +67,42 @@ int credentials_file_load(const char *path, CredStore **out, char *err, size_t e
         if (fd < 0) {
                 r = -errno;
                 if (r == -ELOOP)
-                        set_err(err, errlen,
-                                "%s: is a symbolic link; give the path of the file itself", name);
-                else
-                        set_err(err, errlen, "%s: %s", name, strerror(-r));
-                return r;
+                        return error_set(err, errlen, r,
+                                         "%s: is a symbolic link; give the path of the file itself",
+                                         name);
+                return error_set(err, errlen, r, "%s: %s", name, strerror(-r));
         }
         if (fstat(fd, &st) < 0) {
-                r = -errno;
-                set_err(err, errlen, "%s: %s", name, strerror(-r));
+                r = error_set(err, errlen, -errno, "%s: %s", name, strerror(errno));
                 goto out;
         }
         r = credstore_check_stat(&st, name, err, errlen);
         if (r < 0)
                 goto out;
         if (st.st_size < 0 || (unsigned long long)st.st_size > CRED_MAX_BYTES) {
-                set_err(err, errlen, "%s: larger than %u bytes", name, CRED_MAX_BYTES);
-                r = -EFBIG;
+                r = error_set(err, errlen, -EFBIG, "%s: larger than %u bytes", name,
+                              CRED_MAX_BYTES);
                 goto out;
         }
         size = (size_t)st.st_size;
         /* Out of core dumps, like the store's own copy (secmem.h). */
         buf = secmem_alloc(size + 1);
         if (!buf) {
-                r = -ENOMEM;
-                set_err(err, errlen, "%s: out of memory", name);
+                r = error_set(err, errlen, -ENOMEM, "%s: out of memory", name);
                 goto out;
         }
         r = read_all(fd, buf, size, &n);
         if (r == -EFBIG) {
-                set_err(err, errlen, "%s: changed while being read; try again", name);
+                error_set(err, errlen, r, "%s: changed while being read; try again", name);
                 goto out;
         }
         if (r < 0) {
-                set_err(err, errlen, "%s: %s", name, strerror(-r));
+                error_set(err, errlen, r, "%s: %s", name, strerror(-r));
                 goto out;
         }
         r = credstore_parse(buf, n, &store, perr, sizeof perr);
         if (r < 0) {
-                set_err(err, errlen, "%s: %s", name, perr);
+                error_set(err, errlen, r, "%s: %s", name, perr);
                 goto out;
         }
         *out = store;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "credentials.h"
+#include "macro.h"
 
 #define CREDENTIALS_ERR_MAX 512
 
@@ -19,3 +20,5 @@
  * untouched. The read buffer (out of core dumps) is wiped before return.
  */
 int credentials_file_load(const char *path, CredStore **out, char *err, size_t errlen);
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(CredStore *, credstore_free);

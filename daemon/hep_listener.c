@@ -37,6 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "error.h"
+
 #define HEP_MAX_PACKET   65535
 #define HEP3_HEADER_LEN  6
 #define UDP_BATCH        8
@@ -78,10 +81,7 @@ struct HepListener {
 
 static uint64_t mono_us(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        return (uint64_t)daemon_clock_us(CLOCK_MONOTONIC);
 }
 
 static int64_t arrival_us(const HepListener *l)
@@ -91,11 +91,7 @@ static int64_t arrival_us(const HepListener *l)
         /* The loop's cached time of this iteration: cheap and the same for a batch. */
         if (l->event && sd_event_now(l->event, CLOCK_REALTIME, &now) >= 0)
                 return (int64_t)now;
-        {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        }
+        return daemon_clock_us(CLOCK_REALTIME);
 }
 
 /* A socket address as an Endpoint; an IPv4-mapped IPv6 address becomes IPv4. */
@@ -292,20 +288,16 @@ int hep_listener_open(const char *addr_port, HepListener **out, char *err, size_
         socklen_t sl = 0;
         bool any;
         const char *what = "";
-        HepListener *l;
+        _cleanup_(hep_listener_freep) HepListener *l = NULL;
         int r;
 
         r = parse_addr_port(addr_port, &ss, &sl, &any);
-        if (r < 0) {
-                snprintf(err, errlen,
-                         "bad HEP listen address (want IPV4:PORT, [IPV6]:PORT or :PORT)");
-                return r;
-        }
+        if (r < 0)
+                return error_set(err, errlen, r,
+                                 "bad HEP listen address (want IPV4:PORT, [IPV6]:PORT or :PORT)");
         l = calloc(1, sizeof *l);
-        if (!l) {
-                snprintf(err, errlen, "out of memory");
-                return -ENOMEM;
-        }
+        if (!l)
+                return error_set(err, errlen, -ENOMEM, "out of memory");
         l->udp_fd = l->tcp_fd = -1;
         l->idle_usec = HEP_LISTENER_IDLE_SEC * 1000000ULL;
         l->packet_usec = HEP_LISTENER_PACKET_SEC * 1000000ULL;
@@ -317,11 +309,8 @@ int hep_listener_open(const char *addr_port, HepListener **out, char *err, size_
                               (e.family == 6 && memcmp(e.addr, &in6addr_loopback, 16) == 0);
         }
         l->udp_bufs = calloc(UDP_BATCH, sizeof *l->udp_bufs);
-        if (!l->udp_bufs) {
-                hep_listener_free(l);
-                snprintf(err, errlen, "out of memory");
-                return -ENOMEM;
-        }
+        if (!l->udp_bufs)
+                return error_set(err, errlen, -ENOMEM, "out of memory");
         r = bind_pair(&ss, sl, any, l, &what);
         if (r < 0 && any && (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL)) {
                 /* No IPv6 on this host: any IPv4 address. */
@@ -333,13 +322,10 @@ int hep_listener_open(const char *addr_port, HepListener **out, char *err, size_
                 a4->sin_port = htons(port);
                 r = bind_pair(&ss, sizeof *a4, false, l, &what);
         }
-        if (r < 0) {
-                snprintf(err, errlen, "cannot listen for HEP on %s: %s bind: %s", addr_port, what,
-                         strerror(-r));
-                hep_listener_free(l);
-                return r;
-        }
-        *out = l;
+        if (r < 0)
+                return error_set(err, errlen, r, "cannot listen for HEP on %s: %s bind: %s",
+                                 addr_port, what, strerror(-r));
+        *out = TAKE_PTR(l);
         return 0;
 }
 

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "macro.h"
 #include "../analysis/pipeline.h"
 
 #define HEP_LISTENER_MAX_CONNECTIONS 64
@@ -77,6 +78,7 @@ int hep_listener_attach(HepListener *l, sd_event *e, HepPacketFn fn, void *userd
 
 /* NULL-tolerant; closes every socket and connection. Returns NULL. */
 HepListener *hep_listener_free(HepListener *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(HepListener *, hep_listener_free);
 
 void hep_listener_get_stats(const HepListener *l, HepListenerStats *out);
 

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "error.h"
 #include "sink.h"
 #include "../parser/hep.h"
 #include "../analysis/hepauth.h"
@@ -244,37 +246,26 @@ int hep_sender_open(HepSender **out, const char *dest, uint32_t capture_id, cons
 {
         struct sockaddr_storage ss;
         size_t salen = 0;
-        HepSender *h;
-        int r;
+        _cleanup_(hep_sender_freep) HepSender *h = NULL;
 
-        if (!hep_send_parse_addr(dest, &ss, sizeof ss, &salen)) {
-                snprintf(err, errlen,
-                         "--hep-send: invalid destination (expected a numeric IPV4:PORT or "
-                         "[IPV6]:PORT, port 1-65535)");
-                return -EINVAL;
-        }
-        if (key_len > sizeof h->key) {
-                snprintf(err, errlen, "--hep-send: the HEP key is too long");
-                return -EINVAL;
-        }
+        if (!hep_send_parse_addr(dest, &ss, sizeof ss, &salen))
+                return error_set(err, errlen, -EINVAL,
+                                 "--hep-send: invalid destination (expected a numeric IPV4:PORT or "
+                                 "[IPV6]:PORT, port 1-65535)");
+        if (key_len > sizeof h->key)
+                return error_set(err, errlen, -EINVAL, "--hep-send: the HEP key is too long");
         h = calloc(1, sizeof *h);
-        if (!h) {
-                snprintf(err, errlen, "--hep-send: out of memory");
-                return -ENOMEM;
-        }
+        if (!h)
+                return error_set(err, errlen, -ENOMEM, "--hep-send: out of memory");
         h->capture_id = capture_id;
         if (key_len)
                 memcpy(h->key, key, key_len);
         h->key_len = key_len;
         h->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (h->fd < 0 || connect(h->fd, (const struct sockaddr *)&ss, (socklen_t)salen) < 0) {
-                r = -errno;
-                snprintf(err, errlen, "--hep-send: cannot send to the destination: %s",
-                         strerror(-r));
-                hep_sender_free(h);
-                return r;
-        }
-        *out = h;
+        if (h->fd < 0 || connect(h->fd, (const struct sockaddr *)&ss, (socklen_t)salen) < 0)
+                return error_set(err, errlen, -errno,
+                                 "--hep-send: cannot send to the destination: %s", strerror(errno));
+        *out = TAKE_PTR(h);
         return 0;
 }
 
@@ -288,15 +279,6 @@ HepSender *hep_sender_free(HepSender *h)
         explicit_bzero(h->key, sizeof h->key);
         free(h);
         return NULL;
-}
-
-static int64_t wall_clock_us(void)
-{
-        struct timespec ts;
-
-        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-                return 0;
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void hep_sender_send(HepSender *h, const Diagnosis *d)
@@ -317,7 +299,7 @@ void hep_sender_send(HepSender *h, const Diagnosis *d)
             .capture_id = h->capture_id,
             .auth_key = h->key_len ? h->key : NULL,
             .auth_key_len = h->key_len,
-            .now_us = wall_clock_us(),
+            .now_us = daemon_clock_us(CLOCK_REALTIME),
         };
         n = hep_send_encode(d, json, json_len, &p, h->buf, sizeof h->buf);
         free(json);

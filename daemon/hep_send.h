@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
 #include "../analysis/diagnosis.h"
 
 /* heplify's default node id (-hi): HOMER shows it as the capture node. */
@@ -64,6 +65,7 @@ typedef struct {
 int hep_sender_open(HepSender **out, const char *dest, uint32_t capture_id, const uint8_t *key,
                     size_t key_len, char *err, size_t errlen);
 HepSender *hep_sender_free(HepSender *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(HepSender *, hep_sender_free);
 
 /* Sends d as one packet, or counts why not. Never blocks. */
 void hep_sender_send(HepSender *h, const Diagnosis *d);

@@ -6,8 +6,6 @@
  */
 #pragma once
 
-#include <stdint.h>
-
 typedef enum {
         LOG_LEVEL_ERROR = 0, /* always, even with -q */
         LOG_LEVEL_INFO = 1,  /* default */
@@ -15,16 +13,9 @@ typedef enum {
 } LogLevel;
 
 void log_set_verbosity(unsigned v);
-unsigned log_verbosity(void);
 
 __attribute__((format(printf, 2, 3))) void log_at(unsigned level, const char *fmt, ...);
 
 #define log_error(...) log_at(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_info(...)  log_at(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
-
-/* Random key for the tracker's table hash (see daemon_hash_seed() in log.c). */
-uint64_t daemon_hash_seed(uint64_t fallback);
-
-/* clock_gettime() in µs. */
-int64_t daemon_clock_us(int clock_id);

@@ -12,20 +12,21 @@
 #include <string.h>
 
 #include "config.h"
+#include "error.h"
 #include "log.h"
+#include "macro.h"
 #include "offline.h"
 #include "options.h"
 #include "privileges.h"
 #include "service.h"
 
-#define EXIT_ERROR  2
 #define CONFIG_FILE SYSCONFDIR "/sipauthmon/sipauthmon.conf"
 
 int main(int argc, char **argv)
 {
+        _cleanup_(options_done) Options o = {0};
         char err[OPTIONS_ERR_MAX];
-        Options o;
-        int r, status;
+        int r;
 
         /* Before anything is read: no core dump holds the credentials. */
         r = privileges_no_dump();
@@ -37,7 +38,6 @@ int main(int argc, char **argv)
         r = options_parse(&o, argc, argv, CONFIG_FILE, err, sizeof(err));
         if (r < 0) {
                 log_error("%s", err);
-                options_done(&o);
                 return EXIT_ERROR;
         }
         if (o.help || o.version) {
@@ -45,15 +45,11 @@ int main(int argc, char **argv)
                         fputs(options_usage(), stdout);
                 else
                         printf("sipauthmon %s\n", PACKAGE_VERSION);
-                options_done(&o);
                 return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_ERROR;
         }
         log_set_verbosity(o.quiet ? 0 : 1 + o.verbose);
 
         if (o.input == INPUT_FILE)
-                status = offline_run(&o);
-        else
-                status = service_run(&o, argc, argv, CONFIG_FILE);
-        options_done(&o);
-        return status;
+                return offline_run(&o);
+        return service_run(&o, argc, argv, CONFIG_FILE);
 }

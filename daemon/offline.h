@@ -12,5 +12,6 @@
 
 #include "options.h"
 
-/* Returns the exit status: 0 nothing diagnosed, 1 at least one diagnosis, 2 error. */
+/* Returns the exit status (ExitStatus, error.h): 0 nothing diagnosed, 1 at least one
+ * diagnosis, 2 error. */
 int offline_run(const Options *o);

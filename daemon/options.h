@@ -50,9 +50,8 @@ typedef struct {
         uint64_t value;
 } TunableValue;
 
-/* The config key ("guess_threshold") and the option ("--guess-threshold", NULL when none). */
+/* The config key ("guess_threshold"). */
 const char *options_tunable_key(Tunable t);
-const char *options_tunable_option(Tunable t);
 
 typedef struct {
         InputKind input;

@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "escape.h"
 #include "log.h"
 #include "options.h"
@@ -105,28 +106,22 @@ static int drop_capture_caps(char *err, size_t n)
         int r;
 
         r = caps_get(&c);
-        if (r < 0) {
-                snprintf(err, n, "cannot read the capabilities: %s", strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return error_set(err, n, r, "cannot read the capabilities: %s", strerror(-r));
         setpcap = c.d[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP);
         for (size_t i = 0; i < N_CAPTURE_CAPS; i++) {
                 int cap = capture_caps[i];
 
                 if (setpcap && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
                     prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-                        r = -errno;
-                        snprintf(err, n, "cannot drop capability %d from the bounding set: %s", cap,
-                                 strerror(-r));
-                        return r;
+                        return error_set(err, n, -errno,
+                                         "cannot drop capability %d from the bounding set: %s", cap,
+                                         strerror(errno));
                 }
                 /* EINVAL: a kernel without ambient capabilities (before 4.3). */
-                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0, 0) < 0 && errno != EINVAL) {
-                        r = -errno;
-                        snprintf(err, n, "cannot drop ambient capability %d: %s", cap,
-                                 strerror(-r));
-                        return r;
-                }
+                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0, 0) < 0 && errno != EINVAL)
+                        return error_set(err, n, -errno, "cannot drop ambient capability %d: %s",
+                                         cap, strerror(errno));
         }
         if (!caps_hold_any(&c))
                 return 0;
@@ -140,16 +135,14 @@ static int drop_capture_caps(char *err, size_t n)
         }
         if (syscall(SYS_capset, &c.h, c.d) < 0) {
                 r = -errno;
-                snprintf(err, n, "cannot give up CAP_NET_RAW: capset: %s%s", strerror(-r),
-                         r == -EPERM ? " (a system call filter must allow capset)" : "");
-                return r;
+                return error_set(err, n, r, "cannot give up CAP_NET_RAW: capset: %s%s",
+                                 strerror(-r),
+                                 r == -EPERM ? " (a system call filter must allow capset)" : "");
         }
         /* Make sure they are gone. */
         r = caps_get(&c);
-        if (r < 0 || caps_hold_any(&c)) {
-                snprintf(err, n, "cannot give up CAP_NET_RAW: still held");
-                return -EPERM;
-        }
+        if (r < 0 || caps_hold_any(&c))
+                return error_set(err, n, -EPERM, "cannot give up CAP_NET_RAW: still held");
         return 0;
 }
 
@@ -170,27 +163,21 @@ static int switch_user(const char *user, char *err, size_t n)
                 char e[96];
 
                 escape_text(name, e, sizeof(e));
-                snprintf(err, n, "cannot drop privileges: no user '%s'%s", e,
-                         user ? "" : " nor '" OPTIONS_FALLBACK_USER "'");
-                return -ESRCH;
+                return error_set(err, n, -ESRCH, "cannot drop privileges: no user '%s'%s", e,
+                                 user ? "" : " nor '" OPTIONS_FALLBACK_USER "'");
         }
         uid = pw->pw_uid;
         gid = pw->pw_gid;
         if (uid == 0)
                 return 0; /* the user asked for is root by another name */
-        if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-                int r = -errno;
-
-                snprintf(err, n, "cannot drop privileges to uid %u: %s", (unsigned)uid,
-                         strerror(-r));
-                return r;
-        }
+        if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+                return error_set(err, n, -errno, "cannot drop privileges to uid %u: %s",
+                                 (unsigned)uid, strerror(errno));
         /* Make sure there is no way back. */
-        if (setuid(0) == 0 || geteuid() != uid || getegid() != gid) {
-                snprintf(err, n, "cannot drop privileges to uid %u: still privileged",
-                         (unsigned)uid);
-                return -EPERM;
-        }
+        if (setuid(0) == 0 || geteuid() != uid || getegid() != gid)
+                return error_set(err, n, -EPERM,
+                                 "cannot drop privileges to uid %u: still privileged",
+                                 (unsigned)uid);
         log_debug("running as uid %u gid %u", (unsigned)uid, (unsigned)gid);
         return 0;
 }
@@ -210,9 +197,7 @@ int privileges_drop(const char *user, char *err, size_t n)
         }
         /* A change of uid resets "dumpable" to fs.suid_dumpable, which may be 1. */
         r = privileges_no_dump();
-        if (r < 0) {
-                snprintf(err, n, "PR_SET_DUMPABLE: %s", strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return error_set(err, n, r, "PR_SET_DUMPABLE: %s", strerror(-r));
         return 0;
 }

@@ -20,7 +20,6 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/types.h>
@@ -30,179 +29,20 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "capture_thread.h"
-#include "credentials_file.h"
+#include "clock.h"
+#include "error.h"
 #include "escape.h"
-#include "hep_listener.h"
-#include "hep_send.h"
 #include "log.h"
+#include "macro.h"
 #include "metrics.h"
 #include "privileges.h"
-#include "ring.h"
-#include "sink.h"
-#include "stats.h"
-#include "../analysis/pipeline.h"
-
-#define EXIT_DIAGNOSED 1
-#define EXIT_ERROR     2
+#include "service_internal.h"
 
 #define TICK_USEC       1000000ULL /* pipeline housekeeping on the wall clock */
 #define DRAIN_BATCH     512        /* frames per dispatch before signals get a turn */
 #define STOP_DRAIN_USEC 250000     /* queued frames are discarded this long after a stop request */
-#define STATUS_MAX      1024
 
-typedef struct {
-        /* Settings in effect. Those a reload cannot change stay as started. */
-        Options *o;
-        int argc;
-        char **argv;
-        const char *default_config;
-
-        sd_event *event;
-        sd_event_source *tick, *status_timer, *watchdog, *duration, *wake_src, *metrics_timer;
-        uint64_t watchdog_usec;
-
-        Ring *ring;
-        int wake_fd;
-        CaptureThread *ct;
-        unsigned capture_generation; /* status generation last reported */
-        char iface[128];             /* escaped, for messages */
-        HepListener *hep;
-        char hep_addr[128];
-        HepSender *hep_send; /* --hep-send; NULL = none */
-
-        Pipeline *p;
-        Sink *sink;
-        CredStore *creds;
-        uint64_t diagnoses;
-        uint64_t written[DIAG__MAX]; /* records the sink took, by code (--stats, metrics) */
-        MetricsFile *metrics;        /* --metrics-file; NULL = none */
-        int sink_error;
-        uint64_t frames; /* captured frames and HEP packets analysed (--count) */
-        uint64_t discarded_at_stop;
-        bool capture_failed; /* the live capture was lost: exit status 2 */
-        bool stopping;
-        int64_t stop_at_us; /* CLOCK_MONOTONIC of the stop request */
-
-        uint64_t reloads, reload_failures;
-        char reload_note[640]; /* shown in STATUS until the next reload */
-        bool tls_hint_logged;
-} Service;
-
-/* ---- status ----------------------------------------------------------------- */
-
-static void get_stats(Service *s, PipelineStats *ps, CaptureThreadStatus *cts, RingStats *rs,
-                      uint64_t hl[STATS_HEP_LISTENER__MAX], StatsView *v)
-{
-        pipeline_get_stats(s->p, ps);
-        *v = (StatsView){
-            .pipeline = ps,
-            .diagnoses = s->diagnoses,
-            .written = s->written,
-            .reloads = s->reloads,
-            .reload_failures = s->reload_failures,
-            .service = true,
-        };
-        if (s->metrics) {
-                v->metrics = true;
-                v->metrics_write_failures = metrics_file_failures(s->metrics);
-        }
-        if (s->ct) {
-                capture_thread_get_status(s->ct, cts);
-                v->capture = &cts->kernel; /* zero until the first figures */
-                v->capture_losses = cts->state == CAPTURE_STATE_FAILED;
-        }
-        if (s->ring) {
-                ring_get_stats(s->ring, rs);
-                rs->dropped += s->discarded_at_stop;
-                v->ring = rs;
-        }
-        if (s->hep) {
-                HepListenerStats h;
-
-                hep_listener_get_stats(s->hep, &h);
-                hl[STATS_HEP_LISTENER_PACKETS] = h.packets;
-                hl[STATS_HEP_LISTENER_BYTES] = h.bytes;
-                hl[STATS_HEP_LISTENER_CONNECTIONS] = h.connections;
-                hl[STATS_HEP_LISTENER_ERRORS] = h.errors;
-                hl[STATS_HEP_LISTENER_DROPPED] = h.dropped;
-                hl[STATS_HEP_LISTENER_DENIED] = h.denied;
-                hl[STATS_HEP_LISTENER_PEER_CAP] = h.peer_cap;
-                hl[STATS_HEP_LISTENER_EVICTED] = h.evicted;
-                hl[STATS_HEP_LISTENER_DEADLINE] = h.deadline;
-                hl[STATS_HEP_LISTENER_IDLE] = h.idle;
-                v->hep_listener = hl;
-        }
-        if (s->hep_send) {
-                HepSenderStats hs;
-
-                hep_sender_get_stats(s->hep_send, &hs);
-                v->hep_send = true;
-                v->hep_sent = hs.packets;
-                v->hep_send_errors = hs.errors;
-        }
-}
-
-/*
- * One line for STATUS=, e.g.
- *   "capturing on eth1: 1200 packets, 800 SIP messages, 2 diagnoses;
- *    drops: kernel 0, ring 0"
- *   "capture on eth1 lost: eth1: The interface disappeared; exiting; ..."
- */
-static void format_status(Service *s, char *buf, size_t n)
-{
-        uint64_t hl[STATS_HEP_LISTENER__MAX] = {0};
-        CaptureThreadStatus cts = {0};
-        PipelineStats ps;
-        RingStats rs = {0};
-        StatsView v;
-        size_t k = 0;
-        int w;
-
-#define APPEND(...)                                                                                \
-        do {                                                                                       \
-                if (k < n) {                                                                       \
-                        w = snprintf(buf + k, n - k, __VA_ARGS__);                                 \
-                        k = w < 0 ? n : k + (size_t)w;                                             \
-                }                                                                                  \
-        } while (0)
-
-        buf[0] = '\0';
-        get_stats(s, &ps, &cts, &rs, hl, &v);
-        if (s->ct && cts.state == CAPTURE_STATE_FAILED)
-                APPEND("capture on %s lost: %s; exiting; ", s->iface, cts.message);
-        else if (s->ct)
-                APPEND("capturing on %s: ", s->iface);
-        else
-                APPEND("listening for HEP on %s: ", s->hep_addr);
-        APPEND("%" PRIu64 " packets, %" PRIu64 " SIP messages, %" PRIu64 " diagnoses", ps.packets,
-               ps.sip[SIP_PARSE_OK], s->diagnoses);
-        if (s->ct)
-                APPEND("; drops: kernel %" PRIu64 ", ring %" PRIu64,
-                       cts.kernel.kernel_drops + cts.kernel.if_drops, rs.dropped);
-        if (s->hep && s->ct)
-                APPEND("; HEP on %s: %" PRIu64 " packets", s->hep_addr,
-                       hl[STATS_HEP_LISTENER_PACKETS]);
-        if (v.hep_send)
-                APPEND("; HEP out: %" PRIu64 " sent, %" PRIu64 " failed", v.hep_sent,
-                       v.hep_send_errors);
-        if (ps.tls_suspected)
-                APPEND("; %" PRIu64 " TCP segments on port 5061 look like TLS, which cannot be "
-                       "read on the wire: send HEP copies (--hep-listen)",
-                       ps.tls_suspected);
-        if (s->reload_note[0])
-                APPEND("; %s", s->reload_note);
-#undef APPEND
-        /* Cut on a UTF-8 boundary is not needed: everything above is escaped ASCII-safe. */
-}
-
-static void notify_status(Service *s, const char *extra)
-{
-        char status[STATUS_MAX];
-
-        format_status(s, status, sizeof(status));
-        sd_notifyf(false, "%sSTATUS=%s", extra ? extra : "", status);
-}
+/* ---- capture state ---------------------------------------------------------- */
 
 /* The capture thread changed state: say so once, in STATUS and on stderr. */
 static void check_capture(Service *s)
@@ -236,29 +76,10 @@ static void check_capture(Service *s)
                 }
                 break;
         }
-        notify_status(s, NULL);
+        service_notify_status(s, NULL);
 }
 
 /* ---- analysis --------------------------------------------------------------- */
-
-static void on_diagnosis(const Diagnosis *d, void *userdata)
-{
-        Service *s = userdata;
-        int r;
-
-        s->diagnoses++;
-        if (s->sink_error)
-                return;
-        r = sink_emit(s->sink, d);
-        if (r < 0) {
-                s->sink_error = r;
-                sd_event_exit(s->event, 0); /* nowhere to write: stop */
-                return;
-        }
-        if ((unsigned)d->code < DIAG__MAX)
-                s->written[d->code]++;
-        hep_sender_send(s->hep_send, d); /* what the sink wrote, no more */
-}
 
 static void request_stop(Service *s, const char *why)
 {
@@ -282,7 +103,8 @@ static bool drain(Service *s, unsigned limit)
                         ring_pop(s->ring); /* past --count: not analysed */
                         continue;
                 }
-                pipeline_frame(s->p, (int)rec.tag, rec.ts_us, rec.data, rec.len);
+                pipeline_frame(engine_pipeline(s->engine), (int)rec.tag, rec.ts_us, rec.data,
+                               rec.len);
                 ring_pop(s->ring);
                 if (s->o->count && ++s->frames >= s->o->count) {
                         request_stop(s, "--count reached");
@@ -316,7 +138,7 @@ static void on_hep(const uint8_t *data, size_t len, const HepArrival *a, void *u
 
         if (s->o->count && s->frames >= s->o->count)
                 return; /* past --count: not analysed */
-        pipeline_hep(s->p, a, data, len);
+        pipeline_hep(engine_pipeline(s->engine), a, data, len);
         if (s->o->count && ++s->frames >= s->o->count)
                 request_stop(s, "--count reached");
 }
@@ -337,7 +159,7 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata)
         Service *s = userdata;
 
         /* Live packet timestamps are wall-clock time: expire on the same clock. */
-        pipeline_tick(s->p, daemon_clock_us(CLOCK_REALTIME));
+        pipeline_tick(engine_pipeline(s->engine), daemon_clock_us(CLOCK_REALTIME));
         if (s->ring && drain(s, DRAIN_BATCH)) {
                 uint64_t one = 1;
                 ssize_t w = write(s->wake_fd, &one, sizeof(one));
@@ -354,33 +176,18 @@ static int on_status_timer(sd_event_source *src, uint64_t usec, void *userdata)
         PipelineStats ps;
 
         /* Once: the hint stays in STATUS, the log gets it a single time. */
-        pipeline_get_stats(s->p, &ps);
+        pipeline_get_stats(engine_pipeline(s->engine), &ps);
         if (ps.tls_suspected && !s->tls_hint_logged) {
                 s->tls_hint_logged = true;
                 stats_tls_hint(&ps);
         }
-        notify_status(s, NULL);
+        service_notify_status(s, NULL);
         return rearm(src, (uint64_t)SERVICE_STATUS_INTERVAL_S * 1000000);
-}
-
-/* --metrics-file: at start, every metrics_interval_usec() and at exit. */
-static void write_metrics(Service *s)
-{
-        uint64_t hl[STATS_HEP_LISTENER__MAX] = {0};
-        CaptureThreadStatus cts = {0};
-        PipelineStats ps;
-        RingStats rs = {0};
-        StatsView v;
-
-        if (!s->metrics)
-                return;
-        get_stats(s, &ps, &cts, &rs, hl, &v);
-        metrics_file_write(s->metrics, &v); /* a failure is counted and logged there */
 }
 
 static int on_metrics_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
-        write_metrics(userdata);
+        service_write_metrics(userdata);
         return rearm(src, metrics_interval_usec());
 }
 
@@ -406,126 +213,9 @@ static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *s
         return 0;
 }
 
-static bool same_str(const char *a, const char *b)
-{
-        return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-/*
- * SIGHUP: parse the command line and configuration again, load the
- * credentials again; apply what can change while running, keep the rest as
- * started and say so. Any error keeps the old settings whole.
- */
-static void reload(Service *s)
-{
-        char err[OPTIONS_ERR_MAX + 64], note[256] = "";
-        CredStore *creds = NULL;
-        Sink *sink = NULL;
-        Options n;
-        int r;
-
-        sd_notifyf(false,
-                   "RELOADING=1\nSTATUS=reloading the configuration\nMONOTONIC_USEC=%" PRIu64,
-                   (uint64_t)daemon_clock_us(CLOCK_MONOTONIC));
-        s->reloads++;
-        options_init(&n);
-        r = options_parse(&n, s->argc, s->argv, s->default_config, err, sizeof(err));
-        if (r == 0 && n.credentials) {
-                r = credentials_file_load(n.credentials, &creds, err, sizeof(err));
-        }
-        if (r == 0 && n.output != s->o->output) {
-                sink = sink_new(n.output, STDOUT_FILENO, false);
-                if (!sink) {
-                        snprintf(err, sizeof(err), "output %s: %s", sink_kind_name(n.output),
-                                 strerror(errno));
-                        r = -ENOMEM;
-                }
-        }
-        if (r < 0) {
-                s->reload_failures++;
-                credstore_free(creds);
-                options_done(&n);
-                log_error("reload failed, keeping the running configuration: %s", err);
-                snprintf(s->reload_note, sizeof(s->reload_note), "reload failed: %.600s", err);
-                notify_status(s, "READY=1\n");
-                return;
-        }
-
-        /* Apply: credentials (or none), thresholds, window, caps and limits, output. */
-        {
-                TrackerConfig tc;
-
-                tracker_config_default(&tc);
-                options_tracker_config(&n, &tc);
-                tc.credentials = creds;
-                if (!pipeline_reconfigure(s->p, &tc)) {
-                        s->reload_failures++;
-                        log_error("reload: not enough memory to enlarge every table; "
-                                  "those keep their previous size (see --stats tracker.*)");
-                }
-        }
-        credstore_free(s->creds);
-        s->creds = creds;
-        if (sink) {
-                r = sink_flush(s->sink);
-                if (r < 0 && !s->sink_error)
-                        s->sink_error = r;
-                sink_free(s->sink);
-                s->sink = sink;
-                s->sink_error = 0;
-                s->o->output = n.output;
-        }
-        s->o->stats = n.stats;
-        s->o->threshold = n.threshold;
-        s->o->window_s = n.window_s;
-        memcpy(s->o->tune, n.tune, sizeof(s->o->tune));
-        free(s->o->credentials);
-        s->o->credentials = n.credentials;
-        n.credentials = NULL;
-
-        /* What needs a restart: name it rather than pretend. */
-        {
-                const char *changed[10];
-                size_t k = 0, len = 0;
-
-                if (n.input != s->o->input || !same_str(n.source, s->o->source))
-                        changed[k++] = "interface";
-                if (!same_str(n.filter, s->o->filter) || !same_str(n.sip_ports, s->o->sip_ports))
-                        changed[k++] = "filter/sip_ports";
-                if (!same_str(n.hep_listen, s->o->hep_listen))
-                        changed[k++] = "hep_listen";
-                if (n.hep_in_capture != s->o->hep_in_capture ||
-                    memcmp(&n.hep_auth, &s->o->hep_auth, sizeof(n.hep_auth)) != 0)
-                        changed[k++] = "hep_auth_key/hep_allow/hep_in_capture";
-                if (!same_str(n.user, s->o->user))
-                        changed[k++] = "user";
-                if (!same_str(n.metrics_file, s->o->metrics_file))
-                        changed[k++] = "metrics_file";
-                if (!same_str(n.hep_send, s->o->hep_send) || n.hep_id != s->o->hep_id)
-                        changed[k++] = "hep_send/hep_id";
-                if (n.duration_s != s->o->duration_s || n.count != s->o->count)
-                        changed[k++] = "duration/count";
-                for (size_t i = 0; i < k && len < sizeof(note); i++) {
-                        int w = snprintf(note + len, sizeof(note) - len, "%s%s", i ? ", " : "",
-                                         changed[i]);
-                        len = w < 0 ? sizeof(note) : len + (size_t)w;
-                }
-                if (k) {
-                        log_info("reloaded; changes to %s take effect at restart", note);
-                        snprintf(s->reload_note, sizeof(s->reload_note),
-                                 "reloaded; %s unchanged until restart", note);
-                } else {
-                        log_debug("reloaded");
-                        snprintf(s->reload_note, sizeof(s->reload_note), "reloaded");
-                }
-        }
-        options_done(&n);
-        notify_status(s, "READY=1\n");
-}
-
 static int on_hup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
 {
-        reload(userdata);
+        service_reload(userdata);
         return 0;
 }
 
@@ -538,7 +228,7 @@ static int on_usr1(sd_event_source *src, const struct signalfd_siginfo *si, void
         StatsView v;
         int r;
 
-        get_stats(userdata, &ps, &cts, &rs, hl, &v);
+        service_get_stats(userdata, &ps, &cts, &rs, hl, &v);
         r = stats_journal(&v);
         if (r == -ENOTCONN) {
                 fputs("sipauthmon: counters:\n", stderr);
@@ -556,6 +246,7 @@ static int open_live(Service *s, Capture **cap, char *err, size_t n)
         char lt[128];
         int r;
 
+        escape_text(o->source, s->iface, sizeof(s->iface));
         if (o->filter)
                 r = capture_open_live(cap, o->source, o->filter, err, n);
         else
@@ -617,7 +308,7 @@ static int add_sources(Service *s)
                         return r;
                 sd_event_source_set_priority(s->watchdog, SD_EVENT_PRIORITY_IMPORTANT);
         }
-        if (s->metrics) {
+        if (s->o->metrics_file) {
                 /* Accuracy: a tenth of the period (sd-event's default is 250 ms). */
                 r = sd_event_add_time_relative(s->event, &s->metrics_timer, CLOCK_MONOTONIC,
                                                metrics_interval_usec(),
@@ -661,21 +352,161 @@ static void final_drain(Service *s)
                 log_info("%" PRIu64 " queued packets discarded at stop", s->discarded_at_stop);
 }
 
+static int open_hep_listener(Service *s, char *err, size_t n)
+{
+        const Options *o = s->o;
+        int r;
+
+        escape_text(o->hep_listen, s->hep_addr, sizeof(s->hep_addr));
+        r = hep_listener_open(o->hep_listen, &s->hep, err, n);
+        if (r < 0)
+                return r;
+        /* options_parse() refused this already; the bound socket has the last word. */
+        if (!hep_listener_is_loopback(s->hep) && !o->hep_auth.key_len && !o->hep_auth.n_allow)
+                return error_set(err, n, -EPERM,
+                                 "HEP listener on %s is not on a loopback address: set "
+                                 "hep_auth_key and/or hep_allow",
+                                 s->hep_addr);
+        hep_listener_set_allow(s->hep, &o->hep_auth);
+        if (!o->hep_auth.key_len && !o->hep_auth.n_allow)
+                log_debug("HEP on loopback without hep_auth_key or hep_allow: taken, "
+                          "but no record of it counts as a verified source");
+        if (hep_listener_port(s->hep) != 0) {
+                /* Show the port bound, which differs from the one asked for with 0. */
+                const char *colon = strrchr(s->hep_addr, ':');
+                int len = colon ? (int)(colon - s->hep_addr) : 0;
+                char buf[sizeof(s->hep_addr)];
+
+                snprintf(buf, sizeof(buf), "%.*s:%u", len, s->hep_addr,
+                         (unsigned)hep_listener_port(s->hep));
+                memcpy(s->hep_addr, buf, sizeof(buf));
+        }
+        log_debug("listening for HEP on %s", s->hep_addr);
+        return 0;
+}
+
+/* The output failed (engine.h): nowhere to write, stop. */
+static void on_output_failed(void *userdata)
+{
+        Service *s = userdata;
+
+        sd_event_exit(s->event, 0);
+}
+
+/*
+ * Everything up to the running loop, in this order: credentials (readable
+ * by root only, perhaps), the capture and the HEP sockets, then privileges
+ * are dropped, then the analysis, the loop and the capture thread. Logs why
+ * it failed.
+ */
+static int service_open(Service *s)
+{
+        _cleanup_(capture_closep) Capture *cap = NULL;
+        const Options *o = s->o;
+        char err[1024];
+        int r;
+
+        r = engine_new(&s->engine, o, err, sizeof(err));
+        if (r >= 0 && o->input == INPUT_LIVE)
+                r = open_live(s, &cap, err, sizeof(err));
+        if (r >= 0 && o->hep_listen)
+                r = open_hep_listener(s, err, sizeof(err));
+        if (r >= 0)
+                r = engine_open_hep_send(s->engine, o, err, sizeof(err));
+        if (r >= 0)
+                r = privileges_drop(o->user, err, sizeof(err));
+        if (r < 0) {
+                log_error("%s", err);
+                return r;
+        }
+
+        if (engine_start(s->engine, o, on_output_failed, s) < 0 || sd_event_new(&s->event) < 0) {
+                log_error("out of memory");
+                return -ENOMEM;
+        }
+        if (cap) {
+                s->ring = ring_new(RING_SIZE_DEFAULT);
+                s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                if (!s->ring || s->wake_fd < 0) {
+                        log_error("ring: %s", strerror(s->ring ? errno : ENOMEM));
+                        return -ENOMEM;
+                }
+        }
+        r = add_sources(s);
+        if (r >= 0 && s->hep)
+                r = hep_listener_attach(s->hep, s->event, on_hep, s);
+        if (r < 0) {
+                log_error("event loop: %s", strerror(-r));
+                return r;
+        }
+        if (cap) {
+                CaptureThreadConfig cc = {.lossless = false};
+
+                /* The capture is taken, also on failure. */
+                r = capture_thread_start(&s->ct, TAKE_PTR(cap), &cc, s->ring, s->wake_fd, err,
+                                         sizeof(err));
+                if (r < 0) {
+                        log_error("%s", err);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/*
+ * After the loop: stop capturing first, then analyse what was queued, then
+ * flush. The thread stays until the end: its counters go into --stats.
+ */
+static ExitStatus service_finish(Service *s)
+{
+        uint64_t hl[STATS_HEP_LISTENER__MAX];
+        CaptureThreadStatus cts;
+        PipelineStats ps;
+        RingStats rs;
+        StatsView v;
+
+        if (s->ct)
+                capture_thread_stop(s->ct);
+        final_drain(s);
+        engine_flush(s->engine);
+        service_write_metrics(s); /* first, so that --stats counts a failure */
+        service_get_stats(s, &ps, &cts, &rs, hl, &v);
+        if (!s->tls_hint_logged)
+                stats_tls_hint(&ps);
+        if (s->o->stats)
+                stats_print(&v, stderr);
+        return engine_exit_status(s->engine, s->capture_failed, NULL);
+}
+
+static void service_done(Service *s)
+{
+        s->ct = capture_thread_free(s->ct);
+        s->hep = hep_listener_free(s->hep);
+        s->tick = sd_event_source_unref(s->tick);
+        s->status_timer = sd_event_source_unref(s->status_timer);
+        s->watchdog = sd_event_source_unref(s->watchdog);
+        s->duration = sd_event_source_unref(s->duration);
+        s->wake_src = sd_event_source_unref(s->wake_src);
+        s->metrics_timer = sd_event_source_unref(s->metrics_timer);
+        s->event = sd_event_unref(s->event);
+        s->engine = engine_free(s->engine);
+        s->ring = ring_free(s->ring);
+        if (s->wake_fd >= 0)
+                close(s->wake_fd);
+        s->wake_fd = -1;
+}
+
 int service_run(Options *o, int argc, char **argv, const char *default_config)
 {
-        char err[1024];
-        Service s = {
+        _cleanup_(service_done) Service s = {
             .o = o,
             .argc = argc,
             .argv = argv,
             .default_config = default_config,
             .wake_fd = -1,
         };
-        Capture *cap = NULL;
-        TrackerConfig tc;
         sigset_t mask;
-        int status = EXIT_ERROR, r;
-        bool color;
+        int r;
 
         /* Signals are taken by the loop (signalfd): block them before any thread exists. */
         sigemptyset(&mask);
@@ -689,171 +520,14 @@ int service_run(Options *o, int argc, char **argv, const char *default_config)
         }
         signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as EPIPE from the sink */
 
-        if (o->credentials) {
-                r = credentials_file_load(o->credentials, &s.creds, err, sizeof(err));
-                if (r < 0) {
-                        log_error("%s", err);
-                        goto out;
-                }
-                log_debug("%zu credentials loaded", credstore_count(s.creds));
-        }
-        if (o->input == INPUT_LIVE) {
-                escape_text(o->source, s.iface, sizeof(s.iface));
-                r = open_live(&s, &cap, err, sizeof(err));
-                if (r < 0) {
-                        log_error("%s", err);
-                        goto out;
-                }
-        }
-        if (o->hep_listen) {
-                escape_text(o->hep_listen, s.hep_addr, sizeof(s.hep_addr));
-                r = hep_listener_open(o->hep_listen, &s.hep, err, sizeof(err));
-                if (r < 0) {
-                        log_error("%s", err);
-                        goto out;
-                }
-                /* options_parse() refused this already; the bound socket has the last word. */
-                if (!hep_listener_is_loopback(s.hep) && !o->hep_auth.key_len &&
-                    !o->hep_auth.n_allow) {
-                        log_error("HEP listener on %s is not on a loopback address: set "
-                                  "hep_auth_key and/or hep_allow",
-                                  s.hep_addr);
-                        goto out;
-                }
-                hep_listener_set_allow(s.hep, &o->hep_auth);
-                if (!o->hep_auth.key_len && !o->hep_auth.n_allow)
-                        log_debug("HEP on loopback without hep_auth_key or hep_allow: taken, "
-                                  "but no record of it counts as a verified source");
-                if (hep_listener_port(s.hep) != 0) {
-                        /* Show the port bound, which differs from the one asked for with 0. */
-                        const char *colon = strrchr(s.hep_addr, ':');
-                        int len = colon ? (int)(colon - s.hep_addr) : 0;
-                        char buf[sizeof(s.hep_addr)];
-
-                        snprintf(buf, sizeof(buf), "%.*s:%u", len, s.hep_addr,
-                                 (unsigned)hep_listener_port(s.hep));
-                        memcpy(s.hep_addr, buf, sizeof(buf));
-                }
-                log_debug("listening for HEP on %s", s.hep_addr);
-        }
-        if (o->hep_send) {
-                r = hep_sender_open(&s.hep_send, o->hep_send, o->hep_id, o->hep_auth.key,
-                                    o->hep_auth.key_len, err, sizeof(err));
-                if (r < 0) {
-                        log_error("%s", err);
-                        goto out;
-                }
-        }
-        r = privileges_drop(o->user, err, sizeof(err));
-        if (r < 0) {
-                log_error("%s", err);
-                goto out;
-        }
-
-        tracker_config_default(&tc);
-        tc.hash_seed = daemon_hash_seed(tc.hash_seed);
-        options_tracker_config(o, &tc);
-        tc.credentials = s.creds;
-        color = o->output == SINK_TEXT && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-        s.sink = sink_new(o->output, STDOUT_FILENO, color);
-        PipelineConfig pc = {.tracker = tc};
-        pc.parser = o->parser_full ? PIPELINE_PARSER_FULL : PIPELINE_PARSER_FAST;
-        options_hep_config(o, &pc.hep);
-        s.p = pipeline_new_config(&pc, on_diagnosis, &s);
-        if (o->metrics_file)
-                s.metrics = metrics_file_new(o->metrics_file);
-        r = sd_event_new(&s.event);
-        if (!s.sink || !s.p || r < 0 || (o->metrics_file && !s.metrics)) {
-                log_error("out of memory");
-                goto out;
-        }
-        if (cap) {
-                s.ring = ring_new(RING_SIZE_DEFAULT);
-                s.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-                if (!s.ring || s.wake_fd < 0) {
-                        log_error("ring: %s", strerror(s.ring ? errno : ENOMEM));
-                        goto out;
-                }
-        }
-        r = add_sources(&s);
-        if (r >= 0 && s.hep)
-                r = hep_listener_attach(s.hep, s.event, on_hep, &s);
-        if (r < 0) {
-                log_error("event loop: %s", strerror(-r));
-                goto out;
-        }
-        if (cap) {
-                CaptureThreadConfig cc = {.lossless = false};
-
-                r = capture_thread_start(&s.ct, cap, &cc, s.ring, s.wake_fd, err, sizeof(err));
-                cap = NULL; /* taken, also on failure */
-                if (r < 0) {
-                        log_error("%s", err);
-                        goto out;
-                }
-        }
-
-        write_metrics(&s); /* there, all zeros, when READY=1 says so */
-        notify_status(&s, "READY=1\n");
+        if (service_open(&s) < 0)
+                return EXIT_ERROR;
+        service_write_metrics(&s); /* there, all zeros, when READY=1 says so */
+        service_notify_status(&s, "READY=1\n");
         r = sd_event_loop(s.event);
         if (r < 0)
                 log_error("event loop: %s", strerror(-r));
         if (!s.stopping) /* the loop ended for another reason (output failed) */
                 sd_notify(false, "STOPPING=1");
-
-        /* Stop capturing first, then analyse what was queued, then flush. The
-         * thread stays until the end: its counters go into --stats. */
-        if (s.ct)
-                capture_thread_stop(s.ct);
-        final_drain(&s);
-        if (!s.sink_error)
-                pipeline_flush(s.p);
-        if (!s.sink_error) {
-                r = sink_flush(s.sink);
-                if (r < 0)
-                        s.sink_error = r;
-        }
-        {
-                uint64_t hl[STATS_HEP_LISTENER__MAX];
-                CaptureThreadStatus cts;
-                PipelineStats ps;
-                RingStats rs;
-                StatsView v;
-
-                write_metrics(&s); /* first, so that --stats counts a failure */
-                get_stats(&s, &ps, &cts, &rs, hl, &v);
-                if (!s.tls_hint_logged)
-                        stats_tls_hint(&ps);
-                if (o->stats)
-                        stats_print(&v, stderr);
-        }
-        log_debug("%" PRIu64 " diagnoses", s.diagnoses);
-        if (s.sink_error && s.sink_error != -EPIPE) {
-                log_error("cannot write output: %s", strerror(-s.sink_error));
-                status = EXIT_ERROR;
-        } else if (s.capture_failed)
-                status = EXIT_ERROR;
-        else
-                status = s.diagnoses > 0 ? EXIT_DIAGNOSED : EXIT_SUCCESS;
-
-out:
-        s.ct = capture_thread_free(s.ct);
-        capture_close(cap);
-        s.hep = hep_listener_free(s.hep);
-        s.hep_send = hep_sender_free(s.hep_send);
-        sd_event_source_unref(s.tick);
-        sd_event_source_unref(s.status_timer);
-        sd_event_source_unref(s.watchdog);
-        sd_event_source_unref(s.duration);
-        sd_event_source_unref(s.wake_src);
-        sd_event_source_unref(s.metrics_timer);
-        s.event = sd_event_unref(s.event);
-        s.p = pipeline_free(s.p);
-        s.creds = credstore_free(s.creds);
-        s.sink = sink_free(s.sink);
-        s.metrics = metrics_file_free(s.metrics);
-        s.ring = ring_free(s.ring);
-        if (s.wake_fd >= 0)
-                close(s.wake_fd);
-        return status;
+        return service_finish(&s);
 }

@@ -23,7 +23,7 @@
 /*
  * Run until stopped. o: the parsed options (live capture and/or
  * --hep-listen); argc/argv/default_config are parsed again on SIGHUP.
- * Returns the exit status: 0 nothing diagnosed, 1 at least one diagnosis,
- * 2 error.
+ * Returns the exit status (ExitStatus, error.h): 0 nothing diagnosed, 1 at
+ * least one diagnosis, 2 error.
  */
 int service_run(Options *o, int argc, char **argv, const char *default_config);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "macro.h"
 #include "../analysis/diagnosis.h"
 
 typedef enum {
@@ -26,6 +27,7 @@ const char *sink_kind_name(SinkKind k);
  */
 Sink *sink_new(SinkKind kind, int fd, bool color);
 Sink *sink_free(Sink *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Sink *, sink_free);
 
 /* Write one record. 0 on success, negative errno on failure (-EPIPE ...). */
 int sink_emit(Sink *s, const Diagnosis *d);

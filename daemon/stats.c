@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "stats.h"
+#include "journal.h"
 #include "log.h"
 
 #include <errno.h>
@@ -7,12 +8,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
-#define NAME_MAX_LEN   96
+#define NAME_MAX_LEN 96
 
 /* Counter names are "[a-z0-9_.]+": fold whatever a verdict name holds. */
 static void emit(StatFn fn, void *ud, const char *prefix, const char *name, uint64_t v)
@@ -49,60 +48,65 @@ static void reassembly_one(const char *prefix, const char *name, uint64_t value)
         emit(reassembly_to.fn, reassembly_to.ud, prefix, name, value);
 }
 
-void stats_foreach(const StatsView *v, StatFn fn, void *ud)
-{
-        static const struct {
-                const char *name;
-                size_t offset;
-        } tracker_fields[] = {
-        /* clang-format off */
+/* The tracker's counters, by name. */
+static const struct {
+        const char *name;
+        size_t offset;
+} tracker_fields[] = {
+/* clang-format off */
 #define F(x) {#x, offsetof(TrackerStats, x)}
-                F(requests),
-                F(responses),
-                F(retransmissions),
-                F(unmatched_responses),
-                F(challenges),
-                F(challenges_407),
-                F(refusals),
-                F(successes),
-                F(auth_successes),
-                F(diagnoses),
-                F(suppressed),
-                F(rate_limited),
-                F(verified_ok),
-                F(verified_bad),
-                F(verify_unsupported),
-                F(transactions),
-                F(chains),
-                F(clients),
-                F(principals),
-                F(nonces),
-                F(sources),
-                F(evicted_transactions),
-                F(evicted_chains),
-                F(evicted_clients),
-                F(evicted_principals),
-                F(evicted_nonces),
-                F(evicted_sources),
-                F(evicted_guessed),
-                F(source_users_capped),
-                F(long_keys),
+        F(requests),
+        F(responses),
+        F(retransmissions),
+        F(unmatched_responses),
+        F(challenges),
+        F(challenges_407),
+        F(refusals),
+        F(successes),
+        F(auth_successes),
+        F(diagnoses),
+        F(suppressed),
+        F(rate_limited),
+        F(verified_ok),
+        F(verified_bad),
+        F(verify_unsupported),
+        F(transactions),
+        F(chains),
+        F(clients),
+        F(principals),
+        F(nonces),
+        F(sources),
+        F(evicted_transactions),
+        F(evicted_chains),
+        F(evicted_clients),
+        F(evicted_principals),
+        F(evicted_nonces),
+        F(evicted_sources),
+        F(evicted_guessed),
+        F(source_users_capped),
+        F(long_keys),
 #undef F
-            /* clang-format on */
-        };
-        static const char *const listener_names[STATS_HEP_LISTENER__MAX] = {
-            [STATS_HEP_LISTENER_PACKETS] = "packets",
-            [STATS_HEP_LISTENER_BYTES] = "bytes",
-            [STATS_HEP_LISTENER_CONNECTIONS] = "connections",
-            [STATS_HEP_LISTENER_ERRORS] = "errors",
-            [STATS_HEP_LISTENER_DROPPED] = "dropped",
-            [STATS_HEP_LISTENER_DENIED] = "denied",
-            [STATS_HEP_LISTENER_PEER_CAP] = "peer_cap",
-            [STATS_HEP_LISTENER_EVICTED] = "evicted",
-            [STATS_HEP_LISTENER_DEADLINE] = "deadline",
-            [STATS_HEP_LISTENER_IDLE] = "idle",
-        };
-        const PipelineStats *ps = v->pipeline;
+    /* clang-format on */
+};
+
+/* clang-format off */
+static const char *const listener_names[STATS_HEP_LISTENER__MAX] = {
+    [STATS_HEP_LISTENER_PACKETS] = "packets",
+    [STATS_HEP_LISTENER_BYTES] = "bytes",
+    [STATS_HEP_LISTENER_CONNECTIONS] = "connections",
+    [STATS_HEP_LISTENER_ERRORS] = "errors",
+    [STATS_HEP_LISTENER_DROPPED] = "dropped",
+    [STATS_HEP_LISTENER_DENIED] = "denied",
+    [STATS_HEP_LISTENER_PEER_CAP] = "peer_cap",
+    [STATS_HEP_LISTENER_EVICTED] = "evicted",
+    [STATS_HEP_LISTENER_DEADLINE] = "deadline",
+    [STATS_HEP_LISTENER_IDLE] = "idle",
+};
+/* clang-format on */
+
+/* What the pipeline counts: packets, decoding, SIP, reassembly, HEP, the tracker. */
+static void pipeline_counters(const PipelineStats *ps, StatFn fn, void *ud)
+{
         uint64_t errors = 0;
 
         /* Every TrackerStats field is listed above: a new one breaks the build here. */
@@ -149,6 +153,11 @@ void stats_foreach(const StatsView *v, StatFn fn, void *ud)
                 memcpy(&x, (const char *)&ps->tracker + tracker_fields[i].offset, sizeof(x));
                 emit(fn, ud, "tracker.", tracker_fields[i].name, x);
         }
+}
+
+void stats_foreach(const StatsView *v, StatFn fn, void *ud)
+{
+        pipeline_counters(v->pipeline, fn, ud);
         emit(fn, ud, "diagnoses.emitted", "", v->diagnoses);
         if (v->written)
                 for (unsigned i = 0; i < DIAG__MAX; i++)
@@ -261,10 +270,9 @@ static void journal_one(const char *name, uint64_t value, void *ud)
 int stats_journal(const StatsView *v)
 {
         JournalBuild b = {0};
-        struct stat st;
         int r;
 
-        if (stat(JOURNAL_SOCKET, &st) < 0 || !S_ISSOCK(st.st_mode))
+        if (!journal_socket_present())
                 return -ENOTCONN;
         b.message = strdup("MESSAGE=counters:");
         if (!b.message)
