@@ -304,9 +304,21 @@ class Report:
         return ok
 
 
+def settled(got):
+    """A record that can lead to a ban is said again once its source has
+    proven itself (sipauthmon(8) VERIFIED SOURCES): when the capture loses a
+    challenge under load (the ASan pass), the first one comes out unverified
+    and a later one verified. Keep the last word."""
+    return [r for i, r in enumerate(got)
+            if not (r.get("diagnosis") in ATTACK_CODES and r.get("source_verified") is False
+                    and any(q.get("diagnosis") == r.get("diagnosis")
+                            and client_ip(q) == client_ip(r)
+                            and q.get("source_verified") is True for q in got[i + 1:]))]
+
+
 def compare(label, recs, report):
     by_ip = {}
-    for r in recs:
+    for r in settled(recs):
         by_ip.setdefault(client_ip(r), []).append(r)
     phones = {sc[0] for sc in SCENARIOS.values() if sc[5]}
     for name, (cip, sip, tool, user, codes, _phone) in SCENARIOS.items():
