@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The one wrapper around libsofia-sip-ua. It owns the library's quirks
- * (listed in sipmsg.c): nothing reachable from input may assert or abort. A parsed message is flattened into SipMsg, whose strings
- * stay valid until sipmsg_clear() or the next sip_parser_parse() on it.
+ * (listed in sipmsg.c): nothing reachable from input may assert or abort.
+ * A parsed message is flattened into SipMsg, whose strings stay valid until
+ * sipmsg_clear() or the next sip_parser_parse() on it.
  *
  * All strings are NUL-terminated, unquoted where the grammar quotes them,
  * and NULL when absent. They are untrusted bytes: escape before printing.
