@@ -151,12 +151,12 @@ void challenge_keys_prefetch(Tracker *t, const ChallengeKeys *ck)
 static void nonce_issued(Nonce *n, bool created, const PacketMeta *meta, const Endpoint *client,
                          const SipChallenge *c)
 {
-        /* Sent to a second address or port, or reported by unauthenticated
-         * HEP: answering it proves nothing about who answered. */
+        /* Sent to a second address or port: answering it proves nothing
+         * about who answered. (Unauthenticated HEP has keys of its own, see
+         * Tracker.world, and its answers never prove anything.) */
         if (created)
                 n->info.sent_to = meta->dst;
-        if ((!created && !endpoint_equal(&n->info.sent_to, &meta->dst)) ||
-            meta->origin == ORIGIN_HEP_UNAUTH)
+        if (!created && !endpoint_equal(&n->info.sent_to, &meta->dst))
                 n->info.shared = true;
         /* Issued (again: Kamailio hands out the same nonce within a second).
          * The latest issue time lets the nc check tell a restart at nc=1

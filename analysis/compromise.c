@@ -46,6 +46,10 @@ static Guessed *guessed_find(Tracker *t, uint64_t uh, uint64_t rh, const Endpoin
 {
         Guessed *best = NULL;
 
+        /* The table is the wire's (guessed_remember runs in world 0 only):
+         * unauthenticated HEP neither marks nor finds an account in it. */
+        if (t->world != 0)
+                return NULL;
         for (unsigned i = 0; i < GUESSED_MAX; i++) {
                 Guessed *g = &t->guessed[i];
                 if (g->reported_us && g->user_hash == uh && g->realm_hash == rh &&

@@ -489,10 +489,6 @@ void principal_success(Tracker *t, const Reply *r, const Txn *x)
 
         t->st.successes++;
         t->st.auth_successes += x->has_creds;
-        /* A 2xx that unauthenticated HEP reports is anyone's word: it must not
-         * end a guesser's streak or take a name out of a scan (issue 13). */
-        if (meta->origin == ORIGIN_HEP_UNAUTH)
-                return;
         if (su)
                 su->succeeded = true;
         server_learn(t, x, meta->ts_us);

@@ -1380,8 +1380,9 @@ static void test_unauthenticated_success(void)
         char br[40];
 
         CHECK(s.n == 2 && s.codes[1] == DIAG_CREDENTIAL_GUESSING, "guessing first");
-        for (int k = 0; k < 2; k++) {
-                /* k 0: forged 200 by unauthenticated HEP; k 1: the real login */
+        for (int k = 0; k < 3; k++) {
+                /* k 0: a forged 200 by unauthenticated HEP; k 1: a whole forged
+                 * login (challenge, answer and 200); k 2: the real login */
                 ts += 50000;
                 snprintf(br, sizeof br, "z9hG4bK-b1-login-%d", k);
                 Req r = {"b1", "login", "alice", br, "REGISTER", 3 + (unsigned)k};
@@ -1390,13 +1391,23 @@ static void test_unauthenticated_success(void)
                 snprintf(nonce, sizeof nonce, "n-b1-%d", 15);
                 add_cred(&q, "example.test", nonce, DIGEST_ALG_MD5, "sip:example.test", QOP_AUTH,
                          20);
+                feed_origin = k == 1 ? ORIGIN_HEP_UNAUTH : ORIGIN_WIRE;
+                if (k == 1) {
+                        /* its own challenge first, so that its login is "proven" */
+                        Req r0 = {"b1", "login", "alice", "z9hG4bK-b1-forged", "REGISTER", 2};
+                        SipMsg q0 = request(&r0);
+                        feed(t, ts - 2000, &q0, true);
+                        SipMsg c0 = response(&q0, 401);
+                        add_chal(&c0, "example.test", nonce, DIGEST_ALG_MD5, QOP_AUTH, false);
+                        feed(t, ts - 1000, &c0, false);
+                }
                 feed(t, ts, &q, true);
                 SipMsg ok = response(&q, 200);
-                feed_origin = k == 0 ? ORIGIN_HEP_UNAUTH : ORIGIN_WIRE;
+                feed_origin = k < 2 ? ORIGIN_HEP_UNAUTH : ORIGIN_WIRE;
                 feed(t, ts + 1000, &ok, false);
                 feed_origin = ORIGIN_WIRE;
-                if (k == 0)
-                        CHECK(s.n == 2, "forged 200 says nothing: %u records", s.n);
+                if (k < 2)
+                        CHECK(s.n == 2, "forged login %d says nothing: %u records", k, s.n);
         }
         CHECK(s.n == 3 && s.codes[2] == DIAG_CREDENTIAL_COMPROMISE &&
                   s.last.source_verified == SOURCE_VERIFIED_YES && s.last.severity == SEV_CRITICAL,
