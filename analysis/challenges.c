@@ -71,7 +71,7 @@ void challenge_offer(const ChallengeSet *cs, OfferDetails *o)
         for (unsigned i = 0; i < cs->n; i++)
                 strbuf_append(o->algs, sizeof o->algs, "%s%s", i ? ", " : "",
                               cs->ch[i].alg == DIGEST_ALG_OTHER ? cs->ch[i].alg_raw
-                                                                : digest_alg_name(cs->ch[i].alg));
+                                                                : sipauth_alg_name(cs->ch[i].alg));
         o->qop = cs->ch[0].qop_mask;
 }
 

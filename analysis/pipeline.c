@@ -22,7 +22,7 @@ struct Pipeline {
         Tracker *tracker;
         IpFrag *ipfrag;
         TcpStreams *tcp;
-        SipMsg msg; /* reused; sip_parser_parse() releases what it held */
+        SipMsg msg; /* reused; sipmsg_parse() releases what it held */
         PipelineStats stats;
         /* Skipped by start line: the tracker would have counted them and returned. */
         uint64_t skipped_requests, skipped_responses;
@@ -40,10 +40,10 @@ Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *u
 
         if (!p)
                 return NULL;
-        p->sip = sip_parser_new();
+        p->sip = sipmsg_parser_new();
         p->hep = cfg->hep;
         if (cfg->parser != PIPELINE_PARSER_FULL) {
-                p->scan = sip_scanner_new();
+                p->scan = sipscan_new();
                 if (!p->scan)
                         return pipeline_free(p);
         }
@@ -76,8 +76,8 @@ Pipeline *pipeline_free(Pipeline *p)
         if (!p)
                 return NULL;
         sipmsg_clear(&p->msg);
-        sip_parser_free(p->sip);
-        sip_scanner_free(p->scan);
+        sipmsg_parser_free(p->sip);
+        sipscan_free(p->scan);
         tracker_free(p->tracker);
         ipfrag_free(p->ipfrag);
         tcpstream_free(p->tcp);
@@ -99,7 +99,7 @@ Pipeline *pipeline_free(Pipeline *p)
  * (tests/unit/test_sipscan.c compares them), its authentication headers
  * parsed by sofia-sip one header at a time; what the scanner does not take
  * goes to sofia-sip's full parse as before. A scanned message's strings
- * live in the scanner until its next sip_scan().
+ * live in the scanner until its next sipscan_scan().
  */
 static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len,
                            bool one_message)
@@ -109,11 +109,11 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
         bool fast;
         size_t used;
 
-        if (!sip_looks_like_sip(data, len)) {
+        if (!sipmsg_looks_like_sip(data, len)) {
                 p->stats.not_sip++;
                 return 0;
         }
-        if (p->scan && one_message && sip_scan_ignorable(data, len)) {
+        if (p->scan && one_message && sipscan_ignorable(data, len)) {
                 bool response = data[0] == 'S'; /* "SIP/2.0 1xx" or "ACK " */
                 p->stats.sip_skipped_early++;
                 p->stats.sip[SIP_PARSE_OK]++;
@@ -126,12 +126,12 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
                 }
                 return len;
         }
-        fast = p->scan && sip_scan(p->scan, data, len, msg) == SIP_SCAN_OK;
+        fast = p->scan && sipscan_scan(p->scan, data, len, msg) == SIP_SCAN_OK;
         if (fast) {
                 v = SIP_PARSE_OK;
                 p->stats.sip_fast++;
         } else {
-                v = sip_parser_parse(p->sip, data, len, msg);
+                v = sipmsg_parse(p->sip, data, len, msg);
                 p->stats.sip_full++;
         }
         p->stats.sip[v]++;

@@ -51,7 +51,7 @@ void record_parties(Diagnosis *d, const Endpoint *client, const Endpoint *server
         endpoint_format(server, d->server, sizeof d->server);
         d->client_ep = *client;
         d->server_ep = *server;
-        copy_str(d->transport, sizeof d->transport, transport_name(transport));
+        copy_str(d->transport, sizeof d->transport, decode_transport_name(transport));
         copy_str(d->server_agent, sizeof d->server_agent, server_agent);
 }
 

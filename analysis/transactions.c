@@ -118,7 +118,7 @@ static void txn_cred_details(Txn *x, const SipMsg *m, const SipCredentials *cred
         copy_str(c->realm, sizeof c->realm, cred->realm);
         copy_str(c->alg, sizeof c->alg,
                  cred->alg == DIGEST_ALG_OTHER && cred->algorithm ? cred->algorithm
-                                                                  : digest_alg_name(cred->alg));
+                                                                  : sipauth_alg_name(cred->alg));
         copy_str(c->uri, sizeof c->uri, cred->uri);
         copy_str(c->nonce_prefix, sizeof c->nonce_prefix, cred->nonce); /* 8 characters at most */
         c->qop = cred->qop_mask;

@@ -130,7 +130,7 @@ static void pipeline_counters(const PipelineStats *ps, StatFn fn, void *ud)
         emit(fn, ud, "sip.not_sip", "", ps->not_sip);
         emit(fn, ud, "sip.parse_errors", "", errors);
         for (int i = 1; i < SIP_PARSE__MAX; i++)
-                emit(fn, ud, "sip.parse_error.", sip_parse_verdict_name((SipParseVerdict)i),
+                emit(fn, ud, "sip.parse_error.", sipmsg_verdict_name((SipParseVerdict)i),
                      ps->sip[i]);
         reassembly_to.fn = fn;
         reassembly_to.ud = ud;

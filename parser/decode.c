@@ -767,7 +767,7 @@ const char *decode_verdict_name(DecodeVerdict v)
         return "unknown";
 }
 
-const char *transport_name(Transport t)
+const char *decode_transport_name(Transport t)
 {
         switch (t) {
         case TRANSPORT_UDP:

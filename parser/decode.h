@@ -102,4 +102,4 @@ DecodeVerdict decode_ip_payload(uint8_t ip_proto, const uint8_t *data, size_t le
 /* Stable lower-case names ("ok", "truncated", "not_ip" ...) usable as counter names. */
 const char *decode_verdict_name(DecodeVerdict v);
 /* "udp", "tcp", "none". */
-const char *transport_name(Transport t);
+const char *decode_transport_name(Transport t);

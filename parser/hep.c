@@ -303,7 +303,7 @@ static size_t v2_time_len(Cursor after_fields)
         size_t n = cur_left(&after_fields);
 
         if (n >= 2 && p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'A' && p[1] <= 'Z' &&
-            sip_looks_like_sip(p, n))
+            sipmsg_looks_like_sip(p, n))
                 return V2_TIME_PACKED;
         return V2_TIME_PADDED;
 }

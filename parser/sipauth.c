@@ -191,7 +191,7 @@ static void add_challenge(Fill *f, bool proxy, const char *scheme, char const *c
         ch->nonce = ac->ac_nonce;
         ch->opaque = ac->ac_opaque;
         ch->algorithm = ac->ac_algorithm;
-        ch->alg = digest_alg_from_string(ac->ac_algorithm);
+        ch->alg = sipauth_alg_from_string(ac->ac_algorithm);
         ch->qop_mask = qop_mask_of(ac->ac_qop);
         ch->stale = param_is_true(params, "stale");
         ch->userhash = param_is_true(params, "userhash");
@@ -226,7 +226,7 @@ static void add_credentials(Fill *f, bool proxy, const char *scheme, char const 
         cr->nonce = ar->ar_nonce;
         cr->uri = ar->ar_uri;
         cr->algorithm = ar->ar_algorithm;
-        cr->alg = digest_alg_from_string(ar->ar_algorithm);
+        cr->alg = sipauth_alg_from_string(ar->ar_algorithm);
         cr->qop = ar->ar_qop;
         cr->qop_mask = qop_mask_of(ar->ar_qop);
         cr->nc = ar->ar_nc;
@@ -404,4 +404,38 @@ void sipauth_add_message(SipMsg *m, su_home_t *home, sip_t const *sip)
         add_auth_chain(&f, sip->sip_proxy_authenticate, true, add_challenge);
         add_auth_chain(&f, sip->sip_authorization, false, add_credentials);
         add_auth_chain(&f, sip->sip_proxy_authorization, true, add_credentials);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Algorithm names */
+
+static const struct {
+        const char *name;
+        DigestAlg alg;
+} alg_names[] = {
+    {"MD5", DIGEST_ALG_MD5},
+    {"MD5-sess", DIGEST_ALG_MD5_SESS},
+    {"SHA-256", DIGEST_ALG_SHA256},
+    {"SHA-256-sess", DIGEST_ALG_SHA256_SESS},
+    {"SHA-512-256", DIGEST_ALG_SHA512_256},
+    {"SHA-512-256-sess", DIGEST_ALG_SHA512_256_SESS},
+};
+
+/* RFC 7616 §3.3 / RFC 8760 §2.1: algorithm tokens are case-insensitive. */
+DigestAlg sipauth_alg_from_string(const char *s)
+{
+        if (!s)
+                return DIGEST_ALG_MD5;
+        for (size_t i = 0; i < sizeof alg_names / sizeof alg_names[0]; i++)
+                if (strcasecmp(s, alg_names[i].name) == 0)
+                        return alg_names[i].alg;
+        return DIGEST_ALG_OTHER;
+}
+
+const char *sipauth_alg_name(DigestAlg a)
+{
+        for (size_t i = 0; i < sizeof alg_names / sizeof alg_names[0]; i++)
+                if (alg_names[i].alg == a)
+                        return alg_names[i].name;
+        return "other";
 }

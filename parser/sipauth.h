@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internal to parser/: the authentication-header half of the sofia-sip
- * wrapper, shared by sip_parser_parse() (parser/sipmsg.c, full parse) and
- * sip_scan() (parser/sipscan.c, fast path). Both hand each
+ * wrapper, shared by sipmsg_parse() (parser/sipmsg.c, full parse) and
+ * sipscan_scan() (parser/sipscan.c, fast path). Both hand each
  * WWW-Authenticate / Proxy-Authenticate / Authorization /
  * Proxy-Authorization line to sofia-sip's own header parser and flatten
  * the result with the same code (add_auth_line, split_scheme,
@@ -34,7 +34,7 @@
  */
 #define SIPMSG_MAX_LEN (1u << 20)
 
-/* In the order sip_parser_parse() flattens them (fill() in sipmsg.c). */
+/* In the order sipmsg_parse() flattens them (fill() in sipmsg.c). */
 typedef enum {
         SIPAUTH_WWW_AUTHENTICATE = 0,
         SIPAUTH_PROXY_AUTHENTICATE,
@@ -71,6 +71,6 @@ void sipauth_arena_reset(SipAuthArena *a);
 SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, const uint8_t *value,
                                 size_t len);
 
-/* Every auth header of a message sofia-sip parsed whole (sip_parser_parse()),
+/* Every auth header of a message sofia-sip parsed whole (sipmsg_parse()),
  * flattened into m in SipMsg order; strings in home. */
 void sipauth_add_message(SipMsg *m, su_home_t *home, sip_t const *sip);

@@ -45,7 +45,7 @@ struct SipParser {
         msg_mclass_t const *mclass;
 };
 
-SipParser *sip_parser_new(void)
+SipParser *sipmsg_parser_new(void)
 {
         SipParser *p = calloc(1, sizeof *p);
         if (!p)
@@ -58,7 +58,7 @@ SipParser *sip_parser_new(void)
         return p;
 }
 
-SipParser *sip_parser_free(SipParser *p)
+SipParser *sipmsg_parser_free(SipParser *p)
 {
         free(p);
         return NULL;
@@ -156,7 +156,7 @@ static bool scan_start_line(const uint8_t *data, size_t len, StartLine *sl)
         return true;
 }
 
-bool sip_looks_like_sip(const uint8_t *data, size_t len)
+bool sipmsg_looks_like_sip(const uint8_t *data, size_t len)
 {
         StartLine sl;
         return data && scan_start_line(data, len, &sl);
@@ -165,38 +165,7 @@ bool sip_looks_like_sip(const uint8_t *data, size_t len)
 /* ------------------------------------------------------------------------ */
 /* Names */
 
-static const struct {
-        const char *name;
-        DigestAlg alg;
-} alg_names[] = {
-    {"MD5", DIGEST_ALG_MD5},
-    {"MD5-sess", DIGEST_ALG_MD5_SESS},
-    {"SHA-256", DIGEST_ALG_SHA256},
-    {"SHA-256-sess", DIGEST_ALG_SHA256_SESS},
-    {"SHA-512-256", DIGEST_ALG_SHA512_256},
-    {"SHA-512-256-sess", DIGEST_ALG_SHA512_256_SESS},
-};
-
-/* RFC 7616 §3.3 / RFC 8760 §2.1: algorithm tokens are case-insensitive. */
-DigestAlg digest_alg_from_string(const char *s)
-{
-        if (!s)
-                return DIGEST_ALG_MD5;
-        for (size_t i = 0; i < sizeof alg_names / sizeof alg_names[0]; i++)
-                if (strcasecmp(s, alg_names[i].name) == 0)
-                        return alg_names[i].alg;
-        return DIGEST_ALG_OTHER;
-}
-
-const char *digest_alg_name(DigestAlg a)
-{
-        for (size_t i = 0; i < sizeof alg_names / sizeof alg_names[0]; i++)
-                if (alg_names[i].alg == a)
-                        return alg_names[i].name;
-        return "other";
-}
-
-const char *sip_parse_verdict_name(SipParseVerdict v)
+const char *sipmsg_verdict_name(SipParseVerdict v)
 {
         switch (v) {
         case SIP_PARSE_OK:
@@ -352,7 +321,7 @@ static bool cut_at_separator_or_body(msg_t *msg, sip_t const *sip, size_t len)
  * RFC 3261 §7 message, §18.3 framing (Content-Length; a UDP datagram may
  * carry trailing octets), §8.2.2/§16.3 required headers.
  */
-SipParseVerdict sip_parser_parse(SipParser *p, const uint8_t *data, size_t len, SipMsg *out)
+SipParseVerdict sipmsg_parse(SipParser *p, const uint8_t *data, size_t len, SipMsg *out)
 {
         StartLine sl;
 

@@ -3,7 +3,7 @@
  * The one wrapper around libsofia-sip-ua. It owns the library's quirks
  * (listed in sipmsg.c): nothing reachable from input may assert or abort.
  * A parsed message is flattened into SipMsg, whose strings stay valid until
- * sipmsg_clear() or the next sip_parser_parse() on it.
+ * sipmsg_clear() or the next sipmsg_parse() on it.
  *
  * All strings are NUL-terminated, unquoted where the grammar quotes them,
  * and NULL when absent. They are untrusted bytes: escape before printing.
@@ -123,8 +123,8 @@ typedef struct {
 
 typedef struct SipParser SipParser;
 
-SipParser *sip_parser_new(void);
-SipParser *sip_parser_free(SipParser *p);
+SipParser *sipmsg_parser_new(void);
+SipParser *sipmsg_parser_free(SipParser *p);
 
 /*
  * Parse one SIP message from a datagram. On SIP_PARSE_OK *out is filled and
@@ -134,7 +134,7 @@ SipParser *sip_parser_free(SipParser *p);
  * without sipmsg_clear() in between. msg_len tells where a second message in
  * the same buffer starts (only the first is parsed).
  */
-SipParseVerdict sip_parser_parse(SipParser *p, const uint8_t *data, size_t len, SipMsg *out);
+SipParseVerdict sipmsg_parse(SipParser *p, const uint8_t *data, size_t len, SipMsg *out);
 
 /* Release the message's storage; safe on a zeroed SipMsg. */
 void sipmsg_clear(SipMsg *m);
@@ -143,15 +143,16 @@ void sipmsg_clear(SipMsg *m);
  * Quick check, without parsing, that a payload starts like a SIP start line
  * ("SIP/2.0 " or "METHOD sip:..." / "METHOD sips:..."/"METHOD tel:" ... " SIP/2.0").
  */
-bool sip_looks_like_sip(const uint8_t *data, size_t len);
+bool sipmsg_looks_like_sip(const uint8_t *data, size_t len);
 
 /*
  * Whether two SIP URIs name the same resource for the purposes of the digest
  * uri check (RFC 3261 §19.1.4 comparison, parameters compared as the RFC says).
  * Byte-identical strings are always equivalent.
  */
-bool sip_uri_equivalent(const char *a, const char *b);
+bool sipuri_equivalent(const char *a, const char *b);
 
-DigestAlg digest_alg_from_string(const char *s); /* NULL -> MD5 */
-const char *digest_alg_name(DigestAlg a);        /* "MD5", "SHA-256", ... */
-const char *sip_parse_verdict_name(SipParseVerdict v);
+/* In sipauth.c, with the rest of the authentication-header glue. */
+DigestAlg sipauth_alg_from_string(const char *s); /* NULL -> MD5 */
+const char *sipauth_alg_name(DigestAlg a);        /* "MD5", "SHA-256", ... */
+const char *sipmsg_verdict_name(SipParseVerdict v);

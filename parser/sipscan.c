@@ -4,7 +4,7 @@
  * for auth headers in a reused arena: the fast path of sipauthmon (see
  * sipscan.h for what it is for and what it promises).
  *
- * What "exactly as sip_parser_parse() would" means here was read off the
+ * What "exactly as sipmsg_parse() would" means here was read off the
  * sofia-sip 1.12.11 sources and is checked by tests/unit/test_sipscan.c:
  *
  *   - header names are matched case-insensitively, compact forms included
@@ -70,7 +70,7 @@ struct SipScanner {
         char buf[SIPSCAN_SCRATCH];
 };
 
-SipScanner *sip_scanner_new(void)
+SipScanner *sipscan_new(void)
 {
         SipScanner *s = calloc(1, sizeof(SipScanner));
 
@@ -84,7 +84,7 @@ SipScanner *sip_scanner_new(void)
         return s;
 }
 
-SipScanner *sip_scanner_free(SipScanner *s)
+SipScanner *sipscan_free(SipScanner *s)
 {
         if (s) {
                 sipauth_arena_free(s->auth);
@@ -93,7 +93,7 @@ SipScanner *sip_scanner_free(SipScanner *s)
         return NULL;
 }
 
-const char *sip_scan_verdict_name(SipScanVerdict v)
+const char *sipscan_verdict_name(SipScanVerdict v)
 {
         switch (v) {
         case SIP_SCAN_OK:
@@ -671,7 +671,7 @@ static bool scan_start(const uint8_t *line, size_t n, Start *st)
         return true;
 }
 
-bool sip_scan_ignorable(const uint8_t *data, size_t len)
+bool sipscan_ignorable(const uint8_t *data, size_t len)
 {
         if (!data)
                 return false;
@@ -908,7 +908,7 @@ typedef struct {
 } Headers;
 
 /*
- * The auth lines, in the order sip_parser_parse() flattens them: every
+ * The auth lines, in the order sipmsg_parse() flattens them: every
  * WWW-Authenticate, then Proxy-Authenticate, Authorization and
  * Proxy-Authorization, each in message order (sofia chains a class through
  * au_next in the order the lines arrive).
@@ -974,7 +974,7 @@ __attribute__((always_inline)) static inline const char *put(Copies *cp, const S
  * RFC 3261 §7 message, §7.3 header fields, §18.3 framing; see the top of
  * this file for what is taken and what is left to sofia-sip.
  */
-SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *out)
+SipScanVerdict sipscan_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *out)
 {
         const uint8_t *end, *cr, *p;
         Headers h;

@@ -8,12 +8,12 @@
  * OPTIONS keepalives, provisional responses, in-dialog requests, NOTIFY.
  * Two cheaper steps decide what such a message costs:
  *
- *   sip_scan_ignorable()  start line only: a 1xx response or an ACK, which
+ *   sipscan_ignorable()  start line only: a 1xx response or an ACK, which
  *                         the tracker counts and drops (analysis/tracker.c
  *                         on_response: status < 200; on_request: ACK).
- *   sip_scan()            one pass over the header names that fills the
+ *   sipscan_scan()            one pass over the header names that fills the
  *                         SipMsg fields the tracker reads, exactly as
- *                         sip_parser_parse() would, or says that the
+ *                         sipmsg_parse() would, or says that the
  *                         message needs the full parse.
  *
  * The scanner is conservative by construction: it accepts only the plain
@@ -29,7 +29,7 @@
  * sofia's objects live in an arena the scanner reuses (a message whose
  * auth headers outgrow it spills to malloc() until the next scan).
  * tests/unit/test_sipscan.c checks field for field, challenges and
- * credentials included, against sip_parser_parse() on every message of the
+ * credentials included, against sipmsg_parse() on every message of the
  * golden captures and public corpora, and on every prefix of each.
  */
 #pragma once
@@ -42,33 +42,33 @@
 
 typedef enum {
         SIP_SCAN_OK = 0, /* *out filled */
-        SIP_SCAN_UNSURE, /* a shape the scanner does not take: use sip_parser_parse() */
+        SIP_SCAN_UNSURE, /* a shape the scanner does not take: use sipmsg_parse() */
         SIP_SCAN__MAX
 } SipScanVerdict;
 
 typedef struct SipScanner SipScanner;
 
 /* One allocation here, none per message. */
-SipScanner *sip_scanner_new(void);
-SipScanner *sip_scanner_free(SipScanner *s);
+SipScanner *sipscan_new(void);
+SipScanner *sipscan_free(SipScanner *s);
 
 /*
  * Scan one SIP message at the start of data. On SIP_SCAN_OK *out is
- * overwritten with the fields sip_parser_parse() would give — method,
+ * overwritten with the fields sipmsg_parse() would give — method,
  * status, reason, request_uri, call_id, cseq, cseq_method, from/to user,
  * host and tag, top Via host/port/transport/branch, user_agent, server,
  * challenges and credentials with their counts, *_dropped and
  * auth_errors, body and msg_len. Its strings live in the scanner (a fixed
  * scratch buffer, and the arena sofia-sip parsed the auth headers into)
- * until the next sip_scan() on the same scanner, which invalidates them
+ * until the next sipscan_scan() on the same scanner, which invalidates them
  * whatever its verdict; body points into data. out->priv_ is NULL, so
  * sipmsg_clear() on it is harmless. On SIP_SCAN_UNSURE *out is left
- * untouched — a message still held in it (from sip_parser_parse()) is not
+ * untouched — a message still held in it (from sipmsg_parse()) is not
  * released — except when memory ran out while the auth headers were
  * parsed: then that message was released and *out is partly written (no
- * challenges, no credentials); sip_parser_parse() on it is still right.
+ * challenges, no credentials); sipmsg_parse() on it is still right.
  */
-SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *out);
+SipScanVerdict sipscan_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *out);
 
 /*
  * Whether the start line alone shows a message no diagnosis and no tracked
@@ -78,6 +78,6 @@ SipScanVerdict sip_scan(SipScanner *s, const uint8_t *data, size_t len, SipMsg *
  * nothing about where the message ends (use it where one datagram is one
  * message).
  */
-bool sip_scan_ignorable(const uint8_t *data, size_t len);
+bool sipscan_ignorable(const uint8_t *data, size_t len);
 
-const char *sip_scan_verdict_name(SipScanVerdict v);
+const char *sipscan_verdict_name(SipScanVerdict v);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SIP URI comparison (RFC 3261 §19.1.4), for the digest uri against the
- * Request-URI: sip_uri_equivalent() in sipmsg.h, on sofia-sip's url_t.
+ * Request-URI: sipuri_equivalent() in sipmsg.h, on sofia-sip's url_t.
  */
 #include "sipmsg.h"
 
@@ -179,7 +179,7 @@ static bool sip_url_equivalent(url_t const *a, url_t const *b)
                headers_in(b->url_headers, a->url_headers);
 }
 
-bool sip_uri_equivalent(const char *a, const char *b)
+bool sipuri_equivalent(const char *a, const char *b)
 {
         if (!a || !b)
                 return false;

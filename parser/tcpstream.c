@@ -380,7 +380,7 @@ static size_t find_start_line(const uint8_t *p, size_t ls, size_t le)
             "NOTIFY ",  "PUBLISH ",  "MESSAGE ", "INFO ",   "REFER ",
         };
         size_t best = SIZE_MAX;
-        bool at_start = sip_looks_like_sip(p + ls, le - ls);
+        bool at_start = sipmsg_looks_like_sip(p + ls, le - ls);
 
         for (size_t k = 0; at_start && k < sizeof starts / sizeof starts[0]; k++)
                 if (le - ls >= strlen(starts[k]) &&
@@ -395,7 +395,7 @@ static size_t find_start_line(const uint8_t *p, size_t ls, size_t le)
                         if (!hit || (size_t)(hit - p) >= best)
                                 break;
                         q = (size_t)(hit - p);
-                        if (sip_looks_like_sip(p + q, le - q)) {
+                        if (sipmsg_looks_like_sip(p + q, le - q)) {
                                 best = q;
                                 break;
                         }
@@ -464,7 +464,7 @@ static size_t frame(TcpStreams *t, Stream *s, const uint8_t *p, size_t n, int64_
                          * line, or this is not SIP (or not where we thought). */
                         const uint8_t *nl = memchr(p + off, '\n', n - off);
 
-                        if (nl && !sip_looks_like_sip(p + off, (size_t)(nl - p) + 1 - off)) {
+                        if (nl && !sipmsg_looks_like_sip(p + off, (size_t)(nl - p) + 1 - off)) {
                                 desync(t, s);
                                 continue;
                         }

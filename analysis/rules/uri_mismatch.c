@@ -16,7 +16,7 @@ static bool check(const AttemptCtx *c, AttemptNotes *notes)
                 return false;
         if (!c->cred->uri)
                 return true;
-        return !sip_uri_equivalent(c->cred->uri, c->req->request_uri);
+        return !sipuri_equivalent(c->cred->uri, c->req->request_uri);
 }
 
 static void evidence(const Streak *s, char *buf, size_t n)

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (v == DECODE_OK || v == DECODE_E_FRAGMENT) {
                 check_inside(&d, frame, len);
-                (void)transport_name(d.transport);
+                (void)decode_transport_name(d.transport);
                 if (v == DECODE_E_FRAGMENT) {
                         FUZZ_ASSERT(d.ip_fragment);
                         /* Treat the fragment as if it were the whole datagram: the

@@ -20,7 +20,7 @@ static SipParser *parser;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         if (!parser) {
-                parser = sip_parser_new();
+                parser = sipmsg_parser_new();
                 FUZZ_ASSERT(parser);
         }
         bool looks = hep_looks_like(data, size);
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         SipMsg m;
         memset(&m, 0, sizeof m);
-        if (sip_parser_parse(parser, h.payload, h.payload_len, &m) == SIP_PARSE_OK)
+        if (sipmsg_parse(parser, h.payload, h.payload_len, &m) == SIP_PARSE_OK)
                 sipmsg_clear(&m);
         return 0;
 }

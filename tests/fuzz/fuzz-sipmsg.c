@@ -51,8 +51,8 @@ static const DigestAlg ha1_algs[3] = {DIGEST_ALG_MD5, DIGEST_ALG_SHA256, DIGEST_
 
 static void init(void)
 {
-        parser = sip_parser_new();
-        scanner = sip_scanner_new();
+        parser = sipmsg_parser_new();
+        scanner = sipscan_new();
         hasher = digest_hasher_new();
         FUZZ_ASSERT(parser && scanner && hasher);
         for (size_t i = 0; i < 3; i++)
@@ -96,7 +96,7 @@ static void check_msg(const SipMsg *m, const uint8_t *data, size_t len)
                 touch_str(c->nonce);
                 touch_str(c->opaque);
                 touch_str(c->algorithm);
-                (void)digest_alg_name(c->alg);
+                (void)sipauth_alg_name(c->alg);
         }
 }
 
@@ -138,12 +138,12 @@ static void verify_all(const SipMsg *m)
                 }
                 /* RFC 3261 §19.1.4 comparison, both ways: it must be symmetric. */
                 if (c->uri && m->request_uri) {
-                        bool ab = sip_uri_equivalent(c->uri, m->request_uri);
-                        bool ba = sip_uri_equivalent(m->request_uri, c->uri);
+                        bool ab = sipuri_equivalent(c->uri, m->request_uri);
+                        bool ba = sipuri_equivalent(m->request_uri, c->uri);
                         FUZZ_ASSERT(ab == ba);
                 }
                 if (c->uri)
-                        FUZZ_ASSERT(sip_uri_equivalent(c->uri, c->uri));
+                        FUZZ_ASSERT(sipuri_equivalent(c->uri, c->uri));
         }
 }
 
@@ -158,12 +158,12 @@ static void scan_one(const uint8_t *data, size_t len)
         SipMsg fast, full;
         memset(&fast, 0, sizeof fast);
         memset(&full, 0, sizeof full);
-        if (sip_scan(scanner, data, len, &fast) != SIP_SCAN_OK)
+        if (sipscan_scan(scanner, data, len, &fast) != SIP_SCAN_OK)
                 return;
         FUZZ_ASSERT(fast.priv_ == NULL);
         check_msg(&fast, data, len);
         verify_all(&fast);
-        FUZZ_ASSERT(sip_parser_parse(parser, data, len, &full) == SIP_PARSE_OK);
+        FUZZ_ASSERT(sipmsg_parse(parser, data, len, &full) == SIP_PARSE_OK);
         FUZZ_ASSERT(fast.msg_len == full.msg_len && fast.cseq == full.cseq &&
                     fast.n_challenges == full.n_challenges &&
                     fast.n_credentials == full.n_credentials &&
@@ -180,10 +180,10 @@ static void parse_one(const uint8_t *data, size_t len, int depth)
 {
         SipMsg m;
         memset(&m, 0, sizeof m);
-        (void)sip_looks_like_sip(data, len);
-        SipParseVerdict v = sip_parser_parse(parser, data, len, &m);
+        (void)sipmsg_looks_like_sip(data, len);
+        SipParseVerdict v = sipmsg_parse(parser, data, len, &m);
         FUZZ_ASSERT((unsigned)v < SIP_PARSE__MAX);
-        (void)sip_parse_verdict_name(v);
+        (void)sipmsg_verdict_name(v);
         if (v != SIP_PARSE_OK) {
                 FUZZ_ASSERT(all_zero(&m, sizeof m));
                 return;
@@ -207,7 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (nul && memchr(nul + 1, '\0', size - (size_t)(nul + 1 - data))) {
                 const char *a = (const char *)data;
                 const char *b = (const char *)nul + 1;
-                FUZZ_ASSERT(sip_uri_equivalent(a, b) == sip_uri_equivalent(b, a));
+                FUZZ_ASSERT(sipuri_equivalent(a, b) == sipuri_equivalent(b, a));
         }
         return 0;
 }

@@ -48,14 +48,14 @@ static void on_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us, 
         fuzz_touch(data, len);
         SipMsg m;
         memset(&m, 0, sizeof m);
-        if (sip_parser_parse(parser, data, len, &m) == SIP_PARSE_OK)
+        if (sipmsg_parse(parser, data, len, &m) == SIP_PARSE_OK)
                 sipmsg_clear(&m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         if (!parser) {
-                parser = sip_parser_new();
+                parser = sipmsg_parser_new();
                 FUZZ_ASSERT(parser);
         }
         TcpStreams *t = tcpstream_new(&cfg, on_message, NULL);

@@ -365,11 +365,11 @@ static void test_userhash_index(void)
                         CHECK(digest_userhash(h, algs[a], user, realm, hex) == 0, "userhash");
                         const CredEntry *e = credstore_find_userhash(s, hex, realm, algs[a]);
                         CHECK(e && credentry_line(e) == i + 2, "%s %s: line %u",
-                              digest_alg_name(algs[a]), user, credentry_line(e));
+                              sipauth_alg_name(algs[a]), user, credentry_line(e));
                         /* The same hash in another realm names nobody. */
                         snprintf(realm, sizeof realm, "r%u", (i + 1) % 3);
                         CHECK(credstore_find_userhash(s, hex, realm, algs[a]) == NULL,
-                              "%s %s other realm", digest_alg_name(algs[a]), user);
+                              "%s %s other realm", sipauth_alg_name(algs[a]), user);
                 }
                 /* Upper-case hex on the wire. */
                 CHECK(digest_userhash(h, algs[a], "u5", "r2", hex) == 0, "userhash");

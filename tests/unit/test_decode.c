@@ -325,7 +325,7 @@ static void expect_ok(const char *what, int lt, const Buf *f, Transport t, uint8
         CHECK(v == DECODE_OK, "%s: verdict %s", what, decode_verdict_name(v));
         if (v != DECODE_OK)
                 return;
-        CHECK(p.transport == t, "%s: transport %s", what, transport_name(p.transport));
+        CHECK(p.transport == t, "%s: transport %s", what, decode_transport_name(p.transport));
         CHECK(p.ip_proto == (t == TRANSPORT_UDP ? 17 : 6), "%s: ip_proto %u", what, p.ip_proto);
         CHECK(addr_is(&p.src, family, src), "%s: src address/family %u", what, p.src.family);
         CHECK(addr_is(&p.dst, family, dst), "%s: dst address/family %u", what, p.dst.family);
@@ -1221,9 +1221,9 @@ static void test_names(void)
         }
         CHECK(strcmp(decode_verdict_name(DECODE_OK), "ok") == 0, "ok name");
         CHECK(strcmp(decode_verdict_name(DECODE__MAX), "unknown") == 0, "out of range name");
-        CHECK(strcmp(transport_name(TRANSPORT_UDP), "udp") == 0, "udp name");
-        CHECK(strcmp(transport_name(TRANSPORT_TCP), "tcp") == 0, "tcp name");
-        CHECK(strcmp(transport_name(TRANSPORT_NONE), "none") == 0, "none name");
+        CHECK(strcmp(decode_transport_name(TRANSPORT_UDP), "udp") == 0, "udp name");
+        CHECK(strcmp(decode_transport_name(TRANSPORT_TCP), "tcp") == 0, "tcp name");
+        CHECK(strcmp(decode_transport_name(TRANSPORT_NONE), "none") == 0, "none name");
 
         static const int supported[] = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276};
         static const int unsupported[] = {-1, 9, 105, 127, 147, 192, 65536};
@@ -1554,7 +1554,7 @@ static void check_frame(const char *dir, const FrameExpect *e, int *skipped)
         CHECK(strcmp(s, e->src) == 0, "%s #%u: src %s want %s", e->file, e->frame, s, e->src);
         CHECK(strcmp(d, e->dst) == 0, "%s #%u: dst %s want %s", e->file, e->frame, d, e->dst);
         CHECK(pk.transport == e->transport, "%s #%u: transport %s", e->file, e->frame,
-              transport_name(pk.transport));
+              decode_transport_name(pk.transport));
         CHECK(pk.payload_len == e->payload_len, "%s #%u: payload_len %zu want %zu", e->file,
               e->frame, pk.payload_len, e->payload_len);
         if (v == DECODE_E_FRAGMENT) {

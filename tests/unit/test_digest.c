@@ -179,7 +179,7 @@ static void check_positive(json_object *o, const Vec *v, SipCredentials *cr)
 
         DigestVerdict d =
             digest_verify(hasher, cr, v->method, (const uint8_t *)v->body, v->body_len, &plain);
-        printf("  %-44s %-12s plain    -> %s\n", v->id, digest_alg_name(v->alg),
+        printf("  %-44s %-12s plain    -> %s\n", v->id, sipauth_alg_name(v->alg),
                digest_verdict_name(d));
         snprintf(what, sizeof what, "%s plain", v->id);
         CHECK_VERDICT(d, VERIFY_OK, what);
@@ -305,7 +305,7 @@ static void check_negative(json_object *o, const Vec *v, SipCredentials *cr, boo
         DigestVerdict d =
             digest_verify(hasher, cr, v->method, (const uint8_t *)v->body, v->body_len, &plain);
         printf("  %-44s %-12s plain    -> %s (known bad: must not verify)\n", v->id,
-               digest_alg_name(v->alg), digest_verdict_name(d));
+               sipauth_alg_name(v->alg), digest_verdict_name(d));
         snprintf(what, sizeof what, "%s published response", v->id);
         CHECK_VERDICT(d, VERIFY_MISMATCH, what);
 
@@ -397,7 +397,7 @@ static void check_ha1_only(json_object *o, const Vec *v, SipCredentials *cr)
         cr->response = jstr(o, "computed_response");
         DigestVerdict d = digest_verify(hasher, cr, v->method, NULL, 0, &plain);
         printf("  %-44s %-12s plain    -> %s (HA1-only vector, recomputed response)\n", v->id,
-               digest_alg_name(v->alg), digest_verdict_name(d));
+               sipauth_alg_name(v->alg), digest_verdict_name(d));
         CHECK_VERDICT(d, VERIFY_OK, v->id);
 }
 
@@ -434,7 +434,7 @@ static int run_vectors(const char *corpora)
                     .password = jstr(o, "password"),
                     .method = jstr(o, "method"),
                     .body = jstr(o, "body"),
-                    .alg = digest_alg_from_string(jstr(o, "algorithm")),
+                    .alg = sipauth_alg_from_string(jstr(o, "algorithm")),
                 };
                 if (!v.id || !v.real_user || !v.password || !v.method) {
                         CHECK(false, "vector %zu lacks id/username/password/method", i);
@@ -467,7 +467,7 @@ static int run_vectors(const char *corpora)
                         cr.username = jstr(o, "expected_username_hash");
                         CHECK(digest_userhash(hasher, base, v.real_user, cr.realm, uh) == 0, "%s",
                               v.id);
-                        if (streq(jstr(o, "algorithm_for_hash"), digest_alg_name(base)))
+                        if (streq(jstr(o, "algorithm_for_hash"), sipauth_alg_name(base)))
                                 CHECK(streq(uh, cr.username), "%s: userhash differs", v.id);
                         else
                                 CHECK(!streq(uh, cr.username),
@@ -477,7 +477,7 @@ static int run_vectors(const char *corpora)
                       "%s: qop", v.id);
 
                 const char *for_hash = jstr(o, "algorithm_for_hash");
-                bool standard = streq(for_hash, digest_alg_name(base));
+                bool standard = streq(for_hash, sipauth_alg_name(base));
                 bool recomputed = jbool(o, "verified_by_independent_recompute");
                 bool hexresp = is_hex(cr.response, digest_alg_hex_len(base));
 
@@ -608,7 +608,7 @@ static void run_hand_cases(void)
         for (size_t i = 0; i < sizeof uh / sizeof uh[0]; i++) {
                 char hex[DIGEST_HEX_MAX];
                 CHECK(digest_userhash(hasher, uh[i].alg, "alice", "example.test", hex) == 0, "uh");
-                CHECK(streq(hex, uh[i].userhash), "userhash %s", digest_alg_name(uh[i].alg));
+                CHECK(streq(hex, uh[i].userhash), "userhash %s", sipauth_alg_name(uh[i].alg));
                 SipCredentials cr = {
                     .digest = true,
                     .username = uh[i].userhash,
@@ -626,7 +626,7 @@ static void run_hand_cases(void)
                 DigestSecret s = {
                     .kind = DIGEST_SECRET_PLAIN, .value = "s3cret:pw", .user = "alice"};
                 DigestVerdict d = digest_verify(hasher, &cr, "REGISTER", NULL, 0, &s);
-                snprintf(what, sizeof what, "userhash %s", digest_alg_name(uh[i].alg));
+                snprintf(what, sizeof what, "userhash %s", sipauth_alg_name(uh[i].alg));
                 printf("  %-44s -> %s\n", what, digest_verdict_name(d));
                 CHECK_VERDICT(d, VERIFY_OK, what);
                 s.user = "bob";

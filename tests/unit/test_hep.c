@@ -273,7 +273,7 @@ static void test_v3(void)
                 v = dec(b.b, b.n, &h);
                 CHECK(v == HEP_OK && h.transport == tls[i].t && h.encrypted_orig == tls[i].enc,
                       "proto %u %u->%u: %s transport %s encrypted %d", tls[i].proto, tls[i].sport,
-                      tls[i].dport, hep_verdict_name(v), transport_name(h.transport),
+                      tls[i].dport, hep_verdict_name(v), decode_transport_name(h.transport),
                       h.encrypted_orig);
         }
 

@@ -5,7 +5,7 @@
  * Part 1: header shapes seen from real servers and clients (Asterisk
  * chan_sip and PJSIP, FreeSWITCH, Kamailio, sofia quirks), each message a C
  * string with CRLF line ends.
- * Part 2: sip_uri_equivalent() against the RFC 3261 §19.1.4 examples.
+ * Part 2: sipuri_equivalent() against the RFC 3261 §19.1.4 examples.
  * Part 3: the RFC 4475 torture messages, read from the corpora directory
  * given as argv[1] (their licence is "none stated": never copied here).
  * Every file, and every prefix of it, goes through the parser; each file
@@ -38,14 +38,14 @@ static bool streq(const char *a, const char *b)
         CHECK((unsigned long long)(got) == (unsigned long long)(want), "got %llu, want %llu",      \
               (unsigned long long)(got), (unsigned long long)(want))
 #define CHECK_VERDICT(got, want)                                                                   \
-        CHECK((got) == (want), "verdict %s, want %s", sip_parse_verdict_name(got),                 \
-              sip_parse_verdict_name(want))
+        CHECK((got) == (want), "verdict %s, want %s", sipmsg_verdict_name(got),                    \
+              sipmsg_verdict_name(want))
 
 static SipParser *parser;
 
 static SipParseVerdict parse(const char *s, SipMsg *m)
 {
-        return sip_parser_parse(parser, (const uint8_t *)s, strlen(s), m);
+        return sipmsg_parse(parser, (const uint8_t *)s, strlen(s), m);
 }
 
 /* Common header blocks. */
@@ -180,7 +180,7 @@ static void test_digium_authorization(void)
         CHECK_STR(c->realm, "asterisk");
         CHECK_STR(c->nonce, "1503680600/474a808ec7ab1085620c7ed504474884");
         CHECK_STR(c->uri, "sip:10.21.128.1:5060");
-        CHECK(sip_uri_equivalent(c->uri, m.request_uri), "uri equivalent to R-URI");
+        CHECK(sipuri_equivalent(c->uri, m.request_uri), "uri equivalent to R-URI");
         CHECK_STR(c->algorithm, "md5");
         CHECK_UINT(c->alg, DIGEST_ALG_MD5);
         CHECK_STR(c->qop, "auth");
@@ -547,10 +547,10 @@ static void test_truncated_and_missing(void)
 
         /* Recipe: cut inside the headers, sofia says complete; only
          * sip_separator == NULL tells. */
-        SipParseVerdict v = sip_parser_parse(parser, (const uint8_t *)full, len - 30, &m);
+        SipParseVerdict v = sipmsg_parse(parser, (const uint8_t *)full, len - 30, &m);
         CHECK_VERDICT(v, SIP_PARSE_E_TRUNCATED);
         CHECK(m.priv_ == NULL && m.call_id == NULL, "out zeroed on failure");
-        v = sip_parser_parse(parser, (const uint8_t *)full, len - 2, &m);
+        v = sipmsg_parse(parser, (const uint8_t *)full, len - 2, &m);
         CHECK_VERDICT(v, SIP_PARSE_E_TRUNCATED);
         /* Start line without its end. */
         v = parse("SIP/2.0 401 Unauth", &m);
@@ -625,15 +625,16 @@ static void test_not_sip(void)
         SipMsg m = {0};
 
         for (size_t i = 0; i < sizeof not_sip / sizeof not_sip[0]; i++) {
-                CHECK(!sip_looks_like_sip((const uint8_t *)not_sip[i], strlen(not_sip[i])),
+                CHECK(!sipmsg_looks_like_sip((const uint8_t *)not_sip[i], strlen(not_sip[i])),
                       "looks like SIP: case %zu", i);
                 CHECK_VERDICT(parse(not_sip[i], &m), SIP_PARSE_E_NOT_SIP);
         }
-        CHECK(!sip_looks_like_sip(NULL, 0), "NULL");
-        CHECK_VERDICT(sip_parser_parse(parser, NULL, 0, &m), SIP_PARSE_E_NOT_SIP);
-        CHECK(sip_looks_like_sip((const uint8_t *)"SIP/2.0 100 Trying\r\n", 20), "status");
-        CHECK(sip_looks_like_sip((const uint8_t *)"\r\nBYE tel:+1234 SIP/2.0\r\n", 25), "tel");
-        CHECK(sip_looks_like_sip((const uint8_t *)"MESSAGE sips:a@b SIP/2.0", 24), "no CRLF yet");
+        CHECK(!sipmsg_looks_like_sip(NULL, 0), "NULL");
+        CHECK_VERDICT(sipmsg_parse(parser, NULL, 0, &m), SIP_PARSE_E_NOT_SIP);
+        CHECK(sipmsg_looks_like_sip((const uint8_t *)"SIP/2.0 100 Trying\r\n", 20), "status");
+        CHECK(sipmsg_looks_like_sip((const uint8_t *)"\r\nBYE tel:+1234 SIP/2.0\r\n", 25), "tel");
+        CHECK(sipmsg_looks_like_sip((const uint8_t *)"MESSAGE sips:a@b SIP/2.0", 24),
+              "no CRLF yet");
 
         /* RFC 3261 §7.5: leading CRLFs are skipped and counted in msg_len. */
         const char *s = "\r\n\r\n" REGISTER_HEAD "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
@@ -661,7 +662,7 @@ static void test_large_message(void)
                              "Authorization: Digest username=\"alice\", "
                              "realm=\"pbx.example\", nonce=\"big\", uri=\"sip:pbx.example\"\r\n"
                              "Content-Length: 0\r\n\r\n");
-        SipParseVerdict v = sip_parser_parse(parser, (const uint8_t *)buf, n, &m);
+        SipParseVerdict v = sipmsg_parse(parser, (const uint8_t *)buf, n, &m);
         CHECK_VERDICT(v, SIP_PARSE_OK);
         CHECK_UINT(m.msg_len, n);
         CHECK_UINT(m.n_credentials, 1);
@@ -690,7 +691,7 @@ static void test_two_messages(void)
         /* The second parses from where the first ended; parsing into the
          * same SipMsg releases the first. */
         size_t off = m.msg_len;
-        CHECK_VERDICT(sip_parser_parse(parser, (const uint8_t *)buf + off, strlen(buf) - off, &m),
+        CHECK_VERDICT(sipmsg_parse(parser, (const uint8_t *)buf + off, strlen(buf) - off, &m),
                       SIP_PARSE_OK);
         CHECK_UINT(m.status, 401);
         CHECK_UINT(m.msg_len, strlen(second));
@@ -718,19 +719,19 @@ static void test_names(void)
             {"MD5 ", DIGEST_ALG_OTHER},
         };
         for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
-                CHECK(digest_alg_from_string(algs[i].s) == algs[i].a, "alg \"%s\"",
+                CHECK(sipauth_alg_from_string(algs[i].s) == algs[i].a, "alg \"%s\"",
                       algs[i].s ? algs[i].s : "(null)");
         for (int a = 0; a < DIGEST_ALG_OTHER; a++)
-                CHECK(digest_alg_from_string(digest_alg_name((DigestAlg)a)) == (DigestAlg)a,
+                CHECK(sipauth_alg_from_string(sipauth_alg_name((DigestAlg)a)) == (DigestAlg)a,
                       "name round trip %d", a);
-        CHECK_STR(digest_alg_name(DIGEST_ALG_SHA512_256_SESS), "SHA-512-256-sess");
-        CHECK_STR(digest_alg_name(DIGEST_ALG_OTHER), "other");
-        CHECK_STR(digest_alg_name((DigestAlg)99), "other");
+        CHECK_STR(sipauth_alg_name(DIGEST_ALG_SHA512_256_SESS), "SHA-512-256-sess");
+        CHECK_STR(sipauth_alg_name(DIGEST_ALG_OTHER), "other");
+        CHECK_STR(sipauth_alg_name((DigestAlg)99), "other");
         for (int v = 0; v < SIP_PARSE__MAX; v++)
-                CHECK(strcmp(sip_parse_verdict_name((SipParseVerdict)v), "unknown") != 0,
+                CHECK(strcmp(sipmsg_verdict_name((SipParseVerdict)v), "unknown") != 0,
                       "verdict name %d", v);
-        CHECK_STR(sip_parse_verdict_name(SIP_PARSE_E_TRUNCATED), "truncated");
-        CHECK_STR(sip_parse_verdict_name((SipParseVerdict)99), "unknown");
+        CHECK_STR(sipmsg_verdict_name(SIP_PARSE_E_TRUNCATED), "truncated");
+        CHECK_STR(sipmsg_verdict_name((SipParseVerdict)99), "unknown");
 }
 
 /* Inputs the fuzzer found, byte for byte. */
@@ -749,10 +750,10 @@ static void test_fuzz_regressions(void)
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 SipParseVerdict v =
-                    sip_parser_parse(parser, (const uint8_t *)cases[i].data, cases[i].len, &m);
+                    sipmsg_parse(parser, (const uint8_t *)cases[i].data, cases[i].len, &m);
                 CHECK(v < SIP_PARSE__MAX, "fuzz case %zu", i);
                 for (size_t k = 0; v == SIP_PARSE_OK && k < m.n_credentials; k++)
-                        (void)sip_uri_equivalent(m.credentials[k].uri, m.request_uri);
+                        (void)sipuri_equivalent(m.credentials[k].uri, m.request_uri);
                 sipmsg_clear(&m);
         }
 }
@@ -804,15 +805,15 @@ static void test_uri_equivalent(void)
             {"", "sip:a@b", false},
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-                CHECK(sip_uri_equivalent(cases[i].a, cases[i].b) == cases[i].eq,
+                CHECK(sipuri_equivalent(cases[i].a, cases[i].b) == cases[i].eq,
                       "\"%s\" vs \"%s\": want %s", cases[i].a, cases[i].b,
                       cases[i].eq ? "equivalent" : "different");
-                CHECK(sip_uri_equivalent(cases[i].b, cases[i].a) == cases[i].eq,
+                CHECK(sipuri_equivalent(cases[i].b, cases[i].a) == cases[i].eq,
                       "symmetric: \"%s\" vs \"%s\"", cases[i].b, cases[i].a);
         }
-        CHECK(!sip_uri_equivalent(NULL, "sip:a@b"), "NULL a");
-        CHECK(!sip_uri_equivalent("sip:a@b", NULL), "NULL b");
-        CHECK(!sip_uri_equivalent(NULL, NULL), "NULL both");
+        CHECK(!sipuri_equivalent(NULL, "sip:a@b"), "NULL a");
+        CHECK(!sipuri_equivalent("sip:a@b", NULL), "NULL b");
+        CHECK(!sipuri_equivalent(NULL, NULL), "NULL both");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1041,10 +1042,9 @@ static int test_rfc4475(const char *corpora)
                 n_files++;
 
                 SipMsg m = {0};
-                SipParseVerdict v = sip_parser_parse(parser, data, len, &m);
+                SipParseVerdict v = sipmsg_parse(parser, data, len, &m);
                 CHECK(v == rfc4475[t].verdict, "%s (RFC 4475 §%s, %s): verdict %s, want %s", f[0],
-                      f[1], f[3], sip_parse_verdict_name(v),
-                      sip_parse_verdict_name(rfc4475[t].verdict));
+                      f[1], f[3], sipmsg_verdict_name(v), sipmsg_verdict_name(rfc4475[t].verdict));
                 /* A deviation from the RFC must carry its reason. */
                 int cls = index_class(f[3]);
                 if (cls == 1 && f[1][0] == '3' && strncmp(f[1], "3.1.1", 5) == 0 &&
@@ -1064,11 +1064,11 @@ static int test_rfc4475(const char *corpora)
                               m.msg_len);
                         check_rfc4475_content(f[0], data, len, &m);
                         for (size_t k = 0; k < m.n_credentials; k++)
-                                (void)sip_uri_equivalent(m.credentials[k].uri, m.request_uri);
+                                (void)sipuri_equivalent(m.credentials[k].uri, m.request_uri);
                 } else {
                         n_rejected++;
                 }
-                printf("  %-22s %-8s %-10s %s\n", f[0], f[1], sip_parse_verdict_name(v),
+                printf("  %-22s %-8s %-10s %s\n", f[0], f[1], sipmsg_verdict_name(v),
                        rfc4475[t].why ? rfc4475[t].why : f[3]);
 
                 /* Every prefix: no crash, no leak; a message framed by a
@@ -1081,7 +1081,7 @@ static int test_rfc4475(const char *corpora)
                         if (!copy)
                                 break;
                         memcpy(copy, data, cut);
-                        SipParseVerdict pv = sip_parser_parse(parser, copy, cut, &m);
+                        SipParseVerdict pv = sipmsg_parse(parser, copy, cut, &m);
                         if (framed && cut < full)
                                 CHECK(pv != SIP_PARSE_OK, "%s cut at %zu/%zu parsed OK", f[0], cut,
                                       full);
@@ -1102,9 +1102,9 @@ static int test_rfc4475(const char *corpora)
 
 int main(int argc, char **argv)
 {
-        parser = sip_parser_new();
+        parser = sipmsg_parser_new();
         if (!parser) {
-                fprintf(stderr, "FAIL: sip_parser_new\n");
+                fprintf(stderr, "FAIL: sipmsg_parser_new\n");
                 return 1;
         }
         test_asterisk_chan_sip_401();
@@ -1130,7 +1130,7 @@ int main(int argc, char **argv)
                 rc = test_rfc4475(argv[1]);
         else
                 printf("SKIP rfc4475: no corpora directory given\n");
-        parser = sip_parser_free(parser);
+        parser = sipmsg_parser_free(parser);
 
         if (check_exit("sipmsg"))
                 return 1;

@@ -2,8 +2,8 @@
 /*
  * Unit tests for parser/sipscan.c, the fast path in front of sofia-sip.
  *
- * The one property that matters: when sip_scan() accepts a message, every
- * field it fills equals what sip_parser_parse() fills for the same bytes
+ * The one property that matters: when sipscan_scan() accepts a message, every
+ * field it fills equals what sipmsg_parse() fills for the same bytes
  * (and sofia accepts the message too) — the challenges and credentials
  * too, field for field, with their counts, *_dropped and auth_errors.
  * Checked on
@@ -23,7 +23,7 @@
  *      a fixed set of one-byte mutations, compared the same way whenever the
  *      scanner accepts them — the scanner's grammar must be a subset of
  *      sofia's, not merely agree on well-formed input.
- * sip_scan_ignorable() is checked to pick only what sofia reads as a 1xx
+ * sipscan_ignorable() is checked to pick only what sofia reads as a 1xx
  * response or an ACK request.
  *
  * Prints the acceptance rate per source. Exit status: 0 pass, 1 fail,
@@ -252,20 +252,20 @@ static SipScanVerdict compare(const char *what, const uint8_t *data, size_t len,
                               bool quiet)
 {
         SipMsg fast = {0}, full = {0};
-        SipScanVerdict sv = sip_scan(scanner, data, len, &fast);
-        bool ignorable = sip_scan_ignorable(data, len);
+        SipScanVerdict sv = sipscan_scan(scanner, data, len, &fast);
+        bool ignorable = sipscan_ignorable(data, len);
         char why[512] = "";
 
         /* Prefixes and mutations the scanner refuses need no sofia parse
          * (keeps the test fast under the sanitizers). */
         if (quiet && sv != SIP_SCAN_OK && !ignorable)
                 return sv;
-        SipParseVerdict pv = sip_parser_parse(parser, data, len, &full);
+        SipParseVerdict pv = sipmsg_parse(parser, data, len, &full);
 
         if (sv == SIP_SCAN_OK) {
                 bool same = pv == SIP_PARSE_OK && same_fields(&fast, &full, why, sizeof why);
                 if (pv != SIP_PARSE_OK)
-                        snprintf(why, sizeof why, "sofia says %s", sip_parse_verdict_name(pv));
+                        snprintf(why, sizeof why, "sofia says %s", sipmsg_verdict_name(pv));
                 CHECK(same, "%s: scanner accepted, %s", what, why);
                 if (!same)
                         dump(what, data, len);
@@ -288,7 +288,7 @@ static SipScanVerdict compare(const char *what, const uint8_t *data, size_t len,
 
 static SipScanVerdict scan_str(const char *s, SipMsg *m)
 {
-        return sip_scan(scanner, (const uint8_t *)s, strlen(s), m);
+        return sipscan_scan(scanner, (const uint8_t *)s, strlen(s), m);
 }
 
 #define VIA          "Via: SIP/2.0/UDP 192.0.2.10:5062;rport;branch=z9hG4bK776asdhds\r\n"
@@ -491,9 +491,9 @@ static void test_cases(void)
                 if (strstr(c->name, "NUL in"))
                         len += 1 + strlen(c->msg + len + 1);
                 SipMsg m = {0};
-                SipScanVerdict v = sip_scan(scanner, (const uint8_t *)c->msg, len, &m);
-                CHECK(v == c->want, "%s: verdict %s, want %s", c->name, sip_scan_verdict_name(v),
-                      sip_scan_verdict_name(c->want));
+                SipScanVerdict v = sipscan_scan(scanner, (const uint8_t *)c->msg, len, &m);
+                CHECK(v == c->want, "%s: verdict %s, want %s", c->name, sipscan_verdict_name(v),
+                      sipscan_verdict_name(c->want));
                 compare(c->name, (const uint8_t *)c->msg, len, NULL, false);
                 for (size_t n = 0; n < len; n++)
                         compare(c->name, (const uint8_t *)c->msg, n, NULL, true);
@@ -586,7 +586,7 @@ static void test_cases(void)
         }
         bl += (size_t)snprintf(big + bl, sizeof big - bl, "\r\n");
         compare("auth headers larger than the arena", (const uint8_t *)big, bl, NULL, false);
-        CHECK(sip_scan(scanner, (const uint8_t *)big, bl, &m) == SIP_SCAN_OK &&
+        CHECK(sipscan_scan(scanner, (const uint8_t *)big, bl, &m) == SIP_SCAN_OK &&
                   m.n_credentials == 4 && strlen(m.credentials[3].username) == 6000 &&
                   m.credentials[3].username[0] == 'd',
               "large auth headers");
@@ -606,7 +606,7 @@ static void test_cases(void)
                   streq(keep.call_id, "sentinel") && keep.cseq == 99,
               "out untouched on UNSURE");
 
-        /* sip_scan_ignorable: the start line only */
+        /* sipscan_ignorable: the start line only */
         static const struct {
                 const char *s;
                 bool want;
@@ -625,10 +625,9 @@ static void test_cases(void)
             {"SIP/2.0 1", false},
         };
         for (size_t i = 0; i < sizeof ign / sizeof ign[0]; i++)
-                CHECK(sip_scan_ignorable((const uint8_t *)ign[i].s, strlen(ign[i].s)) ==
-                          ign[i].want,
+                CHECK(sipscan_ignorable((const uint8_t *)ign[i].s, strlen(ign[i].s)) == ign[i].want,
                       "ignorable(\"%s\") != %d", ign[i].s, ign[i].want);
-        CHECK(!sip_scan_ignorable(NULL, 0), "NULL");
+        CHECK(!sipscan_ignorable(NULL, 0), "NULL");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -662,7 +661,7 @@ static void one_message(const char *what, const uint8_t *data, size_t len, Tally
         if (v == SIP_SCAN_OK) {
                 SipMsg m = {0};
                 t->ok++;
-                if (sip_scan(scanner, data, len, &m) == SIP_SCAN_OK &&
+                if (sipscan_scan(scanner, data, len, &m) == SIP_SCAN_OK &&
                     m.n_challenges + m.n_credentials + m.auth_errors + m.challenges_dropped +
                             m.credentials_dropped >
                         0)
@@ -670,7 +669,7 @@ static void one_message(const char *what, const uint8_t *data, size_t len, Tally
         } else {
                 t->unsure++;
         }
-        if (sip_scan_ignorable(data, len))
+        if (sipscan_ignorable(data, len))
                 t->ignorable++;
         if (!deep || len > sizeof buf)
                 return;
@@ -710,7 +709,7 @@ static void one_frame(int linktype, const uint8_t *data, size_t caplen, void *ud
 
         if (decode_packet(linktype, data, caplen, &pkt) != DECODE_OK || pkt.payload_len == 0)
                 return;
-        if (!sip_looks_like_sip(pkt.payload, pkt.payload_len))
+        if (!sipmsg_looks_like_sip(pkt.payload, pkt.payload_len))
                 return;
         one_message(w->path, pkt.payload, pkt.payload_len, w->t);
 }
@@ -814,8 +813,8 @@ int main(int argc, char **argv)
         const char *srcdir = getenv("SRCDIR");
         bool ran = false;
 
-        parser = sip_parser_new();
-        scanner = sip_scanner_new();
+        parser = sipmsg_parser_new();
+        scanner = sipscan_new();
         if (!parser || !scanner) {
                 fprintf(stderr, "FAIL: out of memory\n");
                 return 1;
@@ -854,8 +853,8 @@ int main(int argc, char **argv)
                 report(argv[i], &t, 1);
         }
 
-        parser = sip_parser_free(parser);
-        scanner = sip_scanner_free(scanner);
+        parser = sipmsg_parser_free(parser);
+        scanner = sipscan_free(scanner);
         if (check_exit("sipscan"))
                 return 1;
         return ran ? 0 : 77;

@@ -90,7 +90,7 @@ static void add_chal(SipMsg *m, const char *realm, const char *nonce, DigestAlg 
         c->realm = realm;
         c->nonce = nonce;
         c->alg = alg;
-        c->algorithm = digest_alg_name(alg);
+        c->algorithm = sipauth_alg_name(alg);
         c->qop_mask = qop;
         c->stale = stale;
         c->opaque = qop ? "0a1b2c" : NULL; /* PJSIP's shape: opaque and qop */
