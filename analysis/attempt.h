@@ -25,6 +25,7 @@ typedef struct {
         char alg_raw[24];
         unsigned qop_mask;
         bool stale;
+        char nonce_prefix[9]; /* at most 8 characters, for the ladder a text record draws */
         uint64_t realm_hash;
         uint64_t nonce_hash;
         char realm[REALM_MAX];
@@ -39,8 +40,11 @@ typedef struct {
         uint8_t n;
         ChallengeInfo ch[CHALLENGE_MAX];
         int64_t ts_us;
-        Endpoint client; /* where the challenge was sent */
-        Endpoint server; /* who sent it */
+        int64_t req_us;              /* the request that drew it; 0 when it was not captured */
+        bool req_creds;              /* that request carried credentials */
+        char req_method[METHOD_MAX]; /* its method */
+        Endpoint client;             /* where the challenge was sent */
+        Endpoint server;             /* who sent it */
 } ChallengeSet;
 
 /* What the nonce table knows of a nonce a server issued. */
@@ -78,6 +82,35 @@ typedef struct {
 } CredDetails;
 
 /*
+ * The exchange of one attempt, for the ladder a text record draws
+ * (Diagnosis.exchange): when each message went (packet times, 0 when not
+ * seen) and what the challenge and the answer said beyond the rest of the
+ * details. Never a response or a cnonce.
+ */
+typedef struct {
+        int64_t drew_us;           /* the request that drew the challenge answered */
+        int64_t challenge_us;      /* that challenge; 0: the attempt answers none seen */
+        int64_t request_us;        /* this attempt */
+        int64_t final_us;          /* the final response that refused it */
+        uint32_t nonce_age_ms;     /* the nonce answered: issued -> this attempt */
+        uint32_t nc;               /* nc, when nc_valid */
+        uint16_t challenge_status; /* 401 or 407 */
+        uint16_t final_status;
+        char challenge_nonce[9]; /* the challenge's nonce, at most 8 characters */
+        char drew_method[METHOD_MAX];
+        bool drew_creds; /* the request that drew the challenge carried credentials */
+        bool challenge_stale;
+        bool final_stale;
+        bool has_creds;
+        bool cred_proxy; /* answered in Proxy-Authorization */
+        bool nc_valid;
+        bool nonce_known;     /* the nonce answered was seen issued */
+        bool answered_latest; /* it is the nonce of the challenge answered */
+        bool moved;           /* sent from another address/port than the challenge went to */
+        uint8_t verify;       /* DigestVerdict (digest.h) */
+} ExchangeDetails;
+
+/*
  * The details of one attempt a record words, taken from the wire once and
  * handed on whole: a transaction holds its request's, a principal its
  * latest refused attempt's, and a Streak points to them. Fixed-size,
@@ -91,4 +124,5 @@ typedef struct {
         char ruri[SMALL_STR];
         OfferDetails offer; /* what the challenge answered offered */
         CredDetails cred;   /* how the client answered */
+        ExchangeDetails ex; /* the exchange it belongs to */
 } AttemptDetails;

@@ -110,6 +110,7 @@ void challenge_collect(const Tracker *t, const SipMsg *m, bool proxy, ChallengeS
                 ci->stale = c->stale;
                 ci->realm_hash = str_hash(t, c->realm);
                 ci->nonce_hash = str_hash(t, c->nonce);
+                copy_str(ci->nonce_prefix, sizeof ci->nonce_prefix, c->nonce);
                 copy_str(ci->realm, sizeof ci->realm, c->realm);
                 if (c->opaque && c->qop_mask)
                         *pjsip_shape = true;

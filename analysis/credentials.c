@@ -275,14 +275,110 @@ static int parse_entry(CredEntry *e, char *user, char *realm, char *secret, unsi
         return 0;
 }
 
+/* An empty store for len bytes of text, sized once from the line count:
+ * the text copied in, the entry array and the index allocated. */
+static CredStore *store_new(const char *text, size_t len)
+{
+        CredStore *s = calloc(1, sizeof *s);
+        size_t max_lines = 1, max_entries;
+
+        if (!s)
+                return NULL;
+        s->text_size = len + 1;
+        s->text = secmem_alloc(s->text_size);
+        if (!s->text)
+                return credstore_free(s);
+        if (len > 0)
+                memcpy(s->text, text, len);
+        s->text[len] = '\0';
+        for (size_t i = 0; i < len; i++)
+                if (s->text[i] == '\n')
+                        max_lines++;
+        max_entries = max_lines < CRED_MAX_ENTRIES ? max_lines : CRED_MAX_ENTRIES;
+        s->entries = calloc(max_entries, sizeof *s->entries);
+        s->index_size = 16;
+        while (s->index_size < 2 * max_entries + 1)
+                s->index_size *= 2;
+        s->index = calloc(s->index_size, sizeof *s->index);
+        s->wild = calloc(max_entries, sizeof *s->wild);
+        s->hasher = digest_hasher_new();
+        if (!s->entries || !s->index || !s->wild || !s->hasher)
+                return credstore_free(s);
+        return s;
+}
+
+/* The bytes of one line (n of them, without its ending): length and
+ * control characters. */
+static int check_line(const char *p, size_t n, unsigned line, char *err, size_t errlen)
+{
+        if (n > CRED_MAX_LINE) {
+                set_err(err, errlen, "line %u: longer than %u bytes", line, CRED_MAX_LINE);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)p[i];
+                if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                        set_err(err, errlen,
+                                "line %u: control character 0x%02x (byte %zu); fields "
+                                "are separated by spaces or tabs",
+                                line, c, i + 1);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* One line split into nf fields (split_fields()): checked, parsed and
+ * added to the store and its index. */
+static int store_add(CredStore *s, char *f[4], size_t nf, unsigned line, char *err, size_t errlen)
+{
+        char buf[48], buf2[48];
+        CredEntry e;
+        size_t slot;
+        int r;
+
+        if (nf < 3) {
+                set_err(err, errlen, "line %u: expected USER REALM SECRET, found %s", line,
+                        nf == 1 ? "only USER" : "no SECRET");
+                return -EINVAL;
+        }
+        if (nf > 3) {
+                set_err(err, errlen,
+                        "line %u: unexpected text after SECRET (a password cannot "
+                        "contain spaces: store its HA1 instead)",
+                        line);
+                return -EINVAL;
+        }
+        if (s->n_entries >= CRED_MAX_ENTRIES) {
+                set_err(err, errlen, "line %u: more than %u entries", line, CRED_MAX_ENTRIES);
+                return -EINVAL;
+        }
+        r = parse_entry(&e, f[0], f[1], f[2], line, err, errlen);
+        if (r < 0)
+                return r;
+        slot = index_slot(s, e.user, e.realm);
+        if (s->index[slot] != 0) {
+                const CredEntry *first = &s->entries[s->index[slot] - 1];
+                set_err(err, errlen,
+                        "line %u: duplicate entry for user '%s' in realm '%s' (first on "
+                        "line %u)",
+                        line, shown(e.user, buf), shown(e.realm, buf2), first->line);
+                return -EINVAL;
+        }
+        if (strcmp(e.realm, "*") == 0)
+                s->wild[s->n_wild++] = (uint32_t)s->n_entries;
+        s->entries[s->n_entries++] = e;
+        s->index[slot] = (uint32_t)s->n_entries;
+        return 0;
+}
+
 /* sipauthmon-credentials(5): USER REALM SECRET per line, '#' comments. */
 int credstore_parse(const char *text, size_t len, CredStore **out, char *err, size_t errlen)
 {
-        CredStore *s = NULL;
-        size_t max_lines = 1;
+        CredStore *s;
         unsigned line = 0;
-        char buf[48], buf2[48];
-        int r;
+        char *p, *end;
+        int r = 0;
 
         if (err && errlen > 0)
                 err[0] = '\0';
@@ -294,116 +390,36 @@ int credstore_parse(const char *text, size_t len, CredStore **out, char *err, si
                 set_err(err, errlen, "larger than %u bytes", CRED_MAX_BYTES);
                 return -EFBIG;
         }
-
-        s = calloc(1, sizeof *s);
-        if (!s)
-                goto nomem;
-        s->text_size = len + 1;
-        s->text = secmem_alloc(s->text_size);
-        if (!s->text)
-                goto nomem;
-        if (len > 0)
-                memcpy(s->text, text, len);
-        s->text[len] = '\0';
-
-        /* Size the entry array and the index once, from the line count. */
-        for (size_t i = 0; i < len; i++)
-                if (s->text[i] == '\n')
-                        max_lines++;
-        size_t max_entries = max_lines < CRED_MAX_ENTRIES ? max_lines : CRED_MAX_ENTRIES;
-        s->entries = calloc(max_entries, sizeof *s->entries);
-        s->index_size = 16;
-        while (s->index_size < 2 * max_entries + 1)
-                s->index_size *= 2;
-        s->index = calloc(s->index_size, sizeof *s->index);
-        s->wild = calloc(max_entries, sizeof *s->wild);
-        s->hasher = digest_hasher_new();
-        if (!s->entries || !s->index || !s->wild || !s->hasher)
-                goto nomem;
-
-        char *p = s->text;
-        char *end = s->text + len;
-        while (p < end) {
+        s = store_new(text, len);
+        if (!s) {
+                set_err(err, errlen, "out of memory");
+                return -ENOMEM;
+        }
+        for (p = s->text, end = s->text + len; p < end && r == 0;) {
                 char *nl = memchr(p, '\n', (size_t)(end - p));
-                char *eol = nl ? nl : end;
-                size_t n = (size_t)(eol - p);
+                size_t n = (size_t)((nl ? nl : end) - p);
+                char *f[4];
+                size_t nf;
 
                 line++;
                 /* CRLF files: the CR belongs to the line ending. */
                 if (n > 0 && p[n - 1] == '\r')
                         n--;
-                if (n > CRED_MAX_LINE) {
-                        set_err(err, errlen, "line %u: longer than %u bytes", line, CRED_MAX_LINE);
-                        r = -EINVAL;
-                        goto fail;
-                }
-                for (size_t i = 0; i < n; i++) {
-                        unsigned char c = (unsigned char)p[i];
-                        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                                set_err(err, errlen,
-                                        "line %u: control character 0x%02x (byte %zu); fields "
-                                        "are separated by spaces or tabs",
-                                        line, c, i + 1);
-                                r = -EINVAL;
-                                goto fail;
-                        }
-                }
-                p[n] = '\0';
-
-                char *f[4];
-                size_t nf = split_fields(p, f);
-                p = nl ? nl + 1 : end;
-                if (nf == 0)
-                        continue;
-                if (nf < 3) {
-                        set_err(err, errlen, "line %u: expected USER REALM SECRET, found %s", line,
-                                nf == 1 ? "only USER" : "no SECRET");
-                        r = -EINVAL;
-                        goto fail;
-                }
-                if (nf > 3) {
-                        set_err(err, errlen,
-                                "line %u: unexpected text after SECRET (a password cannot "
-                                "contain spaces: store its HA1 instead)",
-                                line);
-                        r = -EINVAL;
-                        goto fail;
-                }
-                if (s->n_entries >= CRED_MAX_ENTRIES) {
-                        set_err(err, errlen, "line %u: more than %u entries", line,
-                                CRED_MAX_ENTRIES);
-                        r = -EINVAL;
-                        goto fail;
-                }
-                CredEntry e;
-                r = parse_entry(&e, f[0], f[1], f[2], line, err, errlen);
+                r = check_line(p, n, line, err, errlen);
                 if (r < 0)
-                        goto fail;
-                size_t slot = index_slot(s, e.user, e.realm);
-                if (s->index[slot] != 0) {
-                        const CredEntry *first = &s->entries[s->index[slot] - 1];
-                        set_err(err, errlen,
-                                "line %u: duplicate entry for user '%s' in realm '%s' (first on "
-                                "line %u)",
-                                line, shown(e.user, buf), shown(e.realm, buf2), first->line);
-                        r = -EINVAL;
-                        goto fail;
-                }
-                if (strcmp(e.realm, "*") == 0)
-                        s->wild[s->n_wild++] = (uint32_t)s->n_entries;
-                s->entries[s->n_entries++] = e;
-                s->index[slot] = (uint32_t)s->n_entries;
+                        break;
+                p[n] = '\0';
+                nf = split_fields(p, f);
+                p = nl ? nl + 1 : end;
+                if (nf > 0)
+                        r = store_add(s, f, nf, line, err, errlen);
         }
-
+        if (r < 0) {
+                credstore_free(s);
+                return r;
+        }
         *out = s;
         return 0;
-
-nomem:
-        set_err(err, errlen, "out of memory");
-        r = -ENOMEM;
-fail:
-        credstore_free(s);
-        return r;
 }
 
 int credstore_check_stat(const struct stat *st, const char *name, char *err, size_t errlen)

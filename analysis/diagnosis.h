@@ -64,6 +64,46 @@ typedef enum {
         SOURCE_VERIFIED_YES,
 } SourceVerified;
 
+/*
+ * The failing exchange of a principal's latest refused attempt, for the
+ * ladder text output draws (daemon/ladder.c); JSON and journal output
+ * never show it. Times are packet times, 0 when that message was not seen.
+ * Strings as above; qop as text ("auth", "auth,auth-int", "" for none).
+ * Never a response or a cnonce.
+ */
+typedef struct {
+        bool valid; /* false: the record has no single exchange (scan, resolved ...) */
+        bool drew_creds;
+        bool challenge_stale;
+        bool has_creds;
+        bool cred_proxy;
+        bool nc_valid;
+        bool nc_stuck;
+        bool nonce_known;
+        bool answered_latest;
+        bool moved;
+        bool final_stale;
+        bool verified_ok;  /* the response verifies against the configured secret */
+        bool verified_bad; /* it does not */
+        uint16_t challenge_status;
+        uint16_t final_status;
+        uint32_t nc;
+        uint32_t nonce_age_ms;
+        int64_t drew_us, challenge_us, request_us, final_us;
+        char drew_method[32]; /* the request that drew the challenge */
+        char ruri[96];
+        char challenge_realm[64];
+        char challenge_algs[48];
+        char challenge_qop[16];
+        char challenge_nonce[9];
+        char cred_realm[64];
+        char cred_alg[24];
+        char cred_uri[96];
+        char cred_qop[16];
+        char cred_nonce[9];
+        char challenged[64]; /* where the challenge went, when the attempt moved */
+} DiagExchange;
+
 typedef struct {
         DiagCode code;
         Severity severity;
@@ -90,6 +130,7 @@ typedef struct {
         char remedy[1024];
         unsigned n_accounts; /* account-scan only */
         DiagAccount accounts[DIAG_ACCOUNTS_MAX];
+        DiagExchange exchange; /* text output's ladder only */
 } Diagnosis;
 
 const char *diag_code_name(DiagCode c); /* "wrong-password" */

@@ -31,9 +31,6 @@ struct Pipeline {
         PipelineHepConfig hep; /* who may send HEP (hepauth.h) */
 };
 
-static void on_tcp_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
-                           const uint8_t *data, size_t len, bool handshake, void *userdata);
-
 Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *userdata)
 {
         Pipeline *p = calloc(1, sizeof *p);
@@ -58,7 +55,7 @@ Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *u
                 tc.hash_seed = cfg->tracker.hash_seed ^ 0xc2b2ae3d27d4eb4full;
         p->tracker = tracker_new(&cfg->tracker, fn, userdata);
         p->ipfrag = ipfrag_new(&fc);
-        p->tcp = tcpstream_new(&tc, on_tcp_message, p);
+        p->tcp = tcpstream_new(&tc);
         if (!p->sip || !p->tracker || !p->ipfrag || !p->tcp)
                 return pipeline_free(p);
         return p;
@@ -100,21 +97,29 @@ Pipeline *pipeline_free(Pipeline *p)
  * parsed by sofia-sip one header at a time; what the scanner does not take
  * goes to sofia-sip's full parse as before. A scanned message's strings
  * live in the scanner until its next sipscan_scan().
+ *
+ * The start line is read once (sipmsg_start_line()), here or by the TCP
+ * framer (start), and that reading goes on to sipmsg_parse_start(). Two
+ * reads remain, each of its own kind: the scanner's stricter grammar (its
+ * validation, sipscan.h) and sofia-sip's own parse.
  */
 static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len,
-                           bool one_message)
+                           bool one_message, const SipStartLine *start)
 {
         SipMsg *msg = &p->msg;
+        SipStartLine line;
         SipParseVerdict v;
         bool fast;
         size_t used;
 
-        if (!sipmsg_looks_like_sip(data, len)) {
+        if (!start && !(data && sipmsg_start_line(data, len, &line))) {
                 p->stats.not_sip++;
                 return 0;
         }
+        if (!start)
+                start = &line;
         if (p->scan && one_message && sipscan_ignorable(data, len)) {
-                bool response = data[0] == 'S'; /* "SIP/2.0 1xx" or "ACK " */
+                bool response = !start->is_request; /* "SIP/2.0 1xx" or "ACK " */
                 p->stats.sip_skipped_early++;
                 p->stats.sip[SIP_PARSE_OK]++;
                 if (response) {
@@ -131,7 +136,7 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
                 v = SIP_PARSE_OK;
                 p->stats.sip_fast++;
         } else {
-                v = sipmsg_parse(p->sip, data, len, msg);
+                v = sipmsg_parse_start(p->sip, data, len, start, msg);
                 p->stats.sip_full++;
         }
         p->stats.sip[v]++;
@@ -151,17 +156,27 @@ static size_t feed_message(Pipeline *p, const PacketMeta *meta, const uint8_t *d
         return used <= len ? used : 0;
 }
 
-static void on_tcp_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
-                           const uint8_t *data, size_t len, bool handshake, void *userdata)
+/*
+ * The messages the stream reassembler completed with the last segment,
+ * expiry or flush. Like a reassembled IP datagram (feed_fragment()), they
+ * are taken from the reassembler, not pushed by it (parser/tcpstream.h).
+ * Each is framed by Content-Length (TCP_FRAMING_SIP) or taken out of
+ * WebSocket frames (TCP_FRAMING_WS, RFC 7118: transport "ws").
+ */
+static void on_tcp_messages(Pipeline *p)
 {
-        Pipeline *p = userdata;
-        PacketMeta meta = {.ts_us = ts_us,
-                           .src = *src,
-                           .dst = *dst,
-                           .transport = TRANSPORT_TCP,
-                           .origin = handshake ? ORIGIN_HANDSHAKE : ORIGIN_WIRE};
+        TcpMessage m;
 
-        feed_message(p, &meta, data, len, true);
+        while (tcpstream_next(p->tcp, &m)) {
+                Transport tr = m.framing == TCP_FRAMING_WS ? TRANSPORT_WS : TRANSPORT_TCP;
+                PacketMeta meta = {.ts_us = m.ts_us,
+                                   .src = m.src,
+                                   .dst = m.dst,
+                                   .transport = tr,
+                                   .origin = m.handshake ? ORIGIN_HANDSHAKE : ORIGIN_WIRE};
+
+                feed_message(p, &meta, m.data, m.len, true, m.start);
+        }
 }
 
 /* A decoded datagram, captured whole or reassembled. */
@@ -178,6 +193,7 @@ static void feed_decoded(Pipeline *p, const DecodedPacket *pkt, int64_t ts_us)
                         p->stats.tls_suspected++;
                 /* Empty segments too: SYN, FIN and RST drive the stream state. */
                 tcpstream_feed(p->tcp, pkt, ts_us);
+                on_tcp_messages(p);
                 return;
         }
         if (pkt->payload_len == 0)
@@ -235,26 +251,27 @@ void pipeline_frame(Pipeline *p, int linktype, int64_t ts_us, const uint8_t *dat
         p->stats.bytes += caplen;
         if (ts_us > p->last_ts_us)
                 p->last_ts_us = ts_us;
+        /* Expire before the frame, so that stale state does not meet it. */
+        pipeline_tick(p, ts_us);
         v = decode_packet(linktype, data, caplen, &pkt);
         p->stats.decode[v]++;
         if (v == DECODE_OK)
                 feed_decoded(p, &pkt, ts_us);
         else if (v == DECODE_E_FRAGMENT)
                 feed_fragment(p, &pkt, ts_us);
-        pipeline_tick(p, ts_us);
 }
 
 void pipeline_payload(Pipeline *p, const PacketMeta *meta, const uint8_t *data, size_t len)
 {
         if (meta->transport == TRANSPORT_UDP) {
                 /* RFC 3261 §18.3: one message per datagram; trailing octets are ignored. */
-                feed_message(p, meta, data, len, true);
+                feed_message(p, meta, data, len, true, NULL);
                 return;
         }
         /* RFC 3261 §18.3: a stream carries messages back to back, framed by
          * Content-Length. Bounded: each message consumes at least one byte. */
         while (len > 0) {
-                size_t used = feed_message(p, meta, data, len, false);
+                size_t used = feed_message(p, meta, data, len, false, NULL);
 
                 if (used == 0)
                         break;
@@ -325,14 +342,19 @@ void pipeline_hep(Pipeline *p, const HepArrival *arrival, const uint8_t *data, s
         pipeline_payload(p, &meta, h.payload, h.payload_len);
 }
 
+/*
+ * The one place that expires (pipeline.h says who calls it and why): the
+ * reassemblers' tables, then the tracker's. Expiry walks LRU tails only;
+ * once a second is plenty.
+ */
 void pipeline_tick(Pipeline *p, int64_t now_us)
 {
-        /* Expiry walks LRU tails only; once a second of packet time is plenty. */
-        if (now_us - p->last_tick_us < 1000000)
+        if (now_us - p->last_tick_us < PIPELINE_TICK_US)
                 return;
         p->last_tick_us = now_us;
         ipfrag_expire(p->ipfrag, now_us);
         tcpstream_expire(p->tcp, now_us);
+        on_tcp_messages(p);
         tracker_expire(p->tracker, now_us);
 }
 
@@ -340,6 +362,7 @@ void pipeline_flush(Pipeline *p)
 {
         /* Messages queued behind a hole still count: frame them first. */
         tcpstream_flush(p->tcp, p->last_ts_us);
+        on_tcp_messages(p);
         tracker_flush(p->tracker, p->last_ts_us);
 }
 
@@ -353,76 +376,9 @@ void pipeline_get_stats(const Pipeline *p, PipelineStats *out)
         *out = p->stats;
         ipfrag_get_stats(p->ipfrag, &out->ipfrag);
         tcpstream_get_stats(p->tcp, &out->tcp);
+        tcpstream_get_ws_stats(p->tcp, &out->ws);
         tracker_get_stats(p->tracker, &out->tracker);
         /* The same tracker.requests/responses with and without the fast path. */
         out->tracker.requests += p->skipped_requests;
         out->tracker.responses += p->skipped_responses;
-}
-
-void pipeline_stats_foreach_reassembly_ud(const PipelineStats *ps, PipelineStatUdFn fn, void *ud)
-{
-        /* Every field is listed below: a new one breaks the build here. */
-        _Static_assert(sizeof(IpFragStats) == 13 * sizeof(uint64_t), "IpFragStats fields");
-        _Static_assert(sizeof(TcpStreamStats) == 24 * sizeof(uint64_t), "TcpStreamStats fields");
-        /* clang-format off */
-#define F(prefix, s, x) fn(prefix, #x, (s).x, ud)
-        F("ipfrag.", ps->ipfrag, fragments);
-        F("ipfrag.", ps->ipfrag, reassembled);
-        F("ipfrag.", ps->ipfrag, duplicates);
-        F("ipfrag.dropped.", ps->ipfrag, overlaps);
-        F("ipfrag.dropped.", ps->ipfrag, invalid);
-        F("ipfrag.dropped.", ps->ipfrag, too_big);
-        F("ipfrag.dropped.", ps->ipfrag, too_many_frags);
-        F("ipfrag.dropped.", ps->ipfrag, timeouts);
-        F("ipfrag.dropped.", ps->ipfrag, evicted);
-        F("ipfrag.dropped.", ps->ipfrag, source_cap);
-        F("ipfrag.dropped.", ps->ipfrag, nomem);
-        F("ipfrag.", ps->ipfrag, datagrams);
-        F("ipfrag.", ps->ipfrag, bytes);
-        F("tcp.", ps->tcp, segments);
-        F("tcp.", ps->tcp, streams);
-        F("tcp.", ps->tcp, messages);
-        F("tcp.", ps->tcp, resyncs);
-        F("tcp.", ps->tcp, skipped_bytes);
-        F("tcp.", ps->tcp, retransmitted);
-        F("tcp.", ps->tcp, trimmed);
-        F("tcp.", ps->tcp, out_of_order);
-        F("tcp.", ps->tcp, closed_fin);
-        F("tcp.", ps->tcp, closed_rst);
-        F("tcp.", ps->tcp, timeouts);
-        F("tcp.", ps->tcp, handshakes);
-        F("tcp.", ps->tcp, handshake_conflicts);
-        F("tcp.dropped.", ps->tcp, gaps);
-        F("tcp.dropped.", ps->tcp, ooo_dropped);
-        F("tcp.dropped.", ps->tcp, header_too_big);
-        F("tcp.dropped.", ps->tcp, body_too_big);
-        F("tcp.dropped.", ps->tcp, bad_content_length);
-        F("tcp.", ps->tcp, no_content_length);
-        F("tcp.dropped.", ps->tcp, stream_cap);
-        F("tcp.dropped.", ps->tcp, evicted);
-        F("tcp.dropped.", ps->tcp, nomem);
-        F("tcp.", ps->tcp, active);
-        F("tcp.", ps->tcp, bytes);
-#undef F
-        /* clang-format on */
-        for (int v = 0; v < DECODE__MAX; v++)
-                if (v != DECODE_E_FRAGMENT)
-                        fn("ipfrag.decode.", decode_verdict_name((DecodeVerdict)v),
-                           ps->reassembled_decode[v], ud);
-}
-
-typedef struct {
-        PipelineStatFn fn;
-} NoUd;
-
-static void call_no_ud(const char *prefix, const char *name, uint64_t value, void *ud)
-{
-        ((NoUd *)ud)->fn(prefix, name, value);
-}
-
-void pipeline_stats_foreach_reassembly(const PipelineStats *ps, PipelineStatFn fn)
-{
-        NoUd w = {fn};
-
-        pipeline_stats_foreach_reassembly_ud(ps, call_no_ud, &w);
 }

@@ -42,6 +42,7 @@ typedef struct {
         uint64_t hep_clamped_ts;         /* time beyond arrival ± PIPELINE_HEP_MAX_SKEW_US */
         IpFragStats ipfrag;
         TcpStreamStats tcp;
+        WebSocketStats ws; /* SIP over WebSocket in the TCP streams (parser/websocket.h) */
         TrackerStats tracker;
 } PipelineStats;
 
@@ -122,25 +123,31 @@ typedef struct {
  */
 void pipeline_hep(Pipeline *p, const HepArrival *arrival, const uint8_t *data, size_t len);
 
-/* Periodic housekeeping (expiry) at packet time now_us. */
+/*
+ * Expiry belongs to the pipeline: every table (IP fragments, TCP streams,
+ * the tracker's) is expired by pipeline_tick() alone, at most once every
+ * PIPELINE_TICK_US of packet time. pipeline_frame() calls it with each
+ * frame's time, before the frame, so an offline run expires by the
+ * capture's clock and nothing else. Time that passes with no frame is not
+ * seen: the live service calls pipeline_tick() from its timer with the
+ * wall clock (live packet times are wall-clock times), so that windows
+ * close, scans are reported and the record cap rolls over on a quiet
+ * link too. Calls closer than PIPELINE_TICK_US to the last expiry do
+ * nothing, so the two never expire twice.
+ */
+#define PIPELINE_TICK_US 1000000
 void pipeline_tick(Pipeline *p, int64_t now_us);
 
 /* End of input (a capture file read to its end): emit what is pending. */
 void pipeline_flush(Pipeline *p);
 
+/*
+ * Every module's counters in one struct, the only way they leave the
+ * pipeline: the daemon names them (daemon/stats.c, for --stats, the
+ * journal and the service status) and picks from them (daemon/metrics.c).
+ */
 void pipeline_get_stats(const Pipeline *p, PipelineStats *out);
 
 /* A reload: new thresholds, window, caps, limits and credentials (see
  * tracker_reconfigure()); the tables and their hash seed stay. */
 bool pipeline_reconfigure(Pipeline *p, const TrackerConfig *cfg);
-
-/*
- * The reassembly counters of *ps as (prefix, name, value) triples, names
- * "[a-z0-9_.]+" ("ipfrag." "fragments", "tcp." "messages" ...), for a
- * --stats printer: adding a counter here needs no change to the printer.
- */
-typedef void (*PipelineStatFn)(const char *prefix, const char *name, uint64_t value);
-void pipeline_stats_foreach_reassembly(const PipelineStats *ps, PipelineStatFn fn);
-/* The same with user data. */
-typedef void (*PipelineStatUdFn)(const char *prefix, const char *name, uint64_t value, void *ud);
-void pipeline_stats_foreach_reassembly_ud(const PipelineStats *ps, PipelineStatUdFn fn, void *ud);

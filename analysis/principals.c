@@ -267,6 +267,7 @@ static void emit_streak(Tracker *t, const Principal *p, const Window *w, int64_t
                       p->det.method, p->det.user, p->det.realm[0] ? "@" : "", p->det.realm, ip,
                       w->s.attempts, r && r->cause ? r->cause : "authentication keeps failing");
         record_words(&d, &w->s);
+        record_exchange(&d, &p->det, &p->moved_from);
         record_source(&d, verified, &w->pc, "refused attempts",
                       "too few to show the pattern on their own, and the others may be spoofed "
                       "UDP");
@@ -346,6 +347,11 @@ static void principal_take(Principal *p, const Reply *r, const Txn *x, bool move
         const char *agent = r->m->server ? r->m->server : r->m->user_agent;
 
         principal_take_details(p, x, r->cs);
+        p->det.ex.final_us = r->meta->ts_us;
+        p->det.ex.final_status = (uint16_t)r->m->status;
+        p->det.ex.final_stale = false;
+        for (unsigned i = 0; r->cs && i < r->cs->n; i++)
+                p->det.ex.final_stale |= r->cs->ch[i].stale;
         copy_str(p->call_id, sizeof p->call_id, r->m->call_id);
         if (agent)
                 copy_str(p->server_agent, sizeof p->server_agent, agent);

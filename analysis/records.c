@@ -8,6 +8,7 @@
  */
 #include "tracker-internal.h"
 
+#include "digest.h"
 #include "strbuf.h"
 
 bool ban_code(DiagCode c)
@@ -73,6 +74,60 @@ void record_words(Diagnosis *d, const Streak *s)
                 return;
         r->evidence(s, d->evidence, sizeof d->evidence);
         r->remedy(s, d->remedy, sizeof d->remedy);
+}
+
+static void qop_text(char *buf, size_t n, unsigned qop)
+{
+        buf[0] = '\0';
+        if (qop & QOP_AUTH)
+                strbuf_append(buf, n, "auth");
+        if (qop & QOP_AUTH_INT)
+                strbuf_append(buf, n, "%sauth-int", buf[0] ? "," : "");
+        if (qop && !buf[0])
+                strbuf_append(buf, n, "other");
+}
+
+void record_exchange(Diagnosis *d, const AttemptDetails *det, const Endpoint *challenged)
+{
+        const ExchangeDetails *ex = &det->ex;
+        DiagExchange *e = &d->exchange;
+
+        e->valid = true;
+        e->drew_creds = ex->drew_creds;
+        e->challenge_stale = ex->challenge_stale;
+        e->has_creds = ex->has_creds;
+        e->cred_proxy = ex->cred_proxy;
+        e->nc_valid = ex->nc_valid;
+        e->nc_stuck = ex->has_creds && det->cred.nc_stuck;
+        e->nonce_known = ex->nonce_known;
+        e->answered_latest = ex->answered_latest;
+        e->moved = ex->moved;
+        e->final_stale = ex->final_stale;
+        e->verified_ok = ex->has_creds && ex->verify == VERIFY_OK;
+        e->verified_bad = ex->has_creds && ex->verify == VERIFY_MISMATCH;
+        e->challenge_status = ex->challenge_status;
+        e->final_status = ex->final_status;
+        e->nc = ex->nc;
+        e->nonce_age_ms = ex->nonce_age_ms;
+        e->drew_us = ex->drew_us;
+        e->challenge_us = ex->challenge_us;
+        e->request_us = ex->request_us;
+        e->final_us = ex->final_us;
+        copy_str(e->drew_method, sizeof e->drew_method, ex->drew_method);
+        copy_str(e->ruri, sizeof e->ruri, det->ruri);
+        copy_str(e->challenge_realm, sizeof e->challenge_realm, det->realm);
+        copy_str(e->challenge_algs, sizeof e->challenge_algs, det->offer.algs);
+        qop_text(e->challenge_qop, sizeof e->challenge_qop, det->offer.qop);
+        copy_str(e->challenge_nonce, sizeof e->challenge_nonce, ex->challenge_nonce);
+        if (ex->has_creds) {
+                copy_str(e->cred_realm, sizeof e->cred_realm, det->cred.realm);
+                copy_str(e->cred_alg, sizeof e->cred_alg, det->cred.alg);
+                copy_str(e->cred_uri, sizeof e->cred_uri, det->cred.uri);
+                qop_text(e->cred_qop, sizeof e->cred_qop, det->cred.qop);
+                copy_str(e->cred_nonce, sizeof e->cred_nonce, det->cred.nonce_prefix);
+        }
+        if (ex->moved && challenged)
+                endpoint_format(challenged, e->challenged, sizeof e->challenged);
 }
 
 void proof_count(ProofCount *pc, Proof proof)

@@ -378,5 +378,8 @@ void record_source(Diagnosis *d, bool verified, const ProofCount *pc, const char
                    const char *why_not);
 /* Evidence and remedy from the code's rule. */
 void record_words(Diagnosis *d, const Streak *s);
+/* The exchange of the attempt det for the ladder; challenged: where its
+ * challenge went, named when the attempt moved. */
+void record_exchange(Diagnosis *d, const AttemptDetails *det, const Endpoint *challenged);
 /* src: the source a ban would hit (NULL for records that name none). */
 void record_deliver(Tracker *t, const Diagnosis *d, int64_t packet_us, const Endpoint *src);

@@ -57,7 +57,7 @@ static Proof origin_proof(const PacketMeta *meta)
                 /* The agent vouches for what it saw; over a connection that is a
                  * handshake the agent's host completed. A UDP datagram it saw can
                  * still be spoofed: that one needs the nonce, as on the wire. */
-                return meta->transport == TRANSPORT_TCP ? PROOF_HEP : PROOF_NONE;
+                return decode_transport_is_stream(meta->transport) ? PROOF_HEP : PROOF_NONE;
         case ORIGIN_WIRE:
         case ORIGIN_HEP_UNAUTH:
                 break;
@@ -86,6 +86,7 @@ static Txn *txn_open(Tracker *t, const PacketMeta *meta, const SipMsg *m, const 
         copy_str(x->from_user, sizeof x->from_user, m->from_user);
         copy_str(x->det.user_agent, sizeof x->det.user_agent, m->user_agent);
         copy_str(x->det.ruri, sizeof x->det.ruri, m->request_uri);
+        x->det.ex.request_us = meta->ts_us;
         return x;
 }
 
@@ -124,6 +125,28 @@ static void txn_cred_details(Txn *x, const SipMsg *m, const SipCredentials *cred
         c->qop = cred->qop_mask;
         c->nc_stuck = notes->nc_stuck;
         x->det.offer.qop = ref_ch ? ref_ch->qop_mask : 0;
+        x->det.ex.has_creds = true;
+        x->det.ex.cred_proxy = cred->proxy;
+        x->det.ex.nc_valid = cred->nc_valid;
+        x->det.ex.nc = cred->nc_value;
+        if (ref_ch)
+                copy_str(x->det.ex.challenge_nonce, sizeof x->det.ex.challenge_nonce,
+                         ref_ch->nonce_prefix);
+}
+
+/* The challenge a request answers, as its exchange shows it (ExchangeDetails). */
+static void txn_exchange_ref(Txn *x, const ChallengeSet *ref)
+{
+        ExchangeDetails *ex = &x->det.ex;
+
+        ex->drew_us = ref->req_us;
+        ex->drew_creds = ref->req_creds;
+        copy_str(ex->drew_method, sizeof ex->drew_method, ref->req_method);
+        ex->challenge_us = ref->ts_us;
+        ex->challenge_status = ref->status;
+        for (unsigned i = 0; i < ref->n; i++)
+                ex->challenge_stale |= ref->ch[i].stale;
+        copy_str(ex->challenge_nonce, sizeof ex->challenge_nonce, ref->ch[0].nonce_prefix);
 }
 
 /* The request answers ref with cred: run the rules' checks, fill the details,
@@ -171,9 +194,14 @@ static void txn_answer(Tracker *t, const PacketMeta *meta, const SipMsg *m, Txn 
         if (x->proof == PROOF_NONE && nonce && x->answered_latest && !nonce->info.shared &&
             meta->origin != ORIGIN_HEP_UNAUTH && endpoint_equal(&nonce->info.sent_to, &meta->src))
                 x->proof = PROOF_NONCE;
+        x->det.ex.verify = x->verify;
+        x->det.ex.answered_latest = x->answered_latest;
+        x->det.ex.moved = (x->anomalies & (1u << DIAG_SOURCE_CHANGED)) != 0;
         if (nonce) {
                 x->nonce_known = true;
                 x->nonce_age_ms = ms_between(nonce->info.issued_us, meta->ts_us);
+                x->det.ex.nonce_known = true;
+                x->det.ex.nonce_age_ms = x->nonce_age_ms;
                 if (cred->nc_valid)
                         nonce_note_nc(&nonce->info, cred, &meta->src, meta->ts_us);
         }
@@ -221,6 +249,7 @@ void txn_request(Tracker *t, const PacketMeta *meta, const SipMsg *m)
                 x->ref_proxy = ref->proxy;
                 x->challenged_client = ref->client;
                 challenge_offer(ref, &x->det.offer);
+                txn_exchange_ref(x, ref);
         }
         if (!cred) {
                 copy_str(x->det.user, sizeof x->det.user, m->from_user);
@@ -311,8 +340,12 @@ void txn_response(Tracker *t, const PacketMeta *meta, const SipMsg *m)
         }
         x->final_seen = true;
         response_hints(t, x, r.cs);
-        if (challenge && cs.valid)
+        if (challenge && cs.valid) {
+                cs.req_us = x->det.ex.request_us;
+                cs.req_creds = x->has_creds;
+                copy_str(cs.req_method, sizeof cs.req_method, x->det.method);
                 challenge_record(t, meta, m, x->from_user, &x->src, &cs, &ck);
+        }
         lru_prefetch_slot(&t->sources, t->hint_source.h);
         lru_prefetch_slot(&t->principals, t->hint_principal.h);
 

@@ -13,11 +13,17 @@ missing, then prints:
     (stdout to /dev/null) in packets/s and SIP messages/s, next to the plain
     libpcap read loop (bench/pcap_loop.c) and `tshark -r FILE -Y sip` (run on
     the sizes up to --tshark-max only; its rate is carried over to larger
-    sizes and labelled "extrapolated"), as ratios. Every offline tool is
-    pinned to the same single CPU (taskset), wall-clock time of the whole
-    process, best of --repeat runs, page cache warm.
- 2. peak RSS per size (ru_maxrss of the child from wait4(), the number
-    /usr/bin/time -v prints as "Maximum resident set size") and its growth
+    sizes and labelled "extrapolated"), as ratios, and likewise sipgrep
+    (a regex on 401/407, no diagnosis) and `sngrep -N -q` when installed.
+    Every offline tool is pinned to the same single CPU (taskset),
+    wall-clock time of the whole process, best of --repeat runs, page cache
+    warm.
+ 1b. start-up on a small file: `sipauthmon -r` on the 72-packet golden
+    capture against `tcpdump -r` (and `tcpdump -n -r`), median wall and CPU
+    time of --startup-runs interleaved runs, and peak RSS.
+ 2. peak RSS per size (ru_maxrss of the child from wait4() in
+    bench/rusage_exec, the number /usr/bin/time -v prints as "Maximum
+    resident set size") and its growth
     from the smallest to the largest size.
  3. live capture (root, network namespaces, tcpreplay; skipped with a message
     otherwise): a veth pair between two namespaces, `sipauthmon -i veth
@@ -30,10 +36,11 @@ missing, then prints:
     arrival and compared with its last_seen, the capture timestamp of the
     packet that completed the pattern (kernel time of the same clock):
     p50/p99/max.
- 5. targets of issue 6 next to each measured ratio.
+ 5. targets of issues 6 and 18 next to each measured ratio.
 
---smoke: the 10k workload only, offline figures only; must run and print,
-no judgement on the figures (CI: meson test --suite bench).
+--smoke: the 10k workload only, offline figures only (tshark, no sipgrep or
+sngrep), start-up with 5 runs; must run and print, no judgement on the
+figures (CI: meson test --suite bench).
 --profile: also profile sipauthmon on the 100k workload (perf record with
 the cpu-clock event, self time; valgrind callgrind, inclusive cost) and print
 the top functions.
@@ -54,6 +61,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -106,8 +114,33 @@ class Result:
         self.stderr = stderr
 
 
+# bench/rusage_exec (built next to pcap_loop): runs the command and writes its
+# times and peak RSS. Python's own wait4() would report at least the runner's
+# ~20 MiB, since the kernel keeps the peak RSS of the image a process
+# replaces across execve() (rusage_exec.c says more). Set by main().
+RUSAGE_EXEC = None
+
+
 def run_measured(argv, stdout=subprocess.DEVNULL, capture_stdout=False, timeout=3600):
-    """Run argv; wall time, CPU time and peak RSS of that very process (wait4)."""
+    """Run argv; wall time, CPU time and peak RSS of that very process (wait4,
+    through rusage_exec when it is there)."""
+    if RUSAGE_EXEC:
+        fd, tmp = tempfile.mkstemp(prefix="sam-bench-rusage-")
+        os.close(fd)
+        try:
+            r = _run_measured([RUSAGE_EXEC, tmp, *argv], stdout, capture_stdout, timeout)
+            with open(tmp) as f:
+                v = f.read().split()
+        finally:
+            os.unlink(tmp)
+        if len(v) == 10 and v[0] == "status":
+            r.rc, r.wall, r.user, r.sys, r.maxrss_kib = (int(v[1]), float(v[3]), float(v[5]),
+                                                        float(v[7]), int(v[9]))
+        return r
+    return _run_measured(argv, stdout, capture_stdout, timeout)
+
+
+def _run_measured(argv, stdout, capture_stdout, timeout):
     so = subprocess.PIPE if capture_stdout else stdout
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, stdout=so, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
@@ -163,8 +196,9 @@ def build(builddir):
                        check=True, stdout=subprocess.DEVNULL)
     exes = {"sipauthmon": os.path.join(builddir, "daemon", "sipauthmon"),
             "pcap_loop": os.path.join(builddir, "bench", "pcap_loop")}
-    # Only the two targets: the rest of the tree may be mid-edit elsewhere.
-    r = subprocess.run(["ninja", "-C", builddir, "daemon/sipauthmon", "bench/pcap_loop"],
+    # Only these targets: the rest of the tree may be mid-edit elsewhere.
+    r = subprocess.run(["ninja", "-C", builddir, "daemon/sipauthmon", "bench/pcap_loop",
+                        "bench/rusage_exec"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         if all(os.path.exists(e) for e in exes.values()):
@@ -256,11 +290,38 @@ def best(results):
     return min(results, key=lambda r: r.wall)
 
 
+# Peers: what users reach for on the same file, pinned to the same CPU. Each
+# runs on the sizes up to --tshark-max; beyond that its packets/s at the
+# largest size it ran on is carried over (labelled "extrapolated").
+PEERS = (
+    # key, label, argv for a file
+    ("tshark", "tshark -Y sip", lambda exe, p: [exe, "-r", p, "-Y", "sip"]),
+    # a grep for the challenges, no diagnosis; every SIP port of the workload
+    ("sipgrep", "sipgrep 401/407",
+     lambda exe, p: [exe, "-C", "-m", "-P", "5060-5080", "-I", p, r"^SIP/2\.0 40[17] "]),
+    ("sngrep", "sngrep -N -q", lambda exe, p: [exe, "-N", "-q", "-I", p]),
+)
+
+
+def peers_available(args):
+    """(key, label, exe, argv_fn) of the peers installed and asked for."""
+    found = []
+    for key, label, argv in PEERS:
+        if key == "tshark" and args.no_tshark:
+            continue
+        if key != "tshark" and (args.smoke or args.no_peers):
+            continue  # bench-smoke stays fast; CI does not install them
+        exe = shutil.which(key)
+        if exe:
+            found.append((key, label, exe, argv))
+    return found
+
+
 def offline(args, exes, files):
     rows = []
-    tshark = shutil.which("tshark")
+    peers = peers_available(args)
     pin = taskset(args.cpu)
-    ts_last = None  # (label, wall pps, cpu pps) of the largest size tshark ran on
+    last = {}  # key -> (label, wall pps, cpu pps) of the largest size the peer ran on
     for label, path, meta in files:
         n = meta["packets"]
         warm(path)
@@ -293,54 +354,74 @@ def offline(args, exes, files):
             "sam_cpu": min(r.user + r.sys for r, _ in sam_runs),
             "loop_wall": min(r.wall for r in loops), "loop_cpu": min(r.user + r.sys for r in loops),
             "rss_kib": max(r.maxrss_kib for r, _ in sam_runs), "reps": reps,
-            "ts_wall": None, "ts_cpu": None, "ts_from": None,
+            "peers": {},
         }
-        if tshark and not args.no_tshark and n <= SIZES[args.tshark_max]:
-            log(f"offline {label}: tshark -Y sip...")
-            ts = run_measured(pin + [tshark, "-r", path, "-Y", "sip"])
-            if ts.rc == 0:
-                row["ts_wall"], row["ts_cpu"] = ts.wall, ts.user + ts.sys
-                row["ts_rss_kib"] = ts.maxrss_kib
-                ts_last = (label, n / ts.wall, n / (ts.user + ts.sys))
-        elif ts_last:
-            # not run at this size: tshark's packets/s at the largest measured
-            # size is assumed to hold (extrapolated, labelled so)
-            row["ts_from"] = ts_last[0]
-            row["ts_wall"], row["ts_cpu"] = n / ts_last[1], n / ts_last[2]
+        for key, plabel, exe, argv in peers:
+            if n <= SIZES[args.tshark_max]:
+                log(f"offline {label}: {plabel}...")
+                pr = run_measured(pin + argv(exe, path))
+                if pr.rc == 0:
+                    row["peers"][key] = {"wall": pr.wall, "cpu": pr.user + pr.sys, "from": None}
+                    last[key] = (label, n / pr.wall, n / max(pr.user + pr.sys, 1e-9))
+                else:
+                    log(f"warning: {plabel} exited {pr.rc}: {pr.stderr.decode(errors='replace')[-300:]}")
+            elif key in last:
+                # not run at this size: the peer's packets/s at the largest
+                # measured size is assumed to hold (extrapolated, labelled so)
+                row["peers"][key] = {"wall": n / last[key][1], "cpu": n / last[key][2],
+                                     "from": last[key][0]}
         rows.append(row)
-    return rows
+    return rows, peers
 
 
-def rates(r, basis):
-    """packets/s of sipauthmon, the loop and tshark on a basis: wall or cpu."""
+def rates(r, basis, peer="tshark"):
+    """packets/s of sipauthmon, the loop and a peer on a basis: wall or cpu."""
     n = r["packets"]
     sam = n / max(r["sam_" + basis], 1e-9)
     loop = n / max(r["loop_" + basis], 1e-9)
-    ts = n / max(r["ts_" + basis], 1e-9) if r["ts_" + basis] else None
-    return sam, loop, ts
+    p = r["peers"].get(peer)
+    return sam, loop, (n / max(p[basis], 1e-9) if p else None)
 
 
-def print_offline(rows, pinned):
+def print_offline(rows, pinned, peers):
     out("== Offline throughput: sipauthmon -r FILE -o json --stats > /dev/null"
         + (f", every tool pinned to CPU {pinned}" if pinned is not None else ""))
+    keys = [p[0] for p in peers]
     for basis, title in (("wall", "wall-clock time of the whole process (the target's basis)"),
                          ("cpu", "CPU time (user+sys) of the process: less sensitive to a busy machine")):
         out(f"-- per second of {title}")
         out(f"{'size':>6} {'packets':>9} {'SIP msgs':>9} {'diag':>5} | {'sipauthmon':>12} {'SIP msg/s':>10}"
-            f" | {'pcap loop':>12} {'vs loop':>7} | {'tshark -Y sip':>14} {'x tshark':>9}")
+            f" | {'pcap loop':>12} {'vs loop':>7} |" + "".join(f" {'x ' + k:>10}" for k in keys))
         for r in rows:
-            sam, loop, ts = rates(r, basis)
+            sam, loop, _ = rates(r, basis)
             mps = r["sip_messages"] / max(r["sam_" + basis], 1e-9)
-            star = "*" if r["ts_from"] else ""
-            tcol = f"{human(ts)} pps{star}" if ts else "-"
-            xcol = f"{sam / ts:.1f}{star}" if ts else "-"
+            cols = ""
+            for k in keys:
+                p = r["peers"].get(k)
+                star = "*" if p and p["from"] else ""
+                x = f"{sam * p[basis] / r['packets']:.1f}{star}" if p else "-"
+                cols += f" {x:>10}"
             out(f"{r['label']:>6} {r['packets']:>9} {r['sip_messages']:>9} {r['diagnoses']:>5} | "
                 f"{human(sam) + ' pps':>12} {human(mps):>10} | {human(loop) + ' pps':>12} "
-                f"{100 * sam / loop:>6.1f}% | {tcol:>14} {xcol:>9}")
-    ext = [r for r in rows if r["ts_from"]]
+                f"{100 * sam / loop:>6.1f}% |" + cols)
+    if peers:
+        out("-- peers on the same files, packets/s (wall-clock / CPU), sipauthmon's ratio is 'x PEER' above")
+        for key, plabel, _, _ in peers:
+            cells = []
+            for r in rows:
+                p = r["peers"].get(key)
+                if p:
+                    star = "*" if p["from"] else ""
+                    cells.append(f"{r['label']} {human(r['packets'] / p['wall'])}{star} / "
+                                 f"{human(r['packets'] / max(p['cpu'], 1e-9))}{star}")
+            out(f"  {plabel:<16} " + ("; ".join(cells) if cells else "did not run"))
+    ext = sorted({p["from"] for r in rows for p in r["peers"].values() if p["from"]})
     if ext:
-        out(f"  * tshark not run at this size: its packets/s at {ext[0]['ts_from']} is assumed to hold"
+        out(f"  * peer not run at this size: its packets/s at {ext[0]} is assumed to hold"
             " (extrapolated, not measured)")
+    missing = [k for k, _, _ in PEERS if k not in keys]
+    if missing:
+        out(f"  not run: {', '.join(missing)} (not installed, --no-peers/--no-tshark, or a smoke run)")
     out("  cpu% of sipauthmon (cpu/wall): " + ", ".join(
         f"{r['label']} {100 * r['sam_cpu'] / r['sam_wall']:.0f}%" for r in rows)
         + f"; best of {', '.join(str(r['reps']) for r in rows)} runs")
@@ -355,6 +436,59 @@ def print_offline(rows, pinned):
             f" {ref['label']} -> {b['label']}: {(b['rss_kib'] - ref['rss_kib']) / 1024:+.1f} MiB"
             f" ({100 * (b['rss_kib'] - ref['rss_kib']) / ref['rss_kib']:+.0f}%)")
     out()
+
+
+# --------------------------------------------------------------------------
+# Start-up on a small file: a one-shot run against tcpdump -r
+
+SMALL_CAPTURE = os.path.join(SRC, "tests", "golden", "captures", "mixed-sample.pcap")
+TARGET_STARTUP_X = 3.0
+TARGET_STARTUP_RSS_MIB = 16
+
+
+def median(vals):
+    v = sorted(vals)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def startup(args, exes):
+    """The 72-packet golden capture, runs interleaved so that load hits all alike."""
+    path = args.small or SMALL_CAPTURE
+    n = args.startup_runs or (5 if args.smoke else 20)
+    pin = taskset(args.cpu)
+    tools = [("sipauthmon", [exes["sipauthmon"], "-r", path, "-o", "json"], (0, 1))]
+    tcpdump = shutil.which("tcpdump")
+    if tcpdump:
+        tools.append(("tcpdump -r", [tcpdump, "-r", path], (0,)))
+        tools.append(("tcpdump -n -r", [tcpdump, "-n", "-r", path], (0,)))
+    res = {name: [] for name, _, _ in tools}
+    log(f"start-up: {len(tools)} commands x{n} on {os.path.basename(path)}...")
+    for _ in range(n):
+        for name, argv, ok in tools:
+            r = run_measured(pin + argv)
+            if r.rc not in ok:
+                raise SystemExit(f"start-up: {' '.join(argv)} exited {r.rc}")
+            res[name].append((r.wall, r.user + r.sys, r.maxrss_kib))
+    out(f"== Start-up on a small file: {os.path.relpath(path, SRC)} (one-shot -r, stdout to /dev/null),"
+        f" {n} runs each, interleaved" + (f", pinned to CPU {args.cpu}" if args.cpu is not None else ""))
+    out(f"{'command':>15} | {'median wall':>11} {'min wall':>9} | {'median cpu':>10} {'min cpu':>8}"
+        f" | {'peak RSS':>9}")
+    fig = {}
+    for name, _, _ in tools:
+        w = [x[0] for x in res[name]]
+        c = [x[1] for x in res[name]]
+        rss = max(x[2] for x in res[name]) / 1024
+        fig[name] = {"wall": median(w), "cpu": median(c), "rss": rss}
+        out(f"{name:>15} | {median(w) * 1e3:8.1f} ms {min(w) * 1e3:6.1f} ms | {median(c) * 1e3:7.1f} ms"
+            f" {min(c) * 1e3:5.1f} ms | {rss:5.1f} MiB")
+    if "tcpdump -r" in fig:
+        s, t = fig["sipauthmon"], fig["tcpdump -r"]
+        out(f"  sipauthmon / tcpdump -r: median wall {s['wall'] / t['wall']:.2f}x,"
+            f" median cpu {s['cpu'] / max(t['cpu'], 1e-9):.2f}x (tcpdump -r resolves addresses, -n does not)")
+    else:
+        out("  tcpdump not installed: no comparison")
+    out()
+    return fig
 
 
 # --------------------------------------------------------------------------
@@ -737,8 +871,8 @@ def verdict(ok):
     return "met" if ok else "NOT met"
 
 
-def summary(rows, livres):
-    out("== Targets of issue 6 (this run; 'wall' is the target's basis, 'cpu' discounts a busy machine)")
+def summary(rows, livres, startres):
+    out("== Targets of issues 6 and 18 (this run; 'wall' is the target's basis, 'cpu' discounts a busy machine)")
     big = rows[-1]
     r1 = next((r for r in rows if r["packets"] >= 1_000_000), big)
     (sw, lw, tw), (sc, lc, tc) = rates(r1, "wall"), rates(r1, "cpu")
@@ -747,7 +881,8 @@ def summary(rows, livres):
     out(f"  offline >= {TARGET_VS_PCAP:.0%} of the libpcap loop: wall {sw / lw:.1%}, cpu {sc / lc:.1%}"
         f" -> {verdict(sw / lw >= TARGET_VS_PCAP)}")
     if tw:
-        tag = f" (tshark extrapolated from {r1['ts_from']})" if r1["ts_from"] else ""
+        fr = r1["peers"]["tshark"]["from"]
+        tag = f" (tshark extrapolated from {fr})" if fr else ""
         out(f"  offline >= {TARGET_VS_TSHARK:.0f}x tshark: wall {sw / tw:.1f}x, cpu {sc / tc:.1f}x{tag}"
             f" -> {verdict(sw / tw >= TARGET_VS_TSHARK)}")
     rss = big["rss_kib"] / 1024
@@ -757,6 +892,15 @@ def summary(rows, livres):
         g = (big["rss_kib"] - ref["rss_kib"]) / ref["rss_kib"]
         out(f"  RSS flat {ref['label']} -> {big['label']}: {g:+.0%} -> {verdict(abs(g) <= 0.10)}"
             " (flat taken as within 10%)")
+    if startres and "tcpdump -r" in startres:
+        s, t = startres["sipauthmon"], startres["tcpdump -r"]
+        xw, xc = s["wall"] / t["wall"], s["cpu"] / max(t["cpu"], 1e-9)
+        out(f"  small file within {TARGET_STARTUP_X:.0f}x of tcpdump -r: median wall {xw:.2f}x,"
+            f" cpu {xc:.2f}x -> {verdict(xw <= TARGET_STARTUP_X)}")
+    if startres:
+        rss = startres["sipauthmon"]["rss"]
+        out(f"  small file peak RSS <= {TARGET_STARTUP_RSS_MIB} MiB: {rss:.1f} MiB"
+            f" -> {verdict(rss <= TARGET_STARTUP_RSS_MIB)}")
     if livres:
         top = livres["topspeed"]
         ok = top["clean"] and top["send_pps"] >= TARGET_LIVE_PPS
@@ -776,13 +920,20 @@ def main(argv):
     ap.add_argument("--sizes", default="10k,100k,1M,2M")
     ap.add_argument("--sipauthmon", help="use this executable (no build)")
     ap.add_argument("--pcap-loop", help="use this pcap_loop executable (no build)")
+    ap.add_argument("--rusage-exec", help="bench/rusage_exec (default: next to pcap_loop)")
     ap.add_argument("--build-dir", default=os.path.join(SRC, "build-bench"))
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="workload cache (bench/out)")
     ap.add_argument("--repeat", type=int, default=0, help="offline runs per size (best is kept)")
     ap.add_argument("--cpu", type=int, default=-2,
                     help="CPU to pin offline runs to (default: the last one allowed; -1: no pinning)")
-    ap.add_argument("--tshark-max", default="100k", choices=list(SIZES))
+    ap.add_argument("--tshark-max", default="100k", choices=list(SIZES),
+                    help="largest size tshark, sipgrep and sngrep run on (larger: extrapolated)")
     ap.add_argument("--no-tshark", action="store_true")
+    ap.add_argument("--no-peers", action="store_true", help="no sipgrep and sngrep")
+    ap.add_argument("--no-startup", action="store_true", help="no small-file start-up figures")
+    ap.add_argument("--small", help="capture for the start-up figures (default: the 72-packet"
+                    " tests/golden/captures/mixed-sample.pcap)")
+    ap.add_argument("--startup-runs", type=int, default=0, help="runs per command (20; smoke 5)")
     ap.add_argument("--no-live", action="store_true")
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--live-size", default="1M", choices=list(SIZES))
@@ -793,6 +944,10 @@ def main(argv):
     ap.add_argument("--latency-only", action="store_true", help="only the live latency part")
     ap.add_argument("--profile", action="store_true", help="also run perf and callgrind on 100k")
     args = ap.parse_args(argv[1:])
+    # meson test sets MALLOC_PERTURB_: glibc would then fill every block it
+    # hands out, touching memory a normal run never touches (bench-smoke's
+    # start-up figures doubled). Figures are taken without it.
+    os.environ.pop("MALLOC_PERTURB_", None)
     allowed = sorted(os.sched_getaffinity(0))
     if args.cpu == -2:
         args.cpu = allowed[-1]
@@ -805,11 +960,17 @@ def main(argv):
             ap.error(f"unknown size {s} (one of {', '.join(SIZES)})")
     os.makedirs(args.out, exist_ok=True)
 
+    global RUSAGE_EXEC
     if args.sipauthmon and args.pcap_loop:
         exes = {"sipauthmon": os.path.abspath(args.sipauthmon), "pcap_loop": os.path.abspath(args.pcap_loop)}
         bt = "given executables"
     else:
         exes, bt = build(args.build_dir)
+    ru = args.rusage_exec or os.path.join(os.path.dirname(exes["pcap_loop"]), "rusage_exec")
+    if os.access(ru, os.X_OK):
+        RUSAGE_EXEC = ru
+    else:
+        log(f"warning: {ru} not built: peak RSS figures include the Python runner's own")
     ver = subprocess.run([exes["sipauthmon"], "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
 
     files = [(s, *workload(args.out, f"mix-{s}", SIZES[s])) for s in sizes]
@@ -820,8 +981,9 @@ def main(argv):
         f" packets: auth {m0['share'].get('auth', 0):.0%}, other SIP {m0['share'].get('other', 0):.0%},"
         f" RTP {m0['share'].get('rtp', 0):.0%}")
     out()
-    rows = offline(args, exes, files)
-    print_offline(rows, args.cpu)
+    rows, peers = offline(args, exes, files)
+    print_offline(rows, args.cpu, peers)
+    startres = None if args.no_startup or args.latency_only else startup(args, exes)
 
     livres = None
     if args.profile:
@@ -845,7 +1007,7 @@ def main(argv):
     if args.smoke:
         out("(smoke run: a 10k file is dominated by start-up costs; no target is judged)")
     else:
-        summary(rows, livres)
+        summary(rows, livres, startres)
     out(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "capture_file.h"
 #include "error.h"
 #include "escape.h"
 #include "../parser/decode.h"
@@ -36,6 +37,7 @@ struct Capture {
         atomic_bool broken; /* lock-free: safe in a signal handler and across threads */
         char *source;
         char *filter;
+        CaptureFile *file; /* -r: the stream's state, owned by pcap's FILE */
         char warning[PCAP_ERRBUF_SIZE + 128];
         char error[PCAP_ERRBUF_SIZE + 512];
 };
@@ -185,20 +187,25 @@ int capture_open_file(Capture **out, const char *path, const char *filter, char 
         if (!c)
                 return -ENOMEM;
 
-        /* Our own FILE so that the descriptor is O_CLOEXEC ("e"). */
-        f = is_stdin ? stdin : fopen(path, "rbe");
-        if (!f)
-                return error_set(err, n, -errno, "%s: %s", name, strerror(errno));
+        /* Our own stream: O_CLOEXEC, the format told by its magic, gzip and zstd read. */
+        r = capture_file_open(&f, path, name, &c->file, err, n);
+        if (r < 0)
+                return r;
         /* stdio's default buffer is one page: a read() per few packets. A
          * larger one cuts the system calls of a big file ~250-fold (the
          * buffer is stdio's own; failure just keeps the default). */
         (void)setvbuf(f, NULL, _IOFBF, CAPTURE_FILE_BUFFER);
         c->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
         if (!c->pcap) {
-                if (!is_stdin)
-                        fclose(f);
-                return error_set(err, n, -EINVAL, "%s: %s", name,
-                                 ebuf[0] ? ebuf : "cannot read capture file");
+                /* The decompressor's word first: better than stdio's EIO. */
+                if (capture_file_error(c->file)[0])
+                        error_set(err, n, -EINVAL, "%s", capture_file_error(c->file));
+                else
+                        error_set(err, n, -EINVAL, "%s: %s", name,
+                                  ebuf[0] ? ebuf : "cannot read capture file");
+                c->file = NULL;
+                fclose(f); /* frees the stream's state; stdin's descriptor stays open */
+                return -EINVAL;
         }
         c->linktype = pcap_datalink(c->pcap);
         if (!decode_linktype_supported(c->linktype))
@@ -256,24 +263,12 @@ static bool parse_port(const char **p, unsigned *out)
         return true;
 }
 
-/*
- * "5060,5080,5100-5110" -> "((udp or tcp) and (port 5060 or port 5080 or
- * portrange 5100-5110))" + the fragment clauses of CAPTURE_DEFAULT_FILTER.
- */
-int capture_default_filter(const char *sip_ports, char *buf, size_t n)
+/* "5060,5080,5100-5110" -> "port 5060 or port 5080 or portrange 5100-5110" at buf + *k. */
+static int port_clause(const char *ports, char *buf, size_t n, size_t *k)
 {
-        const char *p = sip_ports;
-        size_t k = 0;
+        const char *p = ports;
         int w;
 
-        if (!sip_ports) {
-                w = snprintf(buf, n, "%s", CAPTURE_DEFAULT_FILTER);
-                return w < 0 || (size_t)w >= n ? -ENOBUFS : 0;
-        }
-        w = snprintf(buf, n, "((udp or tcp) and (");
-        if (w < 0 || (size_t)w >= n)
-                return -ENOBUFS;
-        k = (size_t)w;
         for (bool first = true;; first = false) {
                 unsigned lo, hi;
 
@@ -286,17 +281,45 @@ int capture_default_filter(const char *sip_ports, char *buf, size_t n)
                                 return -EINVAL;
                 }
                 if (hi == lo)
-                        w = snprintf(buf + k, n - k, "%sport %u", first ? "" : " or ", lo);
+                        w = snprintf(buf + *k, n - *k, "%sport %u", first ? "" : " or ", lo);
                 else
-                        w = snprintf(buf + k, n - k, "%sportrange %u-%u", first ? "" : " or ", lo,
+                        w = snprintf(buf + *k, n - *k, "%sportrange %u-%u", first ? "" : " or ", lo,
                                      hi);
+                if (w < 0 || (size_t)w >= n - *k)
+                        return -ENOBUFS;
+                *k += (size_t)w;
+                if (*p == '\0')
+                        return 0;
+                if (*p++ != ',')
+                        return -EINVAL;
+        }
+}
+
+/*
+ * "5060,5100-5110" and "8088" -> "((udp or tcp) and (port 5060 or portrange
+ * 5100-5110)) or (tcp and (port 8088))" + the fragment clauses of
+ * CAPTURE_DEFAULT_FILTER. NULL for either: the default's ports.
+ */
+int capture_default_filter(const char *sip_ports, const char *ws_ports, char *buf, size_t n)
+{
+        size_t k = 0;
+        int w, r;
+
+        w = snprintf(buf, n, "((udp or tcp) and (");
+        if (w < 0 || (size_t)w >= n)
+                return -ENOBUFS;
+        k = (size_t)w;
+        r = port_clause(sip_ports ? sip_ports : "5060,5080,5061", buf, n, &k);
+        if (r < 0)
+                return r;
+        if (!ws_ports || *ws_ports) {
+                w = snprintf(buf + k, n - k, ")) or (tcp and (");
                 if (w < 0 || (size_t)w >= n - k)
                         return -ENOBUFS;
                 k += (size_t)w;
-                if (*p == '\0')
-                        break;
-                if (*p++ != ',')
-                        return -EINVAL;
+                r = port_clause(ws_ports ? ws_ports : "80,8080,8088,5066", buf, n, &k);
+                if (r < 0)
+                        return r;
         }
         w = snprintf(buf + k, n - k, "))%s", CAPTURE_FRAGMENT_CLAUSES);
         if (w < 0 || (size_t)w >= n - k)
@@ -313,16 +336,18 @@ int capture_open_live(Capture **out, const char *iface, const char *filter, char
                          n);
 }
 
-int capture_open_live_ports(Capture **out, const char *iface, const char *sip_ports, char *err,
-                            size_t n)
+int capture_open_live_ports(Capture **out, const char *iface, const char *sip_ports,
+                            const char *ws_ports, char *err, size_t n)
 {
-        char filter[CAPTURE_FILTER_MAX], e[128];
+        char filter[CAPTURE_FILTER_MAX], e[128], e2[128];
         int r;
 
-        r = capture_default_filter(sip_ports, filter, sizeof(filter));
+        r = capture_default_filter(sip_ports, ws_ports, filter, sizeof(filter));
         if (r < 0) {
                 escape_text(sip_ports ? sip_ports : "", e, sizeof(e));
-                return error_set(err, n, r, "invalid SIP port list '%s'", e);
+                escape_text(ws_ports ? ws_ports : "", e2, sizeof(e2));
+                return error_set(err, n, r,
+                                 "invalid SIP port list '%s' or WebSocket port list '%s'", e, e2);
         }
         return open_live(out, iface, filter, true, err, n);
 }
@@ -343,6 +368,11 @@ static int activate(Capture *c, const char *name, char *err, size_t n)
                         : r == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV
                                                          : -EIO;
 
+                if (r == PCAP_ERROR_NO_SUCH_DEVICE)
+                        return error_set(err, n, e,
+                                         "%s: no such network interface ('ip link' lists them; "
+                                         "-i any captures on all)",
+                                         name);
                 if (r == PCAP_ERROR && detail && *detail)
                         return error_set(err, n, e, "%s: %s%s", name, detail, hint);
                 if (detail && *detail)
@@ -376,11 +406,14 @@ static int open_live(Capture **out, const char *iface, const char *filter, bool 
         if (!c->pcap)
                 return error_set(err, n, -ENODEV, "%s: %s", name,
                                  ebuf[0] ? ebuf : "cannot open interface");
-        /* SIP over UDP can be up to 64 KiB; the kernel buffer absorbs bursts. */
+        /* SIP over UDP can be up to 64 KiB; the kernel buffer absorbs bursts.
+         * Not immediate mode: libpcap then uses TPACKET_V3, packets packed
+         * into blocks, handed over when full or after CAPTURE_BLOCK_MS
+         * (capture.h). */
         pcap_set_snaplen(c->pcap, CAPTURE_SNAPLEN);
-        pcap_set_immediate_mode(c->pcap, 1);
+        pcap_set_immediate_mode(c->pcap, 0);
         pcap_set_buffer_size(c->pcap, CAPTURE_BUFFER_SIZE);
-        pcap_set_timeout(c->pcap, 100);
+        pcap_set_timeout(c->pcap, CAPTURE_BLOCK_MS);
         pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_MICRO);
         /* A mirror port delivers frames addressed to others: promiscuous mode
          * is needed there; the "any" pseudo-device cannot do it. */
@@ -433,6 +466,9 @@ int capture_next(Capture *c, CapturePacket *pkt, int timeout_ms)
                 if (r == PCAP_ERROR_BREAK)
                         return CAPTURE_END;
                 if (r < 0) {
+                        if (c->file && capture_file_error(c->file)[0])
+                                return error_set(c->error, sizeof(c->error), -EIO, "%s",
+                                                 capture_file_error(c->file));
                         escape_text(strcmp(c->source, "-") == 0 ? "stdin" : c->source, name,
                                     sizeof(name));
                         return error_set(c->error, sizeof(c->error), -EIO, "%s: %s", name,
@@ -518,6 +554,16 @@ const char *capture_filter(const Capture *c)
 const char *capture_warning(const Capture *c)
 {
         return c->warning[0] ? c->warning : NULL;
+}
+
+uint64_t capture_bytes_read(const Capture *c)
+{
+        return capture_file_consumed(c->file);
+}
+
+uint64_t capture_bytes_total(const Capture *c)
+{
+        return capture_file_size(c->file);
 }
 
 const char *capture_error(const Capture *c)

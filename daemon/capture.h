@@ -21,11 +21,15 @@ typedef struct Capture Capture;
 
 #define CAPTURE_SNAPLEN 262144
 /* The kernel's packet ring. In immediate mode libpcap uses TPACKET_V2, one
- * MTU-sized frame per packet: 64 MiB holds ~30k packets, ~150 ms at 200k
- * packets/s, enough to ride out the capture thread losing its CPU for a
- * while (bench/README.md: with 16 MiB the first losses came at ~110-156k
- * packets/s, with 64 MiB at ~220k). */
+ * fixed frame per packet, and on an interface with offloads (veth, most
+ * NICs) a frame is sized for 64 KiB: 64 MiB held only ~512 packets, lost
+ * whenever the capture thread waited a few ms for a CPU. TPACKET_V3 (not
+ * immediate mode) packs packets into 256 KiB blocks by their real size:
+ * 64 MiB hold ~100k SIP packets (bench/README.md "Live capture and more
+ * cores"). A block that is not full is handed over after CAPTURE_BLOCK_MS,
+ * which bounds the latency this adds at low rates. */
 #define CAPTURE_BUFFER_SIZE (64 * 1024 * 1024)
+#define CAPTURE_BLOCK_MS    5
 
 /*
  * Used for live capture when -f is not given: SIP ports, plus IP fragments so
@@ -35,7 +39,8 @@ typedef struct Capture Capture;
  */
 #define CAPTURE_FRAGMENT_CLAUSES " or (ip and ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44)"
 #define CAPTURE_DEFAULT_FILTER                                                                     \
-        "((udp or tcp) and (port 5060 or port 5080 or port 5061))" CAPTURE_FRAGMENT_CLAUSES
+        "((udp or tcp) and (port 5060 or port 5080 or port 5061))"                                 \
+        " or (tcp and (port 80 or port 8080 or port 8088 or port 5066))" CAPTURE_FRAGMENT_CLAUSES
 
 typedef struct {
         int64_t ts_us;       /* capture time, µs since the epoch */
@@ -71,20 +76,22 @@ int capture_open_file(Capture **out, const char *path, const char *filter, char 
 int capture_open_live(Capture **out, const char *iface, const char *filter, char *err, size_t n);
 
 /*
- * Open a live capture with the default filter built for sip_ports (the
- * normalised list options_parse_ports() makes, "5060,5080,5100-5110"; NULL =
- * the ports of CAPTURE_DEFAULT_FILTER), with the fragment and VLAN clauses.
+ * Open a live capture with the default filter built for sip_ports (UDP and
+ * TCP) and ws_ports (TCP: SIP over WebSocket), each the normalised list
+ * options_parse_ports() makes, "5060,5080,5100-5110"; NULL = the ports of
+ * CAPTURE_DEFAULT_FILTER; ws_ports "" = no WebSocket clause), with the
+ * fragment and VLAN clauses.
  */
-int capture_open_live_ports(Capture **out, const char *iface, const char *sip_ports, char *err,
-                            size_t n);
+int capture_open_live_ports(Capture **out, const char *iface, const char *sip_ports,
+                            const char *ws_ports, char *err, size_t n);
 
 /*
- * The default filter for sip_ports into buf: CAPTURE_DEFAULT_FILTER with
- * its port clause replaced. -EINVAL for a malformed list, -ENOBUFS when buf
- * is too small (CAPTURE_FILTER_MAX always suffices for a list options accepts).
+ * The default filter for sip_ports and ws_ports into buf: CAPTURE_DEFAULT_FILTER
+ * with its port clauses replaced. -EINVAL for a malformed list, -ENOBUFS when
+ * buf is too small (CAPTURE_FILTER_MAX always suffices for lists options accepts).
  */
-#define CAPTURE_FILTER_MAX 4096
-int capture_default_filter(const char *sip_ports, char *buf, size_t n);
+#define CAPTURE_FILTER_MAX 8192
+int capture_default_filter(const char *sip_ports, const char *ws_ports, char *buf, size_t n);
 
 Capture *capture_close(Capture *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Capture *, capture_close);
@@ -107,6 +114,10 @@ bool capture_is_live(const Capture *c);
 const char *capture_filter(const Capture *c);  /* the filter in effect, NULL = none */
 const char *capture_warning(const Capture *c); /* activation warning, NULL = none */
 const char *capture_error(const Capture *c);   /* message of the last failure */
+/* A file: bytes taken from it so far (compressed ones for a compressed file),
+ * and its size (0 when unknown: stdin, a pipe). 0 for a live capture. */
+uint64_t capture_bytes_read(const Capture *c);
+uint64_t capture_bytes_total(const Capture *c);
 
 /* "EN10MB (Ethernet)" for a link type; buf >= 64. */
 const char *capture_linktype_describe(int linktype, char *buf, size_t n);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The configuration file (sipauthmon.conf(5)), read with libinih: "key =
- * value" lines, optionally under [sipauthmon], then the drop-ins FILE.d/\*.conf.
+ * value" lines, optionally under [sipauthmon], with a trailing "# comment"
+ * allowed (strip_comment()), then the drop-ins FILE.d/\*.conf.
  * The command line was parsed first and remembers which settings it made;
  * the file fills in only what it left alone, but every line is still
  * validated, so that a broken file is reported even when the command line
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "credentials_file.h"
 #include "error.h"
 #include "macro.h"
 #include "options_internal.h"
@@ -162,14 +165,114 @@ static int cfg_bool(ConfigCtx *c, const char *name, unsigned which, const char *
                 return cfg_result(c, error_set(c->err, sizeof(c->err), -EINVAL,
                                                "%s: invalid value '%s' (expected yes or no)", name,
                                                options_esc(value, e, sizeof(e))));
-        if (!(c->cli_set & which))
+        if (c->cli_set & which)
+                return 1;
+        if (which != SET_VERBOSITY) {
                 *(which == SET_STATS ? &c->o->stats : &c->o->hep_in_capture) = b;
+                return 1;
+        }
+        /* verbose and quiet are one setting (-v, -q): the later key wins. */
+        if (name[0] == 'v') {
+                c->o->verbose = b ? 1 : 0;
+                c->o->quiet = c->o->quiet && !b;
+        } else {
+                c->o->quiet = b;
+                c->o->verbose = b ? 0 : c->o->verbose;
+        }
         return 1;
 }
 
-static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+/*
+ * A trailing comment: '#' or ';' at the start of the value or after a blank
+ * begins one, and the blanks before it go too. inih removes "  ;" comments
+ * itself only when built with INI_ALLOW_INLINE_COMMENTS (Debian's is, with
+ * ';' alone as INI_INLINE_COMMENT_PREFIXES); doing it here makes the file
+ * mean the same with any build. A value may hold '#' or ';' ("a#b"), but
+ * not after a blank: no key takes such a value but hep_auth_key, which
+ * then has to do without.
+ */
+static void strip_comment(char *v)
+{
+        size_t len;
+
+        for (char *p = v; *p; p++)
+                if ((*p == '#' || *p == ';') && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+                        *p = '\0';
+                        break;
+                }
+        len = strlen(v);
+        while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+                v[--len] = '\0';
+}
+
+/* hep_listen, and where it was set: a later check across keys names that line. */
+static int cfg_hep_listen(ConfigCtx *c, const char *name, const char *value, bool apply)
+{
+        char e[256];
+        int r;
+
+        r = options_set_string(c->o, SET_HEP_LISTEN, name, value, apply, c->err, sizeof(c->err));
+        if (r < 0 || !apply)
+                return cfg_result(c, r);
+        free(c->o->hep_listen_at);
+        if (asprintf(&c->o->hep_listen_at, "%s:%u", options_esc(c->path, e, sizeof(e)), c->lineno) <
+            0) {
+                c->o->hep_listen_at = NULL; /* undefined after a failure */
+                return cfg_result(c, error_set(c->err, sizeof(c->err), -ENOMEM, "out of memory"));
+        }
+        return 1;
+}
+
+/* ladder = yes | no | auto (the default: text output on a terminal). */
+static int cfg_ladder(ConfigCtx *c, const char *name, const char *value, bool apply)
+{
+        char e[96];
+        bool b;
+
+        if (strcasecmp(value, "auto") == 0) {
+                if (apply)
+                        c->o->ladder = -1;
+                return 1;
+        }
+        if (!parse_bool(value, &b))
+                return cfg_result(c, error_set(c->err, sizeof(c->err), -EINVAL,
+                                               "%s: invalid value '%s' (expected yes, no or auto)",
+                                               name, options_esc(value, e, sizeof(e))));
+        if (apply)
+                c->o->ladder = b;
+        return 1;
+}
+
+/* An unknown key: what is allowed, and the nearest key when one is close. */
+static int cfg_unknown_key(ConfigCtx *c, const char *name)
+{
+        const char *near = options_key_suggest(name);
+        char e[96];
+
+        if (near)
+                return cfg_result(c, error_set(c->err, sizeof(c->err), -EINVAL,
+                                               "unknown key '%s' (did you mean '%s'? the keys are "
+                                               "listed in sipauthmon.conf(5))",
+                                               options_esc(name, e, sizeof(e)), near));
+        return cfg_result(c, error_set(c->err, sizeof(c->err), -EINVAL,
+                                       "unknown key '%s' (the keys are listed in "
+                                       "sipauthmon.conf(5))",
+                                       options_esc(name, e, sizeof(e))));
+}
+
+/* The handler's copy of a value, which may be a secret (hep_auth_key): wiped. */
+static void value_wipe(char **v)
+{
+        if (*v) {
+                explicit_bzero(*v, strlen(*v));
+                free(*v);
+        }
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *raw)
 {
         ConfigCtx *c = user;
+        _cleanup_(value_wipe) char *value = NULL;
         unsigned which;
         bool apply;
         char e[96];
@@ -178,8 +281,13 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
                 return 0;
         if (section[0] != '\0' && strcmp(section, "sipauthmon") != 0)
                 return cfg_result(c, error_set(c->err, sizeof(c->err), -EINVAL,
-                                               "unknown section '[%s]'",
+                                               "unknown section '[%s]' (the only section is "
+                                               "[sipauthmon], which may be left out)",
                                                options_esc(section, e, sizeof(e))));
+        value = strdup(raw);
+        if (!value)
+                return cfg_result(c, error_set(c->err, sizeof(c->err), -ENOMEM, "out of memory"));
+        strip_comment(value);
 
         which = options_key_setting(name);
         apply = !(c->cli_set & which);
@@ -193,7 +301,9 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
                 return cfg_path(c, name, which, value);
         case SET_STATS:
         case SET_HEP_IN_CAPTURE:
+        case SET_VERBOSITY:
                 return cfg_bool(c, name, which, value);
+        case SET_PARSER:
         case SET_THRESHOLD:
         case SET_WINDOW:
         case SET_DURATION:
@@ -202,6 +312,10 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
         case SET_HEP_ID:
                 return cfg_result(
                     c, options_set_value(c->o, which, name, value, apply, c->err, sizeof(c->err)));
+        case SET_HEP_LISTEN:
+                return cfg_hep_listen(c, name, value, apply);
+        case SET_LADDER:
+                return cfg_ladder(c, name, value, apply);
         default:
                 return cfg_result(
                     c, options_set_string(c->o, which, name, value, apply, c->err, sizeof(c->err)));
@@ -213,8 +327,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
                                                          !(c->cli_tune & (1u << t)), c->err,
                                                          sizeof(c->err)));
         }
-        return cfg_result(c, error_set(c->err, sizeof(c->err), -EINVAL, "unknown key '%s'",
-                                       options_esc(name, e, sizeof(e))));
+        return cfg_unknown_key(c, name);
 }
 
 static int load_one(Options *o, unsigned cli_set, unsigned cli_tune, const char *path,
@@ -316,4 +429,22 @@ int config_file_load(Options *o, unsigned cli_set, unsigned cli_tune, const char
         }
         free(list);
         return r;
+}
+
+int config_file_check(const Options *o, const char *default_config, char *err, size_t n)
+{
+        _cleanup_(credstore_freep) CredStore *store = NULL;
+        char e[256];
+        int r;
+
+        if (o->credentials) {
+                r = credentials_file_load(o->credentials, &store, err, n);
+                if (r < 0)
+                        return r;
+        }
+        /* An absent default file is no error (the built-in defaults apply), but say so. */
+        if (!o->config && default_config && access(default_config, F_OK) < 0 && errno == ENOENT)
+                return error_set(err, n, 1, "%s: no such file; the built-in defaults apply",
+                                 options_esc(default_config, e, sizeof(e)));
+        return 0;
 }

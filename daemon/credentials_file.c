@@ -44,6 +44,22 @@ static int read_all(int fd, char *buf, size_t max, size_t *n)
         return 0;
 }
 
+/*
+ * credstore_parse()'s "line N: what" as "FILE:N: what", the form of every
+ * configuration error (sipauthmon --check-config), so that an editor can
+ * jump to it; any other message as "FILE: what".
+ */
+static void report_parse_error(char *err, size_t errlen, int r, const char *name, const char *perr)
+{
+        unsigned line = 0;
+        int off = 0;
+
+        if (sscanf(perr, "line %u: %n", &line, &off) == 1 && off > 0 && line > 0)
+                error_set(err, errlen, r, "%s:%u: %s", name, line, perr + off);
+        else
+                error_set(err, errlen, r, "%s: %s", name, perr);
+}
+
 int credentials_file_load(const char *path, CredStore **out, char *err, size_t errlen)
 {
         char name[256];
@@ -102,7 +118,7 @@ int credentials_file_load(const char *path, CredStore **out, char *err, size_t e
         }
         r = credstore_parse(buf, n, &store, perr, sizeof perr);
         if (r < 0) {
-                error_set(err, errlen, r, "%s: %s", name, perr);
+                report_parse_error(err, errlen, r, name, perr);
                 goto out;
         }
         *out = store;

@@ -16,8 +16,9 @@
 
 /*
  * Returns 0 and sets *out, or a negative errno with one line in err naming
- * the file (escaped) and, for a malformed line, its number; *out is then
- * untouched. The read buffer (out of core dumps) is wiped before return.
+ * the file (escaped) and, for a malformed line, its number, as
+ * "FILE:LINE: what" (sipauthmon --check-config); *out is then untouched.
+ * The read buffer (out of core dumps) is wiped before return.
  */
 int credentials_file_load(const char *path, CredStore **out, char *err, size_t errlen);
 

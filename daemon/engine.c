@@ -27,6 +27,8 @@ struct Engine {
         int sink_error;              /* first failure of the sink; output stops there */
         EngineOutputFailedFn output_failed;
         void *userdata;
+        EngineBeforeRecordFn before_record; /* -r: erase the progress line */
+        void *before_userdata;
 };
 
 int engine_new(Engine **out, const Options *o, char *err, size_t n)
@@ -98,6 +100,8 @@ static void on_diagnosis(const Diagnosis *d, void *userdata)
         e->diagnoses++;
         if (e->sink_error)
                 return;
+        if (e->before_record)
+                e->before_record(e->before_userdata);
         r = sink_emit(e->sink, d);
         if (r < 0) {
                 e->sink_error = r;
@@ -121,13 +125,24 @@ int engine_start(Engine *e, const Options *o, EngineOutputFailedFn fn, void *use
         tracker_config(o, e->creds, &pc.tracker);
         pc.tracker.hash_seed = hash_seed(pc.tracker.hash_seed);
         options_hep_config(o, &pc.hep);
+        /* Checked by the options already; the default list when unset. */
+        (void)websocket_ports_parse(o->ws_ports ? o->ws_ports : WEBSOCKET_DEFAULT_PORTS,
+                                    &pc.tcp.ws_ports);
         e->sink = sink_new(o->output, STDOUT_FILENO, color);
+        /* The ladder: text on a terminal unless told (--ladder, --no-ladder). */
+        sink_set_ladder(e->sink, o->ladder < 0 ? isatty(STDOUT_FILENO) : o->ladder > 0);
         e->pipeline = pipeline_new_config(&pc, on_diagnosis, e);
         if (o->metrics_file)
                 e->metrics = metrics_file_new(o->metrics_file);
         if (!e->sink || !e->pipeline || (o->metrics_file && !e->metrics))
                 return -ENOMEM;
         return 0;
+}
+
+void engine_set_before_record(Engine *e, EngineBeforeRecordFn fn, void *userdata)
+{
+        e->before_record = fn;
+        e->before_userdata = userdata;
 }
 
 Pipeline *engine_pipeline(Engine *e)

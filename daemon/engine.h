@@ -50,6 +50,11 @@ int engine_open_hep_send(Engine *e, const Options *o, char *err, size_t n);
  */
 int engine_start(Engine *e, const Options *o, EngineOutputFailedFn fn, void *userdata);
 
+/* fn (NULL: none) hears just before each record goes to the sink (offline.c:
+ * the progress line is erased first when the records share its terminal). */
+typedef void (*EngineBeforeRecordFn)(void *userdata);
+void engine_set_before_record(Engine *e, EngineBeforeRecordFn fn, void *userdata);
+
 Pipeline *engine_pipeline(Engine *e);
 /* The sink failed: the input may stop. */
 bool engine_output_failed(const Engine *e);

@@ -22,6 +22,23 @@
 
 #define CONFIG_FILE SYSCONFDIR "/sipauthmon/sipauthmon.conf"
 
+/* --check-config: OK on stdout and 0, or the error on stderr and 2; nothing captured. */
+static int check_config(const Options *o)
+{
+        char err[OPTIONS_ERR_MAX];
+        int r;
+
+        r = config_file_check(o, CONFIG_FILE, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "%s\n", err);
+                return EXIT_ERROR;
+        }
+        if (r > 0)
+                log_info("%s", err);
+        puts("OK");
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_ERROR;
+}
+
 int main(int argc, char **argv)
 {
         _cleanup_(options_done) Options o = {0};
@@ -37,7 +54,11 @@ int main(int argc, char **argv)
         options_init(&o);
         r = options_parse(&o, argc, argv, CONFIG_FILE, err, sizeof(err));
         if (r < 0) {
-                log_error("%s", err);
+                /* --check-config: "FILE:LINE: what", bare, as compilers print it. */
+                if (o.check_config)
+                        fprintf(stderr, "%s\n", err);
+                else
+                        log_error("%s", err);
                 return EXIT_ERROR;
         }
         if (o.help || o.version) {
@@ -48,6 +69,8 @@ int main(int argc, char **argv)
                 return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_ERROR;
         }
         log_set_verbosity(o.quiet ? 0 : 1 + o.verbose);
+        if (o.check_config)
+                return check_config(&o);
 
         if (o.input == INPUT_FILE)
                 return offline_run(&o);

@@ -179,6 +179,13 @@ void metrics_format(const StatsView *v, FILE *f)
                 sample(f, "sipauthmon_table_entries", "table", tables[i].name,
                        field(ps, tables[i].entries));
 
+        counter(f, "sipauthmon_websocket_messages_total",
+                "SIP messages taken out of WebSocket frames (RFC 7118).", ps->ws.messages);
+        counter(f, "sipauthmon_websocket_bad_frames_total",
+                "WebSocket frames that broke RFC 6455 (unmasked client frames, reserved bits, "
+                "bad control frames ...): counted, the connection resynchronised.",
+                ps->ws.bad_frames);
+
         family(f, "sipauthmon_hep_packets_total", "counter",
                "HEP packets received (listener, or in the capture with --hep-in-capture) and "
                "sent (--hep-send).");

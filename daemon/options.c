@@ -30,6 +30,7 @@ enum {
         OPT_WINDOW,
         OPT_STATS,
         OPT_SIP_PORTS,
+        OPT_WS_PORTS,
         OPT_HEP_LISTEN,
         OPT_USER,
         OPT_PARSER,
@@ -39,6 +40,9 @@ enum {
         OPT_METRICS_FILE,
         OPT_HEP_SEND,
         OPT_HEP_ID,
+        OPT_CHECK_CONFIG,
+        OPT_LADDER,
+        OPT_NO_LADDER,
         OPT_TUNE_BASE = 0x200, /* + Tunable */
 };
 
@@ -57,6 +61,7 @@ static const struct option long_options[] = {
     {"window", required_argument, NULL, OPT_WINDOW},
     {"stats", no_argument, NULL, OPT_STATS},
     {"sip-ports", required_argument, NULL, OPT_SIP_PORTS},
+    {"ws-ports", required_argument, NULL, OPT_WS_PORTS},
     {"hep-listen", required_argument, NULL, OPT_HEP_LISTEN},
     {"hep-auth-key", required_argument, NULL, OPT_HEP_AUTH_KEY},
     {"hep-allow", required_argument, NULL, OPT_HEP_ALLOW},
@@ -70,6 +75,9 @@ static const struct option long_options[] = {
     {"scan-threshold", required_argument, NULL, OPT_TUNE_BASE + TUNE_SCAN_THRESHOLD},
     {"max-records-per-minute", required_argument, NULL,
      OPT_TUNE_BASE + TUNE_MAX_RECORDS_PER_MINUTE},
+    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+    {"ladder", no_argument, NULL, OPT_LADDER},
+    {"no-ladder", no_argument, NULL, OPT_NO_LADDER},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -79,16 +87,21 @@ static const struct option long_options[] = {
 
 const char *options_usage(void)
 {
-        return "Usage: sipauthmon [-i IFACE | -r FILE] [options]\n"
+        return "Usage: sipauthmon [-i IFACE | -r FILE|DIR... | --hep-listen ADDR:PORT] [options]\n"
                "Diagnose why SIP digest authentication keeps failing.\n"
                "\n"
                "  -i, --interface IFACE   live capture (\"any\" allowed)\n"
-               "  -r, --read FILE         pcap or pcapng file, \"-\" for stdin; exits at end\n"
+               "  -r, --read FILE|DIR     pcap or pcapng file (also gzip, zstd), \"-\" for stdin;\n"
+               "                          repeatable, a directory means its captures; all read\n"
+               "                          as one stream in time order; exits at end\n"
                "      --duration SEC      with -i: stop after SEC seconds\n"
                "      --count N           stop after N packets\n"
                "  -f, --filter BPF        capture filter; the default also keeps IP fragments\n"
                "      --sip-ports LIST    ports of the default filter (default 5060,5061,5080;\n"
                "                          ranges allowed: 5060,5100-5110)\n"
+               "      --ws-ports LIST     TCP ports of SIP over WebSocket, in the default filter\n"
+               "                          and followed mid-connection (default 80,8080,8088,\n"
+               "                          5066; empty: none)\n"
                "      --hep-listen ADDR:PORT\n"
                "                          receive HEP copies on UDP and TCP (with -i or alone);\n"
                "                          not on loopback: needs --hep-auth-key or --hep-allow\n"
@@ -103,6 +116,9 @@ const char *options_usage(void)
                "      --hep-id N          capture agent id of those packets (default 2002)\n"
                "  -o, --output journal|text|json\n"
                "                          default: journal under systemd, text otherwise\n"
+               "      --ladder, --no-ladder\n"
+               "                          text: draw each failing exchange (default: on a\n"
+               "                          terminal)\n"
                "  -c, --config FILE       default " SYSCONFDIR "/sipauthmon/sipauthmon.conf\n"
                "      --credentials FILE  secrets used to verify responses (mode 0600)\n"
                "      --threshold N       refusals before a diagnosis (1-32, default 3)\n"
@@ -114,7 +130,7 @@ const char *options_usage(void)
                "      --max-records-per-minute N\n"
                "                          global cap, then one summary record (default 60,\n"
                "                          0 = no cap)\n"
-               "      --stats             counters on stderr at exit\n"
+               "      --stats             counters on stderr at exit (SIGUSR1: now, and go on)\n"
                "      --metrics-file PATH Prometheus text format, replaced every 15 s and at\n"
                "                          exit (node_exporter textfile collector: NAME.prom)\n"
                "      --parser fast|full  fast (default): SIP without credentials or\n"
@@ -123,6 +139,9 @@ const char *options_usage(void)
                "                          capture (default sipauthmon, else nobody)\n"
                "  -v, --verbose           debug detail on stderr\n"
                "  -q, --quiet             only errors on stderr\n"
+               "      --check-config      check the configuration file, its drop-ins and the\n"
+               "                          credentials file, print OK or FILE:LINE: errors,\n"
+               "                          exit 0 or 2; captures nothing\n"
                "  -h, --help              this text\n"
                "  -V, --version           version\n"
                "\n"
@@ -172,6 +191,7 @@ static const struct {
     {"output", SET_OUTPUT},
     {"hep_id", SET_HEP_ID},
     {"sip_ports", SET_SIP_PORTS},
+    {"ws_ports", SET_WS_PORTS},
     {"hep_listen", SET_HEP_LISTEN},
     {"hep_auth_key", SET_HEP_AUTH_KEY},
     {"hep_allow", SET_HEP_ALLOW},
@@ -180,6 +200,10 @@ static const struct {
     {"hep_send", SET_HEP_SEND},
     {"stats", SET_STATS},
     {"hep_in_capture", SET_HEP_IN_CAPTURE},
+    {"parser", SET_PARSER},
+    {"verbose", SET_VERBOSITY},
+    {"quiet", SET_VERBOSITY},
+    {"ladder", SET_LADDER},
 };
 
 unsigned options_key_setting(const char *key)
@@ -188,6 +212,51 @@ unsigned options_key_setting(const char *key)
                 if (strcmp(key, config_keys[i].key) == 0)
                         return config_keys[i].which;
         return 0;
+}
+
+/* Levenshtein distance of a and b, both shorter than 40 bytes (else 99). */
+static unsigned edit_distance(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        unsigned row[40];
+
+        if (la >= 40 || lb >= 40)
+                return 99;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = (unsigned)j;
+        for (size_t i = 1; i <= la; i++) {
+                unsigned diag = row[0];
+
+                row[0] = (unsigned)i;
+                for (size_t j = 1; j <= lb; j++) {
+                        unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+                        if (up + 1 < best)
+                                best = up + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        diag = up;
+                        row[j] = best;
+                }
+        }
+        return row[lb];
+}
+
+const char *options_key_suggest(const char *key)
+{
+        const char *best = NULL;
+        unsigned best_d = 3; /* at most 2 edits */
+
+        for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]) + TUNE__MAX; i++) {
+                const char *k = i < TUNE__MAX ? tunables[i].key : config_keys[i - TUNE__MAX].key;
+                unsigned d = edit_distance(key, k);
+
+                if (d < best_d) {
+                        best_d = d;
+                        best = k;
+                }
+        }
+        return best;
 }
 
 int options_set_tunable(Options *o, Tunable t, const char *what, const char *v, bool apply,
@@ -215,15 +284,21 @@ void options_init(Options *o)
             .threshold = 3,
             .window_s = 300,
             .hep_id = HEP_SEND_ID_DEFAULT,
+            .ladder = -1,
         };
 }
 
 void options_done(Options *o)
 {
         free(o->source);
+        for (size_t i = 0; i < o->n_reads; i++)
+                free(o->reads[i]);
+        free(o->reads);
         free(o->filter);
         free(o->sip_ports);
+        free(o->ws_ports);
         free(o->hep_listen);
+        free(o->hep_listen_at);
         free(o->user);
         free(o->config);
         free(o->credentials);
@@ -274,7 +349,9 @@ static const struct {
     {OPT_DURATION, SET_DURATION, "--duration", false, false},
     {OPT_COUNT, SET_COUNT, "--count", false, false},
     {OPT_HEP_ID, SET_HEP_ID, "--hep-id", false, false},
+    {OPT_PARSER, SET_PARSER, "--parser", false, false},
     {OPT_SIP_PORTS, SET_SIP_PORTS, "--sip-ports", true, false},
+    {OPT_WS_PORTS, SET_WS_PORTS, "--ws-ports", true, false},
     {OPT_HEP_LISTEN, SET_HEP_LISTEN, "--hep-listen", true, false},
     {OPT_USER, SET_USER, "--user", true, false},
     {OPT_HEP_AUTH_KEY, SET_HEP_AUTH_KEY, "--hep-auth-key", true, false},
@@ -328,14 +405,27 @@ static int path_option(Options *o, int ch, CliSet *cli, char *err, size_t n)
         }
         if ((cli->set & SET_INPUT) && o->input != k)
                 return error_set(err, n, -EINVAL, "options -i and -r cannot be used together");
+        if (ch == 'i' && (cli->set & SET_INPUT))
+                return error_set(err, n, -EINVAL, "option -i can be given once");
         o->input = k;
         cli->set |= SET_INPUT;
+        if (ch == 'r') {
+                /* Repeatable: every file (or directory) is read, as one stream. */
+                char **v = realloc(o->reads, (o->n_reads + 1) * sizeof(*v));
+
+                if (!v)
+                        return error_set(err, n, -ENOMEM, "out of memory");
+                o->reads = v;
+                v[o->n_reads] = NULL;
+                if (options_set_str(&v[o->n_reads], optarg, err, n) < 0)
+                        return -ENOMEM;
+                o->n_reads++;
+        }
         return options_set_str(&o->source, optarg, err, n);
 }
 
 static int one_option(Options *o, int ch, CliSet *cli, int argc, char **argv, char *err, size_t n)
 {
-        char e[256];
         int r;
 
         /* Numeric, enumerated and checked string settings share one parser with the config file. */
@@ -351,6 +441,11 @@ static int one_option(Options *o, int ch, CliSet *cli, int argc, char **argv, ch
         case 'f':
                 cli->set |= SET_FILTER;
                 return options_set_str(&o->filter, optarg, err, n);
+        case OPT_LADDER:
+        case OPT_NO_LADDER:
+                o->ladder = ch == OPT_LADDER;
+                cli->set |= SET_LADDER;
+                return 0;
         case OPT_STATS:
                 o->stats = true;
                 cli->set |= SET_STATS;
@@ -359,20 +454,17 @@ static int one_option(Options *o, int ch, CliSet *cli, int argc, char **argv, ch
                 o->hep_in_capture = true;
                 cli->set |= SET_HEP_IN_CAPTURE;
                 return 0;
-        case OPT_PARSER:
-                /* Same diagnoses either way (tests/fastpath); full is the reference. */
-                if (strcmp(optarg, "fast") != 0 && strcmp(optarg, "full") != 0)
-                        return error_set(err, n, -EINVAL,
-                                         "--parser: invalid value '%s' (expected fast or full)",
-                                         options_esc(optarg, e, sizeof(e)));
-                o->parser_full = strcmp(optarg, "full") == 0;
-                return 0;
         case 'v':
                 if (o->verbose < 16)
                         o->verbose++;
+                cli->set |= SET_VERBOSITY;
                 return 0;
         case 'q':
                 o->quiet = true;
+                cli->set |= SET_VERBOSITY;
+                return 0;
+        case OPT_CHECK_CONFIG:
+                o->check_config = true;
                 return 0;
         case 'h':
                 o->help = true;
@@ -414,7 +506,8 @@ static int check_options(Options *o, unsigned set, char *err, size_t n)
 {
         char e[256];
 
-        if (o->input == INPUT_NONE && !o->hep_listen)
+        /* --check-config captures nothing: a file without an input is complete. */
+        if (o->input == INPUT_NONE && !o->hep_listen && !o->check_config)
                 return error_set(err, n, -EINVAL,
                                  "no input: use -i IFACE, -r FILE or --hep-listen (see --help)");
         if (o->input == INPUT_FILE && o->hep_listen) {
@@ -427,10 +520,12 @@ static int check_options(Options *o, unsigned set, char *err, size_t n)
         if (o->hep_listen && !options_listen_is_loopback(o->hep_listen) &&
             o->hep_auth.key_len == 0 && o->hep_auth.n_allow == 0)
                 return error_set(err, n, -EINVAL,
-                                 "HEP listener on %s is not on a loopback address: set "
+                                 "%s%sHEP listener on %s is not on a loopback address: set "
                                  "hep_auth_key and/or hep_allow (--hep-auth-key, --hep-allow) so "
                                  "that only your agents are believed (see sipauthmon(8), HEP "
                                  "AUTHENTICATION)",
+                                 o->hep_listen_at ? o->hep_listen_at : "",
+                                 o->hep_listen_at ? ": " : "",
                                  options_esc(o->hep_listen, e, sizeof(e)));
         if (o->input == INPUT_FILE && o->duration_s) {
                 if (set & SET_DURATION)

@@ -55,12 +55,17 @@ const char *options_tunable_key(Tunable t);
 
 typedef struct {
         InputKind input;
-        char *source;    /* interface name or file path */
+        char *source; /* interface name or file path (the last -r) */
+        char **reads; /* every -r of the command line, in order (offline.c) */
+        size_t n_reads;
         char *filter;    /* NULL: default filter (live) / no filter (file) */
         SinkKind output; /* resolved: explicit, else journal under systemd, else text */
         bool output_explicit;
         char *sip_ports;  /* normalised "5060,5080,5100-5110"; NULL = default ports */
+        char *ws_ports;   /* SIP over WebSocket, same form; NULL = 80,8080,8088,5066 */
         char *hep_listen; /* "ADDR:PORT" of the HEP listener; NULL = none */
+        /* "FILE:LINE" of the hep_listen key in use; NULL: not from a file. */
+        char *hep_listen_at;
         /* hep_auth_key, hep_allow (parsed; empty = unset) and --hep-in-capture:
          * who may send HEP (analysis/hepauth.h). The key is wiped by options_done(). */
         HepAuthConfig hep_auth;
@@ -82,9 +87,11 @@ typedef struct {
         bool quiet;
         bool help;
         bool version;
+        bool check_config; /* --check-config: validate, report, capture nothing */
+        int ladder;        /* --ladder 1, --no-ladder 0, -1: text on a terminal (default) */
 } Options;
 
-#define OPTIONS_SIP_PORTS_MAX 64 /* entries (ports or ranges) in sip_ports */
+#define OPTIONS_SIP_PORTS_MAX 64 /* entries (ports or ranges) in sip_ports, ws_ports */
 #define OPTIONS_DEFAULT_USER  "sipauthmon"
 #define OPTIONS_FALLBACK_USER "nobody"
 
@@ -100,8 +107,9 @@ void options_done(Options *o);
  * not exist; NULL = none). Then the drop-ins FILE.d/\*.conf in lexical order
  * (absent directory: none); later files override earlier ones, the command
  * line overrides them all. An error names the file (drop-in included) and line.
- * With -h or -V the configuration is not read and no input is required.
- * --hep-listen without -i/-r is a valid input (listen only).
+ * With -h or -V the configuration is not read and no input is required;
+ * with --check-config it is read (required when -c is given) and no input
+ * is required either. --hep-listen without -i/-r is a valid input (listen only).
  *
  * Returns 0, or -EINVAL (bad option, value or configuration line) / other
  * negative errno with a one-line message in err (without the "sipauthmon: "
@@ -141,6 +149,16 @@ void options_hep_config(const Options *o, PipelineHepConfig *hc);
 
 /* The tracker configuration the options ask for (threshold, window, tunables). */
 void options_tracker_config(const Options *o, TrackerConfig *tc);
+
+/*
+ * --check-config, once options_parse() has read the configuration file and
+ * its drop-ins without error: the credentials file, when one is set (its
+ * mode and its syntax; daemon/credentials_file.h). Returns 0 (all good), 1
+ * (all good, with a note in err: no configuration file, built-in defaults)
+ * or a negative errno with one line in err ("FILE:LINE: what" for a bad
+ * line). In config_file.c.
+ */
+int config_file_check(const Options *o, const char *default_config, char *err, size_t n);
 
 /* The --help text. */
 const char *options_usage(void);

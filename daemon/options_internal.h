@@ -39,12 +39,19 @@ enum {
         SET_METRICS_FILE = 1u << 15,
         SET_HEP_SEND = 1u << 16,
         SET_HEP_ID = 1u << 17,
+        SET_PARSER = 1u << 18,
+        SET_VERBOSITY = 1u << 19, /* -v/-q; the keys verbose and quiet */
+        SET_WS_PORTS = 1u << 20,
+        SET_LADDER = 1u << 21, /* --ladder/--no-ladder; the key ladder */
 };
 
 /* ---- options.c ---- */
 
 /* The SET_* bit a configuration key sets; 0 for a tunable's key or an unknown one. */
 unsigned options_key_setting(const char *key);
+
+/* The configuration key nearest to an unknown one (a typo: at most 2 edits), or NULL. */
+const char *options_key_suggest(const char *key);
 
 /* A tunable (config key options_tunable_key(t)): same contract as options_set_value(). */
 int options_set_tunable(Options *o, Tunable t, const char *what, const char *v, bool apply,
@@ -65,7 +72,7 @@ int options_set_str(char **dst, const char *v, char *err, size_t n);
  * line overrides it). Returns 0, or a negative errno with one line in err.
  *
  * options_set_value(): the numeric and enumerated ones (threshold, window,
- * duration, count, hep_id, output). options_set_string(): the strings that
+ * duration, count, hep_id, output, parser). options_set_string(): the strings that
  * need a check (sip_ports, hep_listen, hep_auth_key, hep_allow, user,
  * hep_send, metrics_file).
  */

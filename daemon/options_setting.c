@@ -226,6 +226,16 @@ int options_set_value(Options *o, unsigned which, const char *what, const char *
                         apply_number(o, which, u);
                 return 0;
         }
+        if (which == SET_PARSER) {
+                /* Same diagnoses either way (tests/fastpath); full is the reference. */
+                if (strcmp(v, "fast") != 0 && strcmp(v, "full") != 0)
+                        return error_set(err, n, -EINVAL,
+                                         "%s: invalid value '%s' (expected fast or full)", what,
+                                         options_esc(v, e, sizeof(e)));
+                if (apply)
+                        o->parser_full = strcmp(v, "full") == 0;
+                return 0;
+        }
         if (which != SET_OUTPUT)
                 return error_set(err, n, -EINVAL, "internal error: unknown setting");
         if (!sink_kind_from_name(v, &k))
@@ -289,6 +299,16 @@ int options_set_string(Options *o, unsigned which, const char *what, const char 
                 return 0;
         }
         switch (which) {
+        case SET_WS_PORTS: /* empty: no WebSocket port (the handshake is still followed) */
+                if (!*v)
+                        return apply ? options_set_str(&o->ws_ports, "", err, n) : 0;
+                if (!options_parse_ports(v, norm, sizeof(norm)))
+                        return error_set(
+                            err, n, -EINVAL,
+                            "%s: invalid value '%s' (expected ports and ranges 1-65535, "
+                            "e.g. 80,8088,5066; empty for none; at most %u)",
+                            what, options_esc(v, e, sizeof(e)), OPTIONS_SIP_PORTS_MAX);
+                return apply ? options_set_str(&o->ws_ports, norm, err, n) : 0;
         case SET_SIP_PORTS:
                 if (!options_parse_ports(v, norm, sizeof(norm)))
                         return error_set(

@@ -158,7 +158,9 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata)
 {
         Service *s = userdata;
 
-        /* Live packet timestamps are wall-clock time: expire on the same clock. */
+        /* Expiry is the pipeline's (pipeline.h); all it cannot see is time
+         * passing with no frame. Live packet timestamps are wall-clock
+         * time: tell it the time on the same clock. */
         pipeline_tick(engine_pipeline(s->engine), daemon_clock_us(CLOCK_REALTIME));
         if (s->ring && drain(s, DRAIN_BATCH)) {
                 uint64_t one = 1;
@@ -250,7 +252,7 @@ static int open_live(Service *s, Capture **cap, char *err, size_t n)
         if (o->filter)
                 r = capture_open_live(cap, o->source, o->filter, err, n);
         else
-                r = capture_open_live_ports(cap, o->source, o->sip_ports, err, n);
+                r = capture_open_live_ports(cap, o->source, o->sip_ports, o->ws_ports, err, n);
         if (r < 0)
                 return r;
         if (capture_warning(*cap))
@@ -450,6 +452,10 @@ static int service_open(Service *s)
                         return r;
                 }
         }
+        /* The start banner (not with -q): what is captured, the HEP port really bound. */
+        log_info("%s%s%s%s%s", s->ct ? "capturing on " : "", s->ct ? s->iface : "",
+                 s->ct && s->hep ? ", " : "", s->hep ? "listening for HEP on " : "",
+                 s->hep ? s->hep_addr : "");
         return 0;
 }
 

@@ -36,8 +36,9 @@ static void note_restart_needed(Service *s, const Options *n)
 
         if (n->input != o->input || !same_str(n->source, o->source))
                 changed[k++] = "interface";
-        if (!same_str(n->filter, o->filter) || !same_str(n->sip_ports, o->sip_ports))
-                changed[k++] = "filter/sip_ports";
+        if (!same_str(n->filter, o->filter) || !same_str(n->sip_ports, o->sip_ports) ||
+            !same_str(n->ws_ports, o->ws_ports))
+                changed[k++] = "filter/sip_ports/ws_ports";
         if (!same_str(n->hep_listen, o->hep_listen))
                 changed[k++] = "hep_listen";
         if (n->hep_in_capture != o->hep_in_capture ||
@@ -51,6 +52,8 @@ static void note_restart_needed(Service *s, const Options *n)
                 changed[k++] = "hep_send/hep_id";
         if (n->duration_s != o->duration_s || n->count != o->count)
                 changed[k++] = "duration/count";
+        if (n->parser_full != o->parser_full)
+                changed[k++] = "parser";
         for (size_t i = 0; i < k && len < sizeof(note); i++) {
                 int w = snprintf(note + len, sizeof(note) - len, "%s%s", i ? ", " : "", changed[i]);
                 len = w < 0 ? sizeof(note) : len + (size_t)w;
@@ -116,6 +119,9 @@ void service_reload(Service *s)
         if (new_output)
                 s->o->output = n.output;
         s->o->stats = n.stats;
+        s->o->verbose = n.verbose;
+        s->o->quiet = n.quiet;
+        log_set_verbosity(n.quiet ? 0 : 1 + n.verbose);
         s->o->threshold = n.threshold;
         s->o->window_s = n.window_s;
         memcpy(s->o->tune, n.tune, sizeof(s->o->tune));

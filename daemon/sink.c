@@ -78,6 +78,12 @@ Sink *sink_new(SinkKind kind, int fd, bool color)
         return s;
 }
 
+void sink_set_ladder(Sink *s, bool on)
+{
+        if (s)
+                s->ladder = on && s->kind == SINK_TEXT;
+}
+
 Sink *sink_free(Sink *s)
 {
         if (!s)

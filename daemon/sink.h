@@ -27,6 +27,9 @@ const char *sink_kind_name(SinkKind k);
  */
 Sink *sink_new(SinkKind kind, int fd, bool color);
 Sink *sink_free(Sink *s);
+/* Text: draw each record's failing exchange as a ladder (off by default;
+ * no effect on JSON and journal output). */
+void sink_set_ladder(Sink *s, bool on);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Sink *, sink_free);
 
 /* Write one record. 0 on success, negative errno on failure (-EPIPE ...). */

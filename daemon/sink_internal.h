@@ -21,6 +21,7 @@ struct Sink {
         SinkKind kind;
         int fd;
         bool color;
+        bool ladder; /* text: draw each record's failing exchange (ladder.c) */
         /* journal: the one warning about falling back to stderr was printed. */
         bool fallback_warned;
         char *buf;
@@ -54,6 +55,13 @@ static inline bool time_known(int64_t us)
 {
         return us > 0;
 }
+
+/*
+ * One display unit of escaped text at p (escape_text() made it: every
+ * backslash starts "\\c" or "\\xHH", everything else is valid UTF-8). Returns
+ * its byte length; *cols gets the columns it takes (wide glyphs count as one).
+ */
+size_t sink_text_unit(const char *p, size_t *cols);
 
 /* The formats: each appends one record for d to the buffer. */
 void sink_format_text(Sink *s, const Diagnosis *d, bool color); /* sink_text.c */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "escape.h"
+#include "ladder.h"
 #include "sink_internal.h"
 
 /* Text layout: "  label      value", values wrapped with a hanging indent. */
@@ -19,12 +20,8 @@
 #define ANSI_RESET "\033[0m"
 #define ANSI_BOLD  "\033[1m"
 
-/*
- * One display unit of escaped text at p (which escape_text() made: every
- * backslash starts "\\c" or "\\xHH", everything else is valid UTF-8). Returns
- * its byte length; *cols gets the columns it takes (wide glyphs count as one).
- */
-static size_t text_unit(const char *p, size_t *cols)
+/* One display unit of escaped text (sink_internal.h). */
+size_t sink_text_unit(const char *p, size_t *cols)
 {
         unsigned char c = (unsigned char)p[0];
         size_t len;
@@ -74,7 +71,7 @@ static void text_wrapped(Sink *s, const char *v)
                 while (*q && *q != ' ') {
                         size_t c;
 
-                        q += text_unit(q, &c);
+                        q += sink_text_unit(q, &c);
                         wcols += c;
                 }
                 if (!first) {
@@ -89,7 +86,7 @@ static void text_wrapped(Sink *s, const char *v)
                 first = false;
                 while (p < q) {
                         size_t c;
-                        size_t u = text_unit(p, &c);
+                        size_t u = sink_text_unit(p, &c);
 
                         if (col > 0 && col + c > width) {
                                 text_newline_indent(s);
@@ -262,6 +259,8 @@ void sink_format_text(Sink *s, const Diagnosis *d, bool color)
         text_field(s, "server UA", FIELD(d, server_agent, tmp), color);
         text_field(s, "algorithm", FIELD(d, algorithm, tmp), color);
         text_field(s, "evidence", FIELD(d, evidence, tmp), color);
+        if (s->ladder)
+                ladder_format(s, d, color);
         text_field(s, "remedy", FIELD(d, remedy, tmp), color);
         sink_buf_put(s, "\n", 1); /* blank line between records */
 }

@@ -35,59 +35,147 @@ static void emit(StatFn fn, void *ud, const char *prefix, const char *name, uint
 }
 
 /*
- * pipeline_stats_foreach_reassembly() takes a callback without user data:
- * route it through the caller of stats_foreach() on this thread.
+ * The counters kept in the modules' own structs (PipelineStats: ipfrag.,
+ * tcp., ws., tracker.), by name: offsets into PipelineStats, printed in this
+ * order. Each table lists every field of its struct (checked below), so a
+ * counter added to a module without a name here breaks the build.
  */
-static _Thread_local struct {
-        StatFn fn;
-        void *ud;
-} reassembly_to;
-
-static void reassembly_one(const char *prefix, const char *name, uint64_t value)
-{
-        emit(reassembly_to.fn, reassembly_to.ud, prefix, name, value);
-}
-
-/* The tracker's counters, by name. */
-static const struct {
-        const char *name;
+typedef struct {
+        const char *prefix, *name;
         size_t offset;
-} tracker_fields[] = {
+} Field;
+
 /* clang-format off */
-#define F(x) {#x, offsetof(TrackerStats, x)}
-        F(requests),
-        F(responses),
-        F(retransmissions),
-        F(unmatched_responses),
-        F(challenges),
-        F(challenges_407),
-        F(refusals),
-        F(successes),
-        F(auth_successes),
-        F(diagnoses),
-        F(suppressed),
-        F(rate_limited),
-        F(verified_ok),
-        F(verified_bad),
-        F(verify_unsupported),
-        F(transactions),
-        F(chains),
-        F(clients),
-        F(principals),
-        F(nonces),
-        F(sources),
-        F(evicted_transactions),
-        F(evicted_chains),
-        F(evicted_clients),
-        F(evicted_principals),
-        F(evicted_nonces),
-        F(evicted_sources),
-        F(evicted_guessed),
-        F(source_users_capped),
-        F(long_keys),
-#undef F
-    /* clang-format on */
+#define F(prefix, s, x) {prefix, #x, offsetof(PipelineStats, s.x)}
+static const Field ipfrag_fields[] = {
+        F("ipfrag.", ipfrag, fragments),
+        F("ipfrag.", ipfrag, reassembled),
+        F("ipfrag.", ipfrag, duplicates),
+        F("ipfrag.dropped.", ipfrag, overlaps),
+        F("ipfrag.dropped.", ipfrag, invalid),
+        F("ipfrag.dropped.", ipfrag, too_big),
+        F("ipfrag.dropped.", ipfrag, too_many_frags),
+        F("ipfrag.dropped.", ipfrag, timeouts),
+        F("ipfrag.dropped.", ipfrag, evicted),
+        F("ipfrag.dropped.", ipfrag, source_cap),
+        F("ipfrag.dropped.", ipfrag, nomem),
+        F("ipfrag.", ipfrag, datagrams),
+        F("ipfrag.", ipfrag, bytes),
 };
+
+static const Field tcp_fields[] = {
+        F("tcp.", tcp, segments),
+        F("tcp.", tcp, streams),
+        F("tcp.", tcp, messages),
+        F("tcp.", tcp, resyncs),
+        F("tcp.", tcp, skipped_bytes),
+        F("tcp.", tcp, retransmitted),
+        F("tcp.", tcp, trimmed),
+        F("tcp.", tcp, out_of_order),
+        F("tcp.", tcp, closed_fin),
+        F("tcp.", tcp, closed_rst),
+        F("tcp.", tcp, timeouts),
+        F("tcp.", tcp, handshakes),
+        F("tcp.", tcp, handshake_conflicts),
+        F("tcp.dropped.", tcp, gaps),
+        F("tcp.dropped.", tcp, ooo_dropped),
+        F("tcp.dropped.", tcp, header_too_big),
+        F("tcp.dropped.", tcp, body_too_big),
+        F("tcp.dropped.", tcp, bad_content_length),
+        F("tcp.", tcp, no_content_length),
+        F("tcp.dropped.", tcp, stream_cap),
+        F("tcp.dropped.", tcp, evicted),
+        F("tcp.dropped.", tcp, nomem),
+        F("tcp.", tcp, active),
+        F("tcp.", tcp, bytes),
+};
+
+static const Field ws_fields[] = {
+        F("ws.", ws, handshakes_requested),
+        F("ws.", ws, handshakes_switched),
+        F("ws.", ws, handshakes_other),
+        F("ws.", ws, frames),
+        F("ws.", ws, messages),
+        F("ws.", ws, text),
+        F("ws.", ws, binary),
+        F("ws.", ws, fragmented),
+        F("ws.", ws, continuations),
+        F("ws.", ws, empty),
+        F("ws.", ws, pings),
+        F("ws.", ws, pongs),
+        F("ws.", ws, closes),
+        F("ws.", ws, resyncs),
+        F("ws.", ws, skipped_bytes),
+        F("ws.dropped.", ws, bad_frames),
+        F("ws.dropped.", ws, bad_unmasked),
+        F("ws.dropped.", ws, bad_masked),
+        F("ws.dropped.", ws, bad_rsv),
+        F("ws.dropped.", ws, bad_opcode),
+        F("ws.dropped.", ws, bad_control),
+        F("ws.dropped.", ws, bad_continuation),
+        F("ws.dropped.", ws, bad_length),
+        F("ws.dropped.", ws, message_too_big),
+        F("ws.dropped.", ws, stream_cap),
+        F("ws.dropped.", ws, global_cap),
+        F("ws.dropped.", ws, nomem),
+        F("ws.", ws, active),
+        F("ws.", ws, bytes),
+};
+
+static const Field tracker_fields[] = {
+        F("tracker.", tracker, requests),
+        F("tracker.", tracker, responses),
+        F("tracker.", tracker, retransmissions),
+        F("tracker.", tracker, unmatched_responses),
+        F("tracker.", tracker, challenges),
+        F("tracker.", tracker, challenges_407),
+        F("tracker.", tracker, refusals),
+        F("tracker.", tracker, successes),
+        F("tracker.", tracker, auth_successes),
+        F("tracker.", tracker, diagnoses),
+        F("tracker.", tracker, suppressed),
+        F("tracker.", tracker, rate_limited),
+        F("tracker.", tracker, verified_ok),
+        F("tracker.", tracker, verified_bad),
+        F("tracker.", tracker, verify_unsupported),
+        F("tracker.", tracker, transactions),
+        F("tracker.", tracker, chains),
+        F("tracker.", tracker, clients),
+        F("tracker.", tracker, principals),
+        F("tracker.", tracker, nonces),
+        F("tracker.", tracker, sources),
+        F("tracker.", tracker, evicted_transactions),
+        F("tracker.", tracker, evicted_chains),
+        F("tracker.", tracker, evicted_clients),
+        F("tracker.", tracker, evicted_principals),
+        F("tracker.", tracker, evicted_nonces),
+        F("tracker.", tracker, evicted_sources),
+        F("tracker.", tracker, evicted_guessed),
+        F("tracker.", tracker, source_users_capped),
+        F("tracker.", tracker, long_keys),
+};
+#undef F
+/* clang-format on */
+
+#define N_FIELDS(t) (sizeof(t) / sizeof((t)[0]))
+_Static_assert(sizeof(IpFragStats) == N_FIELDS(ipfrag_fields) * sizeof(uint64_t),
+               "IpFragStats fields missing from ipfrag_fields[]");
+_Static_assert(sizeof(TcpStreamStats) == N_FIELDS(tcp_fields) * sizeof(uint64_t),
+               "TcpStreamStats fields missing from tcp_fields[]");
+_Static_assert(sizeof(WebSocketStats) == N_FIELDS(ws_fields) * sizeof(uint64_t),
+               "WebSocketStats fields missing from ws_fields[]");
+_Static_assert(sizeof(TrackerStats) == N_FIELDS(tracker_fields) * sizeof(uint64_t),
+               "TrackerStats fields missing from tracker_fields[]");
+
+static void emit_fields(const PipelineStats *ps, const Field *t, size_t n, StatFn fn, void *ud)
+{
+        for (size_t i = 0; i < n; i++) {
+                uint64_t x;
+
+                memcpy(&x, (const char *)ps + t[i].offset, sizeof(x));
+                emit(fn, ud, t[i].prefix, t[i].name, x);
+        }
+}
 
 /* clang-format off */
 static const char *const listener_names[STATS_HEP_LISTENER__MAX] = {
@@ -109,11 +197,6 @@ static void pipeline_counters(const PipelineStats *ps, StatFn fn, void *ud)
 {
         uint64_t errors = 0;
 
-        /* Every TrackerStats field is listed above: a new one breaks the build here. */
-        _Static_assert(sizeof(TrackerStats) ==
-                           sizeof(tracker_fields) / sizeof(tracker_fields[0]) * sizeof(uint64_t),
-                       "stats_foreach(): TrackerStats fields missing from tracker_fields[]");
-
         emit(fn, ud, "packets.total", "", ps->packets);
         emit(fn, ud, "packets.bytes", "", ps->bytes);
         emit(fn, ud, "decode.", "ok", ps->decode[DECODE_OK]);
@@ -132,10 +215,13 @@ static void pipeline_counters(const PipelineStats *ps, StatFn fn, void *ud)
         for (int i = 1; i < SIP_PARSE__MAX; i++)
                 emit(fn, ud, "sip.parse_error.", sipmsg_verdict_name((SipParseVerdict)i),
                      ps->sip[i]);
-        reassembly_to.fn = fn;
-        reassembly_to.ud = ud;
-        pipeline_stats_foreach_reassembly(ps, reassembly_one);
-        reassembly_to.fn = NULL;
+        emit_fields(ps, ipfrag_fields, N_FIELDS(ipfrag_fields), fn, ud);
+        emit_fields(ps, tcp_fields, N_FIELDS(tcp_fields), fn, ud);
+        emit_fields(ps, ws_fields, N_FIELDS(ws_fields), fn, ud);
+        for (int i = 0; i < DECODE__MAX; i++)
+                if (i != DECODE_E_FRAGMENT)
+                        emit(fn, ud, "ipfrag.decode.", decode_verdict_name((DecodeVerdict)i),
+                             ps->reassembled_decode[i]);
         emit(fn, ud, "tls.suspected", "", ps->tls_suspected);
         emit(fn, ud, "hep.", "ok", ps->hep[HEP_OK]);
         for (int i = 1; i < HEP__MAX; i++)
@@ -147,12 +233,7 @@ static void pipeline_counters(const PipelineStats *ps, StatFn fn, void *ud)
         emit(fn, ud, "hep.authenticated", "", ps->hep_authenticated);
         emit(fn, ud, "hep.unauthenticated", "", ps->hep_unauthenticated);
         emit(fn, ud, "hep.clamped_ts", "", ps->hep_clamped_ts);
-        for (size_t i = 0; i < sizeof(tracker_fields) / sizeof(tracker_fields[0]); i++) {
-                uint64_t x;
-
-                memcpy(&x, (const char *)&ps->tracker + tracker_fields[i].offset, sizeof(x));
-                emit(fn, ud, "tracker.", tracker_fields[i].name, x);
-        }
+        emit_fields(ps, tracker_fields, N_FIELDS(tracker_fields), fn, ud);
 }
 
 void stats_foreach(const StatsView *v, StatFn fn, void *ud)

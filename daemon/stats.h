@@ -3,6 +3,14 @@
  * The counters of a run, by name ("[a-z0-9_.]+"): --stats prints them on
  * stderr at exit, SIGUSR1 writes them to the journal while running. One list,
  * so that both always agree.
+ *
+ * One path for every counter: each module keeps its own in a plain struct,
+ * pipeline_get_stats() gathers the analysis ones into a PipelineStats, the
+ * daemon adds its own in a StatsView (engine_stats_view(), and for the
+ * service service_get_stats()), and that view is what is read:
+ * stats_foreach() names every counter (stats.c, one table per module
+ * struct), metrics_format() picks the Prometheus families from it, and the
+ * service's STATUS= line quotes it.
  */
 #pragma once
 

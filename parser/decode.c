@@ -774,6 +774,8 @@ const char *decode_transport_name(Transport t)
                 return "udp";
         case TRANSPORT_TCP:
                 return "tcp";
+        case TRANSPORT_WS:
+                return "ws";
         case TRANSPORT_NONE:
                 break;
         }

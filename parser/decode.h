@@ -40,7 +40,15 @@ typedef enum {
         TRANSPORT_NONE = 0,
         TRANSPORT_UDP,
         TRANSPORT_TCP,
+        TRANSPORT_WS, /* SIP over WebSocket (RFC 7118) on a TCP connection: never decoded
+                         from one packet, set for the messages parser/websocket.c frames */
 } Transport;
+
+/* A connection: a new source port is a new connection, not a moved client. */
+static inline bool decode_transport_is_stream(Transport t)
+{
+        return t == TRANSPORT_TCP || t == TRANSPORT_WS;
+}
 
 /* TCP flag bits as found in tcp_flags (RFC 9293 §3.1). */
 #define DECODE_TCP_FIN 0x01
@@ -101,5 +109,5 @@ DecodeVerdict decode_ip_payload(uint8_t ip_proto, const uint8_t *data, size_t le
 
 /* Stable lower-case names ("ok", "truncated", "not_ip" ...) usable as counter names. */
 const char *decode_verdict_name(DecodeVerdict v);
-/* "udp", "tcp", "none". */
+/* "udp", "tcp", "ws", "none". */
 const char *decode_transport_name(Transport t);

@@ -136,6 +136,145 @@ static bool chunk_size_ok(uint16_t type, size_t n)
         }
 }
 
+/* What the chunks of one HEP v3 packet said, before it is checked whole. */
+typedef struct {
+        uint8_t ip_proto, proto_type, v6src[16], v6dst[16], v4src[4], v4dst[4];
+        bool have_proto, have_v4src, have_v4dst, have_v6src, have_v6dst, have_payload, compressed;
+        uint16_t sport, dport;
+        uint32_t sec, usec, capture_id;
+        const uint8_t *payload, *auth_key, *correlation_id;
+        size_t payload_len, auth_key_len, correlation_id_len;
+} V3Chunks;
+
+/* The addresses, ports and times. */
+static void v3_address_chunk(V3Chunks *k, uint16_t type, Cursor *body)
+{
+        switch (type) {
+        case HEP3_CHUNK_IP_PROTO:
+                (void)cur_u8(body, &k->ip_proto);
+                k->have_proto = true;
+                break;
+        case HEP3_CHUNK_IPV4_SRC:
+                k->have_v4src = cur_bytes(body, k->v4src, 4);
+                break;
+        case HEP3_CHUNK_IPV4_DST:
+                k->have_v4dst = cur_bytes(body, k->v4dst, 4);
+                break;
+        case HEP3_CHUNK_IPV6_SRC:
+                k->have_v6src = cur_bytes(body, k->v6src, 16);
+                break;
+        case HEP3_CHUNK_IPV6_DST:
+                k->have_v6dst = cur_bytes(body, k->v6dst, 16);
+                break;
+        case HEP3_CHUNK_SRC_PORT:
+                (void)cur_u16be(body, &k->sport);
+                break;
+        case HEP3_CHUNK_DST_PORT:
+                (void)cur_u16be(body, &k->dport);
+                break;
+        case HEP3_CHUNK_TS_SEC:
+                (void)cur_u32be(body, &k->sec);
+                break;
+        case HEP3_CHUNK_TS_USEC:
+                (void)cur_u32be(body, &k->usec);
+                break;
+        default:
+                break;
+        }
+}
+
+/* One chunk (n bytes of body, sizes already checked); false: malformed. */
+static bool v3_chunk(V3Chunks *k, uint16_t vendor, uint16_t type, Cursor *body, size_t n)
+{
+        switch (type) {
+        case HEP3_CHUNK_PROTO_TYPE:
+                (void)cur_u8(body, &k->proto_type);
+                break;
+        case HEP3_CHUNK_CAPTURE_ID:
+                if (n == 4) {
+                        (void)cur_u32be(body, &k->capture_id);
+                } else {
+                        uint16_t id16 = 0;
+                        (void)cur_u16be(body, &id16);
+                        k->capture_id = id16;
+                }
+                break;
+        case HEP3_CHUNK_PAYLOAD:
+                k->payload = body->p;
+                k->payload_len = n;
+                k->have_payload = true;
+                break;
+        case HEP3_CHUNK_PAYLOAD_COMPRESSED:
+                k->compressed = true;
+                break;
+        case HEP3_CHUNK_AUTH_KEY:
+                /* Only the generic chunk: a vendor's type 14 is its own. */
+                if (vendor != 0)
+                        break;
+                if (k->auth_key)
+                        return false;
+                k->auth_key = body->p;
+                k->auth_key_len = n;
+                break;
+        case HEP3_CHUNK_CORRELATION_ID:
+                if (vendor != 0)
+                        break;
+                k->correlation_id = body->p;
+                k->correlation_id_len = n;
+                break;
+        default:
+                /* Addresses, ports, times; the family (implied by the
+                 * address chunks) and vendor chunks are not needed. */
+                v3_address_chunk(k, type, body);
+                break;
+        }
+        return true;
+}
+
+/* The packet the chunks describe, checked whole. */
+static HepVerdict v3_packet(const V3Chunks *k, uint16_t total, bool any_type, HepPacket *out)
+{
+        HepPacket h;
+        uint8_t ip_proto = k->have_proto ? k->ip_proto : IPPROTO_NUM_UDP;
+
+        if (k->proto_type != HEP_PROTO_SIP && !any_type)
+                return HEP_E_NOT_SIP;
+        if (!k->have_payload && k->compressed)
+                return HEP_E_COMPRESSED;
+        if (!k->have_payload)
+                return HEP_E_MALFORMED;
+        if (k->payload_len == 0)
+                return HEP_E_NOT_SIP; /* keep-alive */
+
+        memset(&h, 0, sizeof h);
+        if (k->have_v4src && k->have_v4dst) {
+                set_ep(&h.src, 4, k->v4src, k->sport);
+                set_ep(&h.dst, 4, k->v4dst, k->dport);
+        } else if (k->have_v6src && k->have_v6dst) {
+                set_ep(&h.src, 6, k->v6src, k->sport);
+                set_ep(&h.dst, 6, k->v6dst, k->dport);
+                (void)endpoint_unmap_v4(&h.src);
+                (void)endpoint_unmap_v4(&h.dst);
+        } else {
+                return HEP_E_MALFORMED;
+        }
+        h.transport = transport_of(ip_proto);
+        h.encrypted_orig = guess_encrypted(ip_proto, k->sport, k->dport);
+        h.ts_us = k->sec ? (int64_t)k->sec * 1000000 + (int64_t)k->usec : 0;
+        h.capture_id = k->capture_id;
+        /* An empty chunk is a key of length 0: it matches no configured key. */
+        h.auth_key = k->auth_key;
+        h.auth_key_len = k->auth_key_len;
+        h.payload = k->payload;
+        h.payload_len = k->payload_len;
+        h.hep_len = total;
+        h.proto_type = k->proto_type;
+        h.correlation_id = k->correlation_id;
+        h.correlation_id_len = k->correlation_id_len;
+        *out = h;
+        return HEP_OK;
+}
+
 /*
  * HEP3 specification §2 (chunk layout) and §3 (generic chunk types).
  * any_type: a payload type other than SIP is decoded as well.
@@ -144,14 +283,7 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out, boo
 {
         Cursor c = cur_make(data, len);
         uint16_t total;
-        uint8_t ip_proto = 0, proto_type = HEP_PROTO_SIP, v6src[16], v6dst[16], v4src[4], v4dst[4];
-        bool have_proto = false, have_v4src = false, have_v4dst = false, have_v6src = false,
-             have_v6dst = false, have_payload = false, compressed = false;
-        uint16_t sport = 0, dport = 0;
-        uint32_t sec = 0, usec = 0, capture_id = 0;
-        const uint8_t *payload = NULL, *auth_key = NULL, *correlation_id = NULL;
-        size_t payload_len = 0, auth_key_len = 0, correlation_id_len = 0;
-        HepPacket h;
+        V3Chunks k = {.proto_type = HEP_PROTO_SIP};
 
         if (!cur_skip(&c, 4) || !cur_u16be(&c, &total))
                 return HEP_E_TRUNCATED;
@@ -175,118 +307,10 @@ static HepVerdict decode_v3(const uint8_t *data, size_t len, HepPacket *out, boo
                 body = c;
                 if (!cur_clamp(&body, n) || !cur_skip(&c, n))
                         return HEP_E_MALFORMED;
-                if (!chunk_size_ok(type, n))
+                if (!chunk_size_ok(type, n) || !v3_chunk(&k, vendor, type, &body, n))
                         return HEP_E_MALFORMED;
-
-                switch (type) {
-                case HEP3_CHUNK_IP_PROTO:
-                        (void)cur_u8(&body, &ip_proto);
-                        have_proto = true;
-                        break;
-                case HEP3_CHUNK_IPV4_SRC:
-                        have_v4src = cur_bytes(&body, v4src, 4);
-                        break;
-                case HEP3_CHUNK_IPV4_DST:
-                        have_v4dst = cur_bytes(&body, v4dst, 4);
-                        break;
-                case HEP3_CHUNK_IPV6_SRC:
-                        have_v6src = cur_bytes(&body, v6src, 16);
-                        break;
-                case HEP3_CHUNK_IPV6_DST:
-                        have_v6dst = cur_bytes(&body, v6dst, 16);
-                        break;
-                case HEP3_CHUNK_SRC_PORT:
-                        (void)cur_u16be(&body, &sport);
-                        break;
-                case HEP3_CHUNK_DST_PORT:
-                        (void)cur_u16be(&body, &dport);
-                        break;
-                case HEP3_CHUNK_TS_SEC:
-                        (void)cur_u32be(&body, &sec);
-                        break;
-                case HEP3_CHUNK_TS_USEC:
-                        (void)cur_u32be(&body, &usec);
-                        break;
-                case HEP3_CHUNK_PROTO_TYPE:
-                        (void)cur_u8(&body, &proto_type);
-                        break;
-                case HEP3_CHUNK_CAPTURE_ID:
-                        if (n == 4) {
-                                (void)cur_u32be(&body, &capture_id);
-                        } else {
-                                uint16_t id16 = 0;
-                                (void)cur_u16be(&body, &id16);
-                                capture_id = id16;
-                        }
-                        break;
-                case HEP3_CHUNK_PAYLOAD:
-                        payload = body.p;
-                        payload_len = n;
-                        have_payload = true;
-                        break;
-                case HEP3_CHUNK_PAYLOAD_COMPRESSED:
-                        compressed = true;
-                        break;
-                case HEP3_CHUNK_AUTH_KEY:
-                        /* Only the generic chunk: a vendor's type 14 is its own. */
-                        if (vendor != 0)
-                                break;
-                        if (auth_key)
-                                return HEP_E_MALFORMED;
-                        auth_key = body.p;
-                        auth_key_len = n;
-                        break;
-                case HEP3_CHUNK_CORRELATION_ID:
-                        if (vendor != 0)
-                                break;
-                        correlation_id = body.p;
-                        correlation_id_len = n;
-                        break;
-                default:
-                        /* Family (implied by the address chunks), vendor
-                         * chunks: not needed. */
-                        break;
-                }
         }
-
-        if (proto_type != HEP_PROTO_SIP && !any_type)
-                return HEP_E_NOT_SIP;
-        if (!have_payload && compressed)
-                return HEP_E_COMPRESSED;
-        if (!have_payload)
-                return HEP_E_MALFORMED;
-        if (payload_len == 0)
-                return HEP_E_NOT_SIP; /* keep-alive */
-
-        memset(&h, 0, sizeof h);
-        if (have_v4src && have_v4dst) {
-                set_ep(&h.src, 4, v4src, sport);
-                set_ep(&h.dst, 4, v4dst, dport);
-        } else if (have_v6src && have_v6dst) {
-                set_ep(&h.src, 6, v6src, sport);
-                set_ep(&h.dst, 6, v6dst, dport);
-                (void)endpoint_unmap_v4(&h.src);
-                (void)endpoint_unmap_v4(&h.dst);
-        } else {
-                return HEP_E_MALFORMED;
-        }
-        if (!have_proto)
-                ip_proto = IPPROTO_NUM_UDP;
-        h.transport = transport_of(ip_proto);
-        h.encrypted_orig = guess_encrypted(ip_proto, sport, dport);
-        h.ts_us = sec ? (int64_t)sec * 1000000 + (int64_t)usec : 0;
-        h.capture_id = capture_id;
-        /* An empty chunk is a key of length 0: it matches no configured key. */
-        h.auth_key = auth_key;
-        h.auth_key_len = auth_key_len;
-        h.payload = payload;
-        h.payload_len = payload_len;
-        h.hep_len = total;
-        h.proto_type = proto_type;
-        h.correlation_id = correlation_id;
-        h.correlation_id_len = correlation_id_len;
-        *out = h;
-        return HEP_OK;
+        return v3_packet(&k, total, any_type, out);
 }
 
 /*

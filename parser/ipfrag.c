@@ -377,6 +377,83 @@ static IpFragVerdict drop(IpFrag *f, int32_t i, uint64_t *counter)
 }
 
 /*
+ * The fragment [off, end) against what its datagram i holds already: a
+ * length that conflicts with the last fragment's, an overlap (RFC 5722) or
+ * one fragment too many drop the datagram; an exact duplicate is ignored.
+ * True, with *v, when the fragment stops here.
+ */
+static bool conflicts(IpFrag *f, int32_t i, const DecodedPacket *pkt, uint32_t off, uint32_t end,
+                      IpFragVerdict *v)
+{
+        Slot *s = &f->slots[i];
+        const Range *r = &f->ranges[(size_t)i * f->cfg.max_frags];
+        bool last = !pkt->ip_more_fragments;
+
+        *v = IPFRAG_PENDING;
+        if (last) {
+                if (s->have_total && s->total != end) {
+                        *v = drop(f, i, &f->stats.invalid);
+                        return true;
+                }
+                for (uint16_t j = 0; j < s->nfrag; j++)
+                        if (r[j].end > end) {
+                                *v = drop(f, i, &f->stats.invalid);
+                                return true;
+                        }
+        } else if (s->have_total && end > s->total) {
+                *v = drop(f, i, &f->stats.invalid);
+                return true;
+        }
+        for (uint16_t j = 0; j < s->nfrag; j++) {
+                if (r[j].start >= end || off >= r[j].end)
+                        continue;
+                if (r[j].start == off && r[j].end == end &&
+                    memcmp(s->buf + off, pkt->payload, end - off) == 0) {
+                        /* A retransmitted or twice-captured fragment: harmless. */
+                        f->stats.duplicates++;
+                        return true;
+                }
+                *v = drop(f, i, &f->stats.overlaps);
+                return true;
+        }
+        if (s->nfrag >= f->cfg.max_frags) {
+                *v = drop(f, i, &f->stats.too_many_frags);
+                return true;
+        }
+        return false;
+}
+
+/* Keep the fragment [off, end) in datagram i; hand the datagram back once whole. */
+static IpFragVerdict store(IpFrag *f, int32_t i, const DecodedPacket *pkt, uint32_t off,
+                           uint32_t end, const uint8_t **data, size_t *len)
+{
+        Slot *s = &f->slots[i];
+        Range *r = &f->ranges[(size_t)i * f->cfg.max_frags];
+
+        if (!slot_reserve(f, i, end)) {
+                /* counted by make_room() / slot_reserve() */
+                slot_drop(f, i);
+                return IPFRAG_DROPPED;
+        }
+        memcpy(s->buf + off, pkt->payload, end - off);
+        r[s->nfrag++] = (Range){off, end};
+        s->held += end - off;
+        if (!pkt->ip_more_fragments) {
+                s->total = end;
+                s->have_total = true;
+        }
+        if (!s->have_total || s->held != s->total)
+                return IPFRAG_PENDING;
+        /* No overlaps were accepted, so held == total means no holes. */
+        f->stats.reassembled++;
+        slot_unlink(f, i);
+        f->done = i;
+        *data = s->buf;
+        *len = s->total;
+        return IPFRAG_COMPLETE;
+}
+
+/*
  * RFC 791 §3.2 (reassembly), RFC 8200 §4.5 (fragment header; a non-last
  * fragment's length must be a multiple of 8), RFC 5722 (overlapping
  * fragments: discard the datagram).
@@ -386,13 +463,10 @@ IpFragVerdict ipfrag_feed(IpFrag *f, const DecodedPacket *pkt, int64_t ts_us, co
 {
         /* pkt may point into the buffer handed back last time: release it last. */
         int32_t prev_done = f->done;
-        IpFragVerdict v = IPFRAG_PENDING;
+        IpFragVerdict v;
         FragKey k = {0};
         uint32_t off = pkt->ip_frag_offset, n, end;
-        bool last = !pkt->ip_more_fragments;
         int32_t i;
-        Slot *s;
-        Range *r;
 
         f->done = NONE;
         if (prev_done != NONE) {
@@ -414,78 +488,14 @@ IpFragVerdict ipfrag_feed(IpFrag *f, const DecodedPacket *pkt, int64_t ts_us, co
         memcpy(k.dst, pkt->dst.addr, 16);
         i = slot_find(f, &k);
 
-        if (n == 0 || (!last && n % 8 != 0)) {
+        if (n == 0 || (pkt->ip_more_fragments && n % 8 != 0))
                 v = drop(f, NONE, &f->stats.invalid);
-                goto out;
-        }
-        if (end > MAX_DATAGRAM) {
+        else if (end > MAX_DATAGRAM)
                 v = drop(f, i, &f->stats.too_big);
-                goto out;
-        }
-        if (i == NONE) {
-                i = slot_new(f, &k, ts_us);
-                if (i == NONE) {
-                        v = drop(f, NONE, &f->stats.evicted);
-                        goto out;
-                }
-        }
-        s = &f->slots[i];
-        r = &f->ranges[(size_t)i * f->cfg.max_frags];
-
-        if (last) {
-                if (s->have_total && s->total != end) {
-                        v = drop(f, i, &f->stats.invalid);
-                        goto out;
-                }
-                for (uint16_t j = 0; j < s->nfrag; j++)
-                        if (r[j].end > end) {
-                                v = drop(f, i, &f->stats.invalid);
-                                goto out;
-                        }
-        } else if (s->have_total && end > s->total) {
-                v = drop(f, i, &f->stats.invalid);
-                goto out;
-        }
-
-        for (uint16_t j = 0; j < s->nfrag; j++) {
-                if (r[j].start >= end || off >= r[j].end)
-                        continue;
-                if (r[j].start == off && r[j].end == end &&
-                    memcmp(s->buf + off, pkt->payload, n) == 0) {
-                        /* A retransmitted or twice-captured fragment: harmless. */
-                        f->stats.duplicates++;
-                        goto out;
-                }
-                v = drop(f, i, &f->stats.overlaps);
-                goto out;
-        }
-        if (s->nfrag >= f->cfg.max_frags) {
-                v = drop(f, i, &f->stats.too_many_frags);
-                goto out;
-        }
-        if (!slot_reserve(f, i, end)) {
-                /* counted by make_room() / slot_reserve() */
-                slot_drop(f, i);
-                v = IPFRAG_DROPPED;
-                goto out;
-        }
-        memcpy(s->buf + off, pkt->payload, n);
-        r[s->nfrag++] = (Range){off, end};
-        s->held += n;
-        if (last) {
-                s->total = end;
-                s->have_total = true;
-        }
-        if (s->have_total && s->held == s->total) {
-                /* No overlaps were accepted, so held == total means no holes. */
-                f->stats.reassembled++;
-                slot_unlink(f, i);
-                f->done = i;
-                *data = s->buf;
-                *len = s->total;
-                v = IPFRAG_COMPLETE;
-        }
-out:
+        else if (i == NONE && (i = slot_new(f, &k, ts_us)) == NONE)
+                v = drop(f, NONE, &f->stats.evicted);
+        else if (!conflicts(f, i, pkt, off, end, &v))
+                v = store(f, i, pkt, off, end, data, len);
         release_done(f, prev_done);
         return v;
 }

@@ -8,8 +8,9 @@
  *
  * Fed with the fragments decode_packet() reports (DECODE_E_FRAGMENT), hands
  * back the reassembled IP payload when a datagram is complete; the caller
- * decodes it with decode_ip_payload(). No I/O, no clock: time is the packet
- * timestamp.
+ * decodes it with decode_ip_payload(). The caller takes what a reassembler
+ * completed, here as with TCP streams (tcpstream.h says why). No I/O, no
+ * clock: time is the packet timestamp.
  *
  * Everything is bounded: concurrent datagrams, fragments per datagram, bytes
  * per source address and bytes overall. Overlapping fragments drop the whole

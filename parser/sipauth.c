@@ -158,7 +158,146 @@ static size_t split_scheme(const char *param, size_t i, const char **rest)
 typedef struct {
         SipMsg *m;
         su_home_t *home;
+        bool matcher; /* digest parameters by digest_match(), not auth_digest_*_get() */
 } Fill;
+
+/* ------------------------------------------------------------------------ */
+/* Digest parameter values */
+
+/* The parameters a challenge or credentials entry keeps (SipChallenge,
+ * SipCredentials). */
+typedef enum {
+        DP_REALM = 0,
+        DP_NONCE,
+        DP_OPAQUE,
+        DP_ALGORITHM,
+        DP_QOP,
+        DP_USERNAME,
+        DP_URI,
+        DP_NC,
+        DP_CNONCE,
+        DP_RESPONSE,
+        DP__MAX
+} DigestParam;
+
+#define DP_BIT(d) (1u << (d))
+#define DP_CHALLENGE                                                                               \
+        (DP_BIT(DP_REALM) | DP_BIT(DP_NONCE) | DP_BIT(DP_OPAQUE) | DP_BIT(DP_ALGORITHM) |          \
+         DP_BIT(DP_QOP))
+#define DP_CREDENTIALS                                                                             \
+        (DP_CHALLENGE | DP_BIT(DP_USERNAME) | DP_BIT(DP_URI) | DP_BIT(DP_NC) | DP_BIT(DP_CNONCE) | \
+         DP_BIT(DP_RESPONSE))
+
+static const char *const dp_names[DP__MAX] = {
+    [DP_REALM] = "realm",   [DP_NONCE] = "nonce",
+    [DP_OPAQUE] = "opaque", [DP_ALGORITHM] = "algorithm",
+    [DP_QOP] = "qop",       [DP_USERNAME] = "username",
+    [DP_URI] = "uri",       [DP_NC] = "nc",
+    [DP_CNONCE] = "cnonce", [DP_RESPONSE] = "response",
+};
+
+/*
+ * Which wanted name param starts with, followed by '=': what sofia's
+ * auth_get_params() asks of "name=" (su_casenmatch over the name and the
+ * '=', ASCII case folding, no white space). Every name is letters only, so
+ * the name is the run of letters before the first '='. DP__MAX if none.
+ */
+static unsigned digest_param_id(const char *p, unsigned want)
+{
+        size_t n = 0;
+
+        while (n < 10 && is_alpha((uint8_t)p[n]))
+                n++;
+        if (p[n] != '=')
+                return DP__MAX;
+        for (unsigned d = 0; d < DP__MAX; d++) {
+                const char *name = dp_names[d];
+                if (!(want & DP_BIT(d)) || strlen(name) != n)
+                        continue;
+                size_t i = 0;
+                /* p[0..n) are letters, the names lower case: ASCII folding
+                 * as su_casenmatch does, whatever the locale */
+                while (i < n && ((uint8_t)p[i] | 0x20) == (uint8_t)name[i])
+                        i++;
+                if (i == n)
+                        return d;
+        }
+        return DP__MAX;
+}
+
+/*
+ * The values auth_digest_challenge_get() / auth_digest_response_get() give
+ * for the wanted names, in one pass over sofia's parameter array instead
+ * of one pass per name: for each name the first parameter that has it,
+ * unquoted by sofia (msg_unquote_dup) when the value starts with a quote,
+ * else copied (su_strdup), into the same home. False when a copy fails, as
+ * sofia returns -1 then and the caller keeps none of the values. Kept equal
+ * to sofia field by field by tests/unit/test_sipauth.c and fuzz-sipmsg
+ * (fast path against --parser full, which uses sofia's functions).
+ */
+static bool digest_match(su_home_t *home, char const *const *params, unsigned want,
+                         const char *v[DP__MAX])
+{
+        unsigned found = 0;
+
+        for (size_t i = 0; params[i] && found != want; i++) {
+                unsigned d = digest_param_id(params[i], want & ~found);
+                if (d == DP__MAX)
+                        continue;
+                const char *val = params[i] + strlen(dp_names[d]) + 1;
+                v[d] = *val == '"' ? msg_unquote_dup(home, val) : su_strdup(home, val);
+                if (!v[d])
+                        return false;
+                found |= DP_BIT(d);
+        }
+        return true;
+}
+
+/* The wanted values through sofia-sip's own functions (--parser full). */
+static bool digest_sofia(su_home_t *home, char const *const *params, unsigned want,
+                         const char *v[DP__MAX])
+{
+        if (want == DP_CHALLENGE) {
+                auth_challenge_t ac[1];
+                memset(ac, 0, sizeof ac);
+                ac->ac_size = (int)sizeof ac;
+                if (auth_digest_challenge_get(home, ac, params) < 0)
+                        return false;
+                v[DP_REALM] = ac->ac_realm;
+                v[DP_NONCE] = ac->ac_nonce;
+                v[DP_OPAQUE] = ac->ac_opaque;
+                v[DP_ALGORITHM] = ac->ac_algorithm;
+                v[DP_QOP] = ac->ac_qop;
+                return true;
+        }
+        auth_response_t ar[1];
+        memset(ar, 0, sizeof ar);
+        ar->ar_size = (int)sizeof ar;
+        if (auth_digest_response_get(home, ar, params) < 0)
+                return false;
+        v[DP_USERNAME] = ar->ar_username;
+        v[DP_REALM] = ar->ar_realm;
+        v[DP_NONCE] = ar->ar_nonce;
+        v[DP_URI] = ar->ar_uri;
+        v[DP_ALGORITHM] = ar->ar_algorithm;
+        v[DP_QOP] = ar->ar_qop;
+        v[DP_NC] = ar->ar_nc;
+        v[DP_CNONCE] = ar->ar_cnonce;
+        v[DP_RESPONSE] = ar->ar_response;
+        v[DP_OPAQUE] = ar->ar_opaque;
+        return true;
+}
+
+/* params non-empty; v zeroed on entry, all NULL again on false. */
+static bool digest_values(const Fill *f, char const *const *params, unsigned want,
+                          const char *v[DP__MAX])
+{
+        bool ok = f->matcher ? digest_match(f->home, params, want, v)
+                             : digest_sofia(f->home, params, want, v);
+        if (!ok)
+                memset(v, 0, DP__MAX * sizeof *v);
+        return ok;
+}
 
 static bool is_digest(const char *scheme)
 {
@@ -180,19 +319,17 @@ static void add_challenge(Fill *f, bool proxy, const char *scheme, char const *c
         if (!params || !params[0])
                 return;
 
-        auth_challenge_t ac[1];
-        memset(ac, 0, sizeof ac);
-        ac->ac_size = (int)sizeof ac;
-        if (auth_digest_challenge_get(f->home, ac, params) < 0)
+        const char *v[DP__MAX] = {0};
+        if (!digest_values(f, params, DP_CHALLENGE, v))
                 return;
-        ch->realm = ac->ac_realm;
+        ch->realm = v[DP_REALM];
         if (!ch->digest)
                 return;
-        ch->nonce = ac->ac_nonce;
-        ch->opaque = ac->ac_opaque;
-        ch->algorithm = ac->ac_algorithm;
-        ch->alg = sipauth_alg_from_string(ac->ac_algorithm);
-        ch->qop_mask = qop_mask_of(ac->ac_qop);
+        ch->nonce = v[DP_NONCE];
+        ch->opaque = v[DP_OPAQUE];
+        ch->algorithm = v[DP_ALGORITHM];
+        ch->alg = sipauth_alg_from_string(v[DP_ALGORITHM]);
+        ch->qop_mask = qop_mask_of(v[DP_QOP]);
         ch->stale = param_is_true(params, "stale");
         ch->userhash = param_is_true(params, "userhash");
 }
@@ -214,26 +351,24 @@ static void add_credentials(Fill *f, bool proxy, const char *scheme, char const 
         if (!params || !params[0])
                 return;
 
-        auth_response_t ar[1];
-        memset(ar, 0, sizeof ar);
-        ar->ar_size = (int)sizeof ar;
-        if (auth_digest_response_get(f->home, ar, params) < 0)
+        const char *v[DP__MAX] = {0};
+        if (!digest_values(f, params, DP_CREDENTIALS, v))
                 return;
-        cr->username = ar->ar_username;
-        cr->realm = ar->ar_realm;
+        cr->username = v[DP_USERNAME];
+        cr->realm = v[DP_REALM];
         if (!cr->digest)
                 return;
-        cr->nonce = ar->ar_nonce;
-        cr->uri = ar->ar_uri;
-        cr->algorithm = ar->ar_algorithm;
-        cr->alg = sipauth_alg_from_string(ar->ar_algorithm);
-        cr->qop = ar->ar_qop;
-        cr->qop_mask = qop_mask_of(ar->ar_qop);
-        cr->nc = ar->ar_nc;
-        cr->nc_valid = parse_nc(ar->ar_nc, &cr->nc_value);
-        cr->cnonce = ar->ar_cnonce;
-        cr->response = ar->ar_response;
-        cr->opaque = ar->ar_opaque;
+        cr->nonce = v[DP_NONCE];
+        cr->uri = v[DP_URI];
+        cr->algorithm = v[DP_ALGORITHM];
+        cr->alg = sipauth_alg_from_string(v[DP_ALGORITHM]);
+        cr->qop = v[DP_QOP];
+        cr->qop_mask = qop_mask_of(v[DP_QOP]);
+        cr->nc = v[DP_NC];
+        cr->nc_valid = parse_nc(v[DP_NC], &cr->nc_value);
+        cr->cnonce = v[DP_CNONCE];
+        cr->response = v[DP_RESPONSE];
+        cr->opaque = v[DP_OPAQUE];
         cr->userhash = param_is_true(params, "userhash");
 }
 
@@ -316,6 +451,7 @@ static void add_auth_chain(Fill *f, msg_auth_t const *au, bool proxy, AddAuth *a
 struct SipAuthArena {
         su_home_t *home; /* su_home_auto() over area */
         bool dirty;      /* something was allocated since the last reset */
+        bool matcher;    /* digest values by digest_match() (default) */
         _Alignas(max_align_t) char area[SIPAUTH_AREA];
 };
 
@@ -330,7 +466,14 @@ SipAuthArena *sipauth_arena_new(void)
                 free(a);
                 return NULL;
         }
+        a->matcher = true;
         return a;
+}
+
+void sipauth_arena_use_sofia(SipAuthArena *a, bool sofia)
+{
+        if (a)
+                a->matcher = !sofia;
 }
 
 SipAuthArena *sipauth_arena_free(SipAuthArena *a)
@@ -389,7 +532,7 @@ SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, co
                 m->auth_errors++;
                 return SIPAUTH_REFUSED;
         }
-        Fill f = {m, a->home};
+        Fill f = {m, a->home, a->matcher};
         add_auth_line(&f, (msg_auth_t const *)h, proxy,
                       challenge ? add_challenge : add_credentials);
         return SIPAUTH_OK;
@@ -398,7 +541,7 @@ SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, co
 /* Every auth header of a message sofia-sip parsed whole, in SipMsg order. */
 void sipauth_add_message(SipMsg *m, su_home_t *home, sip_t const *sip)
 {
-        Fill f = {m, home};
+        Fill f = {m, home, false};
 
         add_auth_chain(&f, sip->sip_www_authenticate, false, add_challenge);
         add_auth_chain(&f, sip->sip_proxy_authenticate, true, add_challenge);

@@ -6,8 +6,11 @@
  * WWW-Authenticate / Proxy-Authenticate / Authorization /
  * Proxy-Authorization line to sofia-sip's own header parser and flatten
  * the result with the same code (add_auth_line, split_scheme,
- * add_challenge, add_credentials in sipauth.c), so the two paths cannot
- * disagree on digest parameters.
+ * add_challenge, add_credentials in sipauth.c). The digest parameter
+ * values are taken by sofia's auth_digest_*_get() in the full parse and by
+ * a one-pass matcher over sofia's own parameter array in the fast path
+ * (digest_match: same first-match rule, sofia's unquoting), proven equal
+ * field by field by tests/unit/test_sipauth.c and fuzz-sipmsg.
  *
  * Memory: an arena is a sofia-sip home preloaded over a fixed area
  * (su_home_auto). Everything one message's auth headers need is carved out
@@ -17,6 +20,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +57,10 @@ typedef struct SipAuthArena SipAuthArena;
 
 SipAuthArena *sipauth_arena_new(void);
 SipAuthArena *sipauth_arena_free(SipAuthArena *a);
+
+/* Digest values through sofia's auth_digest_*_get() (the reference) instead
+ * of the one-pass matcher: for the differential tests. */
+void sipauth_arena_use_sofia(SipAuthArena *a, bool sofia);
 
 /* Releases everything allocated since the last reset: every string a
  * previous sipauth_add_value() put into a SipMsg becomes invalid. */

@@ -76,12 +76,6 @@ void sipmsg_clear(SipMsg *m)
 /* ------------------------------------------------------------------------ */
 /* Start line */
 
-typedef struct {
-        bool is_request;
-        size_t uri_off; /* Request-URI as sent, offsets into the datagram */
-        size_t uri_len;
-} StartLine;
-
 static bool cur_peek(const Cursor *c, uint8_t *v)
 {
         if (cur_left(c) < 1)
@@ -104,12 +98,12 @@ static bool cur_prefix(const Cursor *c, const char *lit, size_t n)
  * that stops at the end of the data still qualifies: the caller reports such
  * a cut message as truncated.
  */
-static bool scan_start_line(const uint8_t *data, size_t len, StartLine *sl)
+bool sipmsg_start_line(const uint8_t *data, size_t len, SipStartLine *sl)
 {
         Cursor c = cur_make(data, len);
         uint8_t ch;
 
-        *sl = (StartLine){0};
+        *sl = (SipStartLine){0};
         while (cur_peek(&c, &ch) && (ch == '\r' || ch == '\n'))
                 cur_skip(&c, 1);
 
@@ -158,8 +152,8 @@ static bool scan_start_line(const uint8_t *data, size_t len, StartLine *sl)
 
 bool sipmsg_looks_like_sip(const uint8_t *data, size_t len)
 {
-        StartLine sl;
-        return data && scan_start_line(data, len, &sl);
+        SipStartLine sl;
+        return data && sipmsg_start_line(data, len, &sl);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -235,7 +229,7 @@ static bool check_error_headers(sip_t const *sip, unsigned *auth_errors)
 }
 
 static void fill(SipMsg *m, msg_t *msg, sip_t const *sip, const uint8_t *data, size_t len,
-                 const StartLine *sl)
+                 const SipStartLine *sl)
 {
         su_home_t *home = msg_home(msg);
 
@@ -323,14 +317,26 @@ static bool cut_at_separator_or_body(msg_t *msg, sip_t const *sip, size_t len)
  */
 SipParseVerdict sipmsg_parse(SipParser *p, const uint8_t *data, size_t len, SipMsg *out)
 {
-        StartLine sl;
+        SipStartLine sl;
+        bool sip = data && sipmsg_start_line(data, len, &sl);
 
+        return sipmsg_parse_start(p, data, len, sip ? &sl : NULL, out);
+}
+
+/*
+ * The same with the start line already read by sipmsg_start_line() (NULL:
+ * it is not one). sofia-sip reads it once more in msg_make(): its own
+ * parse, which this wrapper does not replace.
+ */
+SipParseVerdict sipmsg_parse_start(SipParser *p, const uint8_t *data, size_t len,
+                                   const SipStartLine *sl, SipMsg *out)
+{
         if (!out)
                 return SIP_PARSE_E_NOMEM;
         sipmsg_clear(out);
         if (!p || !p->mclass)
                 return SIP_PARSE_E_NOMEM;
-        if (!data || !scan_start_line(data, len, &sl))
+        if (!data || !sl)
                 return SIP_PARSE_E_NOT_SIP;
         if (len > SIPMSG_MAX_LEN)
                 return SIP_PARSE_E_MALFORMED;
@@ -370,6 +376,6 @@ SipParseVerdict sipmsg_parse(SipParser *p, const uint8_t *data, size_t len, SipM
 
         out->priv_ = msg;
         out->auth_errors = auth_errors;
-        fill(out, msg, sip, data, len, &sl);
+        fill(out, msg, sip, data, len, sl);
         return SIP_PARSE_OK;
 }

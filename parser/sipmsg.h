@@ -121,6 +121,13 @@ typedef struct {
         void *priv_;    /* sofia msg_t *, owned */
 } SipMsg;
 
+/* The start line as sipmsg_start_line() read it. */
+typedef struct {
+        bool is_request;
+        size_t uri_off; /* Request-URI as sent, offsets into the data */
+        size_t uri_len;
+} SipStartLine;
+
 typedef struct SipParser SipParser;
 
 SipParser *sipmsg_parser_new(void);
@@ -136,13 +143,27 @@ SipParser *sipmsg_parser_free(SipParser *p);
  */
 SipParseVerdict sipmsg_parse(SipParser *p, const uint8_t *data, size_t len, SipMsg *out);
 
+/* The same with the start line already read by sipmsg_start_line(); NULL: not SIP. */
+SipParseVerdict sipmsg_parse_start(SipParser *p, const uint8_t *data, size_t len,
+                                   const SipStartLine *sl, SipMsg *out);
+
 /* Release the message's storage; safe on a zeroed SipMsg. */
 void sipmsg_clear(SipMsg *m);
 
 /*
- * Quick check, without parsing, that a payload starts like a SIP start line
- * ("SIP/2.0 " or "METHOD sip:..." / "METHOD sips:..."/"METHOD tel:" ... " SIP/2.0").
+ * Read, without parsing the message, whether a payload starts like a SIP
+ * start line ("SIP/2.0 " digit, or "METHOD scheme:..." ending in
+ * " SIP/2.0"; CRLFs before it skipped, RFC 3261 §7.5). This is the one
+ * read of the start line before sofia-sip's own: its result goes on to
+ * sipmsg_parse_start(), so the line is not read again (the pipeline and the
+ * TCP framer, which reads each message's first line and passes the result
+ * on in TcpMessage). The fast path's scanner (sipscan.h) reads the line with
+ * its own stricter grammar: that read is its validation of the only shapes
+ * it takes and where it finds the spans it copies, so it stays.
  */
+bool sipmsg_start_line(const uint8_t *data, size_t len, SipStartLine *sl);
+
+/* The same as a yes or no. */
 bool sipmsg_looks_like_sip(const uint8_t *data, size_t len);
 
 /*

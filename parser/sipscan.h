@@ -9,9 +9,9 @@
  * Two cheaper steps decide what such a message costs:
  *
  *   sipscan_ignorable()  start line only: a 1xx response or an ACK, which
- *                         the tracker counts and drops (analysis/tracker.c
- *                         on_response: status < 200; on_request: ACK).
- *   sipscan_scan()            one pass over the header names that fills the
+ *                         the tracker counts and drops (analysis/transactions.c
+ *                         txn_response: status < 200; txn_request: ACK).
+ *   sipscan_scan()       one pass over the header names that fills the
  *                         SipMsg fields the tracker reads, exactly as
  *                         sipmsg_parse() would, or says that the
  *                         message needs the full parse.

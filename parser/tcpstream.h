@@ -8,8 +8,32 @@
  * and gives up (counted) when it overflows or the stream closes. A stream
  * seen from its SYN is in sync from the first byte; one picked up mid-stream
  * (the capture started late, or a hole was skipped) resynchronises on the
- * next line that is a SIP start line. Each complete message goes to a
- * callback.
+ * next line that is a SIP start line.
+ *
+ * How a message is handed on: the caller takes it, as from the IP fragment
+ * reassembler (ipfrag.h). Both reassemblers are fed a packet and then hand
+ * back what it completed, owned by the reassembler and valid until the
+ * caller comes back: ipfrag_feed() returns the one datagram a fragment can
+ * complete; a TCP segment can complete many messages (and expiry or a flush
+ * can release more), so tcpstream_next() returns them one at a time:
+ *
+ *   tcpstream_feed(t, pkt, ts);           (or tcpstream_expire / _flush)
+ *   while (tcpstream_next(t, &m))
+ *           use(m.data, m.len);
+ *
+ * Why pull rather than a callback for both: the caller keeps the control
+ * flow (no re-entry into the pipeline from inside the reassembler, no
+ * void *userdata), a reassembled IP datagram can itself hold a fragment of
+ * an inner tunnel that goes back into ipfrag_feed() with no recursion, and
+ * one shape serves every reassembler. The work a segment starts is resumed
+ * by each tcpstream_next() (tcpstream_order.c), so messages are still framed
+ * where they lie, without a copy.
+ *
+ * Which framer cuts a direction's in-order bytes into messages is chosen per
+ * connection (TcpFraming; the seam is parser/tcpframer.h): Content-Length
+ * framing, or SIP over WebSocket (RFC 7118) after an HTTP Upgrade handshake
+ * on any port, or from the start on a ws port for a connection picked up
+ * mid-way (parser/tcpframe_ws.c).
  *
  * The framing is our own, not sofia-sip's msg_recv_iovec()/msg_extract():
  * those copy every byte into a msg_t and parse all headers just to find the
@@ -28,6 +52,8 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "websocket.h"
+#include "sipmsg.h"
 
 typedef struct TcpStreams TcpStreams;
 
@@ -42,6 +68,8 @@ typedef struct {
         int64_t idle_timeout_us;   /* 0 = 300 s */
         int64_t gap_timeout_us;    /* a hole not filled within this is skipped; 0 = 2 s */
         uint64_t hash_seed;        /* the daemon passes a random value (hash flooding) */
+        WebSocketPorts ws_ports;   /* a connection picked up mid-way here is SIP over
+                                      WebSocket (websocket.h); zeroed: the default ports */
 } TcpStreamConfig;
 
 typedef struct {
@@ -72,26 +100,56 @@ typedef struct {
         uint64_t bytes;  /* bytes buffered now */
 } TcpStreamStats;
 
+/* How the in-order bytes of a connection are cut into messages (tcpframer.h). */
+typedef enum {
+        TCP_FRAMING_SIP = 0, /* RFC 3261 §18.3: start line, headers, Content-Length body */
+        TCP_FRAMING_WS,      /* RFC 7118: SIP in WebSocket frames (tcpframe_ws.c) */
+        TCP_FRAMING__MAX
+} TcpFraming;
+
 /*
  * One complete SIP message of the stream src -> dst, completed by the
- * segment captured at ts_us. data is valid during the call only. handshake:
- * the connection's three-way handshake was seen whole and without a
- * conflicting SYN-ACK, so src is a host that received the server's SYN-ACK
- * (not a spoofed address).
+ * segment captured at ts_us (or released by expiry or a flush: then the
+ * time of the stream's last segment). data is owned by the reassembler and
+ * valid until the next call on it. handshake: the connection's three-way
+ * handshake was seen whole and without a conflicting SYN-ACK, so src is a
+ * host that received the server's SYN-ACK (not a spoofed address).
  */
-typedef void (*TcpMessageFn)(const Endpoint *src, const Endpoint *dst, int64_t ts_us,
-                             const uint8_t *data, size_t len, bool handshake, void *userdata);
+typedef struct {
+        Endpoint src, dst;
+        int64_t ts_us;
+        const uint8_t *data;
+        size_t len;
+        bool handshake;
+        TcpFraming framing; /* what cut it out of the stream */
+        /* Its start line as the framer read it (sipmsg_start_line() of data,
+         * valid as long as data), or NULL: the caller reads it. */
+        const SipStartLine *start;
+} TcpMessage;
 
-TcpStreams *tcpstream_new(const TcpStreamConfig *cfg, TcpMessageFn fn, void *userdata);
+TcpStreams *tcpstream_new(const TcpStreamConfig *cfg);
 TcpStreams *tcpstream_free(TcpStreams *t);
 
-/* One decoded TCP segment (pkt->transport == TRANSPORT_TCP), captured at ts_us. */
+/*
+ * One decoded TCP segment (pkt->transport == TRANSPORT_TCP), captured at
+ * ts_us. Its payload must stay valid until tcpstream_next() returns false.
+ */
 void tcpstream_feed(TcpStreams *t, const DecodedPacket *pkt, int64_t ts_us);
 
 /* Close streams idle for longer than the idle timeout at now_us. */
 void tcpstream_expire(TcpStreams *t, int64_t now_us);
 
-/* End of input: give up on holes, deliver what can be framed, close all. */
+/* End of input: give up on holes, frame what can be framed, close all. */
 void tcpstream_flush(TcpStreams *t, int64_t now_us);
 
+/*
+ * The next message completed by the last tcpstream_feed(), _expire() or
+ * _flush(); false when there is none left. Take them all before the next
+ * feed, expire or flush: what is left then is framed and dropped (still
+ * counted in messages).
+ */
+bool tcpstream_next(TcpStreams *t, TcpMessage *out);
+
 void tcpstream_get_stats(const TcpStreams *t, TcpStreamStats *out);
+/* The counters of the WebSocket framer (all connections). */
+void tcpstream_get_ws_stats(const TcpStreams *t, WebSocketStats *out);

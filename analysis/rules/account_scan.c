@@ -30,7 +30,8 @@ static void remedy(const Streak *s, char *buf, size_t n)
 {
         strbuf_append(buf, n,
                       "User enumeration from %s: block the source (fail2ban on "
-                      "SIP_DIAGNOSIS=account-scan, see contrib/fail2ban, or the Kamailio/OpenSIPS "
+                      "SIP_DIAGNOSIS=account-scan, see "
+                      "/usr/share/doc/sipauthmon/examples/fail2ban, or the Kamailio/OpenSIPS "
                       "pike module). Keep authentication on, and make the server answer unknown "
                       "users exactly like known ones (Asterisk chan_sip: alwaysauthreject=yes)",
                       s->client);

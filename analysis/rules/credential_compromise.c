@@ -66,7 +66,8 @@ static void remedy(const Streak *s, char *buf, size_t n)
         else
                 strbuf_append(buf, n,
                               "Block the source (fail2ban on SIP_DIAGNOSIS=credential-compromise, "
-                              "see contrib/fail2ban, or %s). Keep authentication on.",
+                              "see /usr/share/doc/sipauthmon/examples/fail2ban, or %s). Keep "
+                              "authentication on.",
                               server_block_hint(s->family));
 }
 

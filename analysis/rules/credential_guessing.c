@@ -39,9 +39,9 @@ static void remedy(const Streak *s, char *buf, size_t n)
         strbuf_append(
             buf, n,
             "Someone is guessing the password of %s: block the source (fail2ban on "
-            "SIP_DIAGNOSIS=credential-guessing, see contrib/fail2ban, or %s). Keep "
-            "authentication on; make sure the account's password is long and random, and "
-            "that the server answers unknown users like known ones (no user enumeration).",
+            "SIP_DIAGNOSIS=credential-guessing, see /usr/share/doc/sipauthmon/examples/fail2ban, "
+            "or %s). Keep authentication on; make sure the account's password is long and random, "
+            "and that the server answers unknown users like known ones (no user enumeration).",
             s->att->user, server_block_hint(s->family));
 }
 

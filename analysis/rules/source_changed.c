@@ -3,8 +3,8 @@
  * source-changed — RFC 3261 §18.2.1 / RFC 3581: the retry of a challenged
  * request leaves from another address or port than the request that was
  * challenged (NAT rebinding). Servers that bind nonces to the source address
- * then refuse it. Over TCP a new connection gets a new port by nature, so
- * only the address counts there.
+ * then refuse it. Over TCP (and SIP over WebSocket, RFC 7118) a new
+ * connection gets a new port by nature, so only the address counts there.
  */
 #include "../rules.h"
 
@@ -16,7 +16,7 @@ static bool check(const AttemptCtx *c, AttemptNotes *notes)
 {
         if (!c->ref || c->ref->client.family == 0)
                 return false;
-        if (c->transport == TRANSPORT_TCP)
+        if (decode_transport_is_stream(c->transport))
                 return !endpoint_addr_equal(&c->ref->client, &c->src);
         return !endpoint_equal(&c->ref->client, &c->src);
 }

@@ -36,6 +36,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import gen_flood  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import Checks  # noqa: E402
 
 STAT_RE = re.compile(r"^\s*([a-z0-9_.]+)\s+(\d+)$")
 LIMITS = {"max_transactions": 256, "max_chains": 256, "max_clients": 256, "max_principals": 128,
@@ -44,14 +46,8 @@ TABLES = {"max_transactions": "transactions", "max_chains": "chains", "max_clien
           "max_principals": "principals", "max_nonces": "nonces", "max_sources": "sources"}
 TIMEOUT = 120
 
-failures = 0
-
-
-def check(cond, msg):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", msg, file=sys.stderr)
+CHECKS = Checks()
+check = CHECKS.check
 
 
 def run(exe, pcap, conf):
@@ -135,8 +131,8 @@ def main(argv):
         print(f"capped: {codes}, {held} held back")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print(f"{failures} check(s) failed", file=sys.stderr)
+    if CHECKS.failed:
+        print(f"{CHECKS.failed} check(s) failed", file=sys.stderr)
         return 1
     print("flood: limits held, attacks and the wrong password diagnosed")
     return 0

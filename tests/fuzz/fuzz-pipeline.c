@@ -86,6 +86,7 @@ static void init(void)
         int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
         FUZZ_ASSERT(fd >= 0);
         text_sink = sink_new(SINK_TEXT, fd, false);
+        sink_set_ladder(text_sink, true); /* the drawing of every record, too */
         json_sink = sink_new(SINK_JSON, fd, false);
         FUZZ_ASSERT(text_sink && json_sink);
 }

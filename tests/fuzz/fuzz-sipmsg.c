@@ -17,6 +17,7 @@
  * and NUL-terminated, the counts within SIPMSG_MAX_AUTH, msg_len and the
  * body inside the input; on anything else the SipMsg is zeroed (sipmsg.h).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,11 +148,46 @@ static void verify_all(const SipMsg *m)
         }
 }
 
+static bool same_str(const char *a, const char *b)
+{
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Every field of every challenge and credentials entry: the fast path takes
+ * the digest values with its own matcher over sofia's parameter array
+ * (parser/sipauth.c digest_match), the full parse with sofia's
+ * auth_digest_*_get(). */
+static void same_auth(const SipMsg *f, const SipMsg *s)
+{
+        for (size_t i = 0; i < f->n_challenges; i++) {
+                const SipChallenge *a = &f->challenges[i], *b = &s->challenges[i];
+                FUZZ_ASSERT(a->proxy == b->proxy && a->digest == b->digest &&
+                            same_str(a->scheme, b->scheme) && same_str(a->realm, b->realm) &&
+                            same_str(a->nonce, b->nonce) && same_str(a->opaque, b->opaque) &&
+                            same_str(a->algorithm, b->algorithm) && a->alg == b->alg &&
+                            a->qop_mask == b->qop_mask && a->stale == b->stale &&
+                            a->userhash == b->userhash);
+        }
+        for (size_t i = 0; i < f->n_credentials; i++) {
+                const SipCredentials *a = &f->credentials[i], *b = &s->credentials[i];
+                FUZZ_ASSERT(a->proxy == b->proxy && a->digest == b->digest &&
+                            same_str(a->scheme, b->scheme) && same_str(a->username, b->username) &&
+                            same_str(a->realm, b->realm) && same_str(a->nonce, b->nonce) &&
+                            same_str(a->uri, b->uri) && same_str(a->algorithm, b->algorithm) &&
+                            a->alg == b->alg && same_str(a->qop, b->qop) &&
+                            a->qop_mask == b->qop_mask && same_str(a->nc, b->nc) &&
+                            a->nc_value == b->nc_value && a->nc_valid == b->nc_valid &&
+                            same_str(a->cnonce, b->cnonce) && same_str(a->response, b->response) &&
+                            same_str(a->opaque, b->opaque) && a->userhash == b->userhash);
+        }
+}
+
 /*
  * The fast path (parser/sipscan.h): when the scanner takes a message, sofia
- * must take it too, with the same counts; and the scanned strings (auth
- * headers parsed into the scanner's arena) go through the same checks and
- * digest verification.
+ * must take it too, with the same counts and the same challenges and
+ * credentials field by field; and the scanned strings (auth headers parsed
+ * into the scanner's arena) go through the same checks and digest
+ * verification.
  */
 static void scan_one(const uint8_t *data, size_t len)
 {
@@ -170,9 +206,7 @@ static void scan_one(const uint8_t *data, size_t len)
                     fast.auth_errors == full.auth_errors &&
                     fast.challenges_dropped == full.challenges_dropped &&
                     fast.credentials_dropped == full.credentials_dropped);
-        for (size_t i = 0; i < fast.n_credentials; i++)
-                FUZZ_ASSERT(fast.credentials[i].nc_valid == full.credentials[i].nc_valid &&
-                            fast.credentials[i].alg == full.credentials[i].alg);
+        same_auth(&fast, &full);
         sipmsg_clear(&full);
 }
 

@@ -14,7 +14,9 @@
  *            so segments overlap, repeat or leave holes
  *   delta    time since the previous segment, delta * 100 ms
  *
- * Invariants: every delivered message is non-empty, readable and within
+ * Each message is taken with tcpstream_next() as the pipeline takes it.
+ * Invariants: every delivered message has the start line the framer says
+ * it read (if it read one); is non-empty, readable and within
  * max_header + max_body; the gauges never exceed the configured limits.
  */
 #include <string.h>
@@ -36,20 +38,28 @@ static const TcpStreamConfig cfg = {
 
 static SipParser *parser;
 
-static void on_message(const Endpoint *src, const Endpoint *dst, int64_t ts_us, const uint8_t *data,
-                       size_t len, bool handshake, void *userdata)
+/* Every message the last feed, expire or flush completed, as the pipeline takes them. */
+static void take(TcpStreams *t)
 {
-        (void)handshake;
-        (void)src;
-        (void)dst;
-        (void)ts_us;
-        (void)userdata;
-        FUZZ_ASSERT(len > 0 && len <= (size_t)cfg.max_header + cfg.max_body);
-        fuzz_touch(data, len);
-        SipMsg m;
-        memset(&m, 0, sizeof m);
-        if (sipmsg_parse(parser, data, len, &m) == SIP_PARSE_OK)
-                sipmsg_clear(&m);
+        TcpMessage msg;
+
+        while (tcpstream_next(t, &msg)) {
+                FUZZ_ASSERT(msg.len > 0 && msg.len <= (size_t)cfg.max_header + cfg.max_body);
+                fuzz_touch(msg.data, msg.len);
+                if (msg.start) {
+                        /* The framer's reading of the start line is the one the
+                         * pipeline would make of the whole message. */
+                        SipStartLine sl;
+                        FUZZ_ASSERT(sipmsg_start_line(msg.data, msg.len, &sl));
+                        FUZZ_ASSERT(sl.is_request == msg.start->is_request &&
+                                    sl.uri_off == msg.start->uri_off &&
+                                    sl.uri_len == msg.start->uri_len);
+                }
+                SipMsg m;
+                memset(&m, 0, sizeof m);
+                if (sipmsg_parse(parser, msg.data, msg.len, &m) == SIP_PARSE_OK)
+                        sipmsg_clear(&m);
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 parser = sipmsg_parser_new();
                 FUZZ_ASSERT(parser);
         }
-        TcpStreams *t = tcpstream_new(&cfg, on_message, NULL);
+        TcpStreams *t = tcpstream_new(&cfg);
         FUZZ_ASSERT(t);
         uint32_t next[8] = {1000, 5000, 9000, 13000, 17000, 21000, 25000, 29000};
         int64_t ts = 1768471200LL * 1000000;
@@ -96,14 +106,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         next[dir] = end;
 
                 tcpstream_feed(t, &p, ts);
+                take(t);
                 TcpStreamStats st;
                 tcpstream_get_stats(t, &st);
                 FUZZ_ASSERT(st.active <= cfg.max_streams);
                 FUZZ_ASSERT(st.bytes <= cfg.max_bytes);
-                if (h[3] > 200)
+                if (h[3] > 200) {
                         tcpstream_expire(t, ts);
+                        take(t);
+                }
         }
         tcpstream_flush(t, ts);
+        take(t);
         tcpstream_free(t);
         return 0;
 }

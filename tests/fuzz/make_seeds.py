@@ -347,6 +347,17 @@ def own(outdir):
         + seg(reg[:250], seqoff=-250) + seg(b"", 32))
     put(outdir, "fuzz-tcpstream", "body-and-conns", b"".join(seg(m, conn=i % 4, delta=3) for i, (_, m) in
                                                               enumerate(msgs[:8])))
+    n += websocket_seeds(outdir, reg, chal)
+    # SIP over WebSocket through the reassembler: the HTTP Upgrade, then frames
+    key = b"\x11\x22\x33\x44"
+    get = (b"GET / HTTP/1.1\r\nHost: pbx\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Protocol: sip\r\n\r\n")
+    ok101 = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: sip\r\n\r\n"
+    wsreg = ws_frame(reg[:90], fin=False, key=key) + ws_frame(b"", op=9, key=key) + ws_frame(reg[90:], op=0, key=key)
+    put(outdir, "fuzz-tcpstream", "websocket-upgrade", seg(b"", 8) + seg(b"", 8, 1) + seg(get[:30])
+        + seg(get[30:] + wsreg[:100]) + seg(ok101, 0, 1) + seg(wsreg[100:]) + seg(ws_frame(chal), 0, 1)
+        + seg(b"", 16))
+    n += 1
     for name, text in CONFIGS.items():
         put(outdir, "fuzz-config", name, text.encode())
     for fname in ("credentials.txt", "credentials-ha1.txt"):
@@ -355,6 +366,60 @@ def own(outdir):
     for name, text in CREDENTIALS_EXTRA.items():
         put(outdir, "fuzz-credentials", name, text.encode())
     return n
+
+
+# --------------------------------------------------------------------------
+# SIP over WebSocket (fuzz-websocket: mode byte, then flags/len/bytes chunks)
+
+
+def ws_frame(payload, op=1, fin=True, key=None, rsv=0, form=None):
+    """RFC 6455 §5.2 frame; key: 4 bytes (masked) or None."""
+    n = len(payload)
+    b0 = (0x80 if fin else 0) | rsv << 4 | op
+    m = 0x80 if key else 0
+    if form is None and n < 126:
+        head = struct.pack("!BB", b0, m | n)
+    elif form != 64 and n <= 0xFFFF:
+        head = struct.pack("!BBH", b0, m | 126, n)
+    else:
+        head = struct.pack("!BBQ", b0, m | 127, n)
+    if key:
+        payload = bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+        head += key
+    return head + payload
+
+
+def websocket_seeds(outdir, reg, chal):
+    key = b"\x37\xfa\x21\x3d"
+
+    def chunks(data, dirn=0, size=200, hole=False):
+        out = b""
+        for i in range(0, len(data), size):
+            out += bytes([dirn | (2 if hole and i == 0 else 0), len(data[i:i + size])]) + data[i:i + size]
+        return out
+
+    third = len(reg) // 3
+    frag = (ws_frame(reg[:third], fin=False, key=key) + ws_frame(b"hi", op=9, key=key)
+            + ws_frame(reg[third:2 * third], op=0, fin=False, key=key, form=16)
+            + ws_frame(b"", op=10, key=key) + ws_frame(reg[2 * third:], op=0, key=key))
+    seeds = {
+        "sync-fragmented": b"\x05" + chunks(frag, 0, 97) + chunks(ws_frame(chal, op=2, form=64), 1, 255),
+        "resync-midstream": b"\x01" + chunks(ws_frame(chal, key=key)[40:] + ws_frame(reg, key=key), 0, 61)
+        + chunks(ws_frame(chal)[17:] + ws_frame(chal), 1, 255),
+        "unknown-roles": b"\x00" + chunks(ws_frame(reg, key=key) + ws_frame(chal), 0, 255),
+        "bad-frames": b"\x05" + chunks(ws_frame(b"x" * 30) + ws_frame(chal, key=key), 0, 255)
+        + chunks(ws_frame(b"x" * 30, rsv=4) + ws_frame(b"p", op=9, fin=False) + ws_frame(b"c" * 126, op=8)
+                 + ws_frame(b"y", op=3) + ws_frame(b"z", op=0) + ws_frame(chal), 1, 255),
+        "hole-and-tight-cap": b"\x0d" + chunks(frag, 0, 150) + chunks(frag, 0, 150, hole=True)
+        + chunks(ws_frame(chal, fin=False), 1, 255),
+        "http-upgrade": b"\x05GET /ws HTTP/1.1\r\nHost: pbx\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        "http-101": b"\x05HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Protocol: sip\r\n\r\n",
+    }
+    for name, data in seeds.items():
+        put(outdir, "fuzz-websocket", name, data)
+    return len(seeds)
 
 
 # --------------------------------------------------------------------------

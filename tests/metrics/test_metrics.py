@@ -42,6 +42,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import Checks  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
 CAPTURES = os.path.join(SRCDIR, "tests", "golden", "captures")
@@ -76,6 +79,8 @@ SAME_AS_STATS = {
     "sipauthmon_packets_total": {None: "packets.total"},
     "sipauthmon_sip_messages_total": {None: "sip.messages"},
     "sipauthmon_sip_parse_errors_total": {None: "sip.parse_errors"},
+    "sipauthmon_websocket_messages_total": {None: "ws.messages"},
+    "sipauthmon_websocket_bad_frames_total": {None: "ws.dropped.bad_frames"},
     "sipauthmon_challenges_total": {"407": "tracker.challenges_407"},
     "sipauthmon_auth_refusals_total": {None: "tracker.refusals"},
     "sipauthmon_auth_successes_total": {None: "tracker.auth_successes"},
@@ -86,17 +91,11 @@ SAME_AS_STATS = {
                                    ("transactions", "chains", "clients", "principals", "nonces", "sources")},
 }
 
-failures = []
 skipped = []
 
 
-def check(cond, msg, detail=""):
-    if cond:
-        print("ok  ", msg)
-    else:
-        failures.append(msg)
-        print("FAIL", msg, detail if detail else "", file=sys.stderr)
-    return cond
+CHECKS = Checks(show_passed=True)
+check = CHECKS.check
 
 
 def _load(path, name):
@@ -506,8 +505,8 @@ def main():
             live(exe, tmp, promtool, seen)
         if seen:
             contrib(promtool, seen)
-    if failures:
-        print("%d check(s) failed" % len(failures), file=sys.stderr)
+    if CHECKS.failed:
+        print("%d check(s) failed" % CHECKS.failed, file=sys.stderr)
         return 1
     for s in skipped:
         print("SKIP:", s)

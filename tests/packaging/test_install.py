@@ -35,8 +35,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import Checks  # noqa: E402
+
 SRCDIR = os.environ.get("SRCDIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-failures = []
 
 
 # contrib/prometheus, installed as examples (sipauthmon.conf(5), Prometheus).
@@ -45,11 +47,8 @@ PROMETHEUS_EXAMPLES = ("sipauthmon-alerts.yml", "sipauthmon-dashboard.json",
                        "sysusers.d/sipauthmon-metrics.conf", "tmpfiles.d/sipauthmon-metrics.conf")
 
 
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
-    return cond
+CHECKS = Checks()
+check = CHECKS.check
 
 
 def run(cmd, **kw):
@@ -127,6 +126,7 @@ def check_tree(dest, opt, args):
         os.path.join(docdir, "sipauthmon-record.schema.json"): 0o644,
         os.path.join(docdir, "examples", "fail2ban", "filter.d", "sipauthmon.conf"): 0o644,
         os.path.join(docdir, "examples", "fail2ban", "jail.d", "sipauthmon.conf"): 0o644,
+        os.path.join(under(prefix, opt["datadir"]), "bash-completion", "completions", "sipauthmon"): 0o644,
     }
     for f in PROMETHEUS_EXAMPLES:
         want[os.path.join(docdir, "examples", "prometheus", f)] = 0o644
@@ -154,6 +154,9 @@ def check_tree(dest, opt, args):
     for u in ("sipauthmon.service", "sipauthmon@.service"):
         text = open(dest + os.path.join(unitdir, u)).read()
         check("ExecStart=%s/sipauthmon " % sbindir in text, "%s: ExecStart= is not %s/sipauthmon" % (u, sbindir))
+        # A reload checks the configuration first: a broken edit leaves the daemon as it was.
+        check("ExecReload=%s/sipauthmon --check-config " % sbindir in text,
+              "%s: ExecReload= does not run %s/sipauthmon --check-config" % (u, sbindir))
         check("@" + "sbindir@" not in text and "@sysconfdir@" not in text, u + ": unsubstituted @var@")
     cred = open(dest + os.path.join(docdir, "examples", "systemd", "credentials.conf")).read()
     check("LoadCredential=credentials:%s/sipauthmon/credentials\n" % sysconf in cred,
@@ -209,6 +212,7 @@ def check_units(dest, where, tmp):
             # The unit as installed, its binary found in the DESTDIR, and the
             # drop-in appended as systemd would read it after the unit.
             body = text.replace("ExecStart=%s/sipauthmon " % where["sbindir"], "ExecStart=%s " % binary)
+            body = body.replace("ExecReload=%s/sipauthmon " % where["sbindir"], "ExecReload=%s " % binary)
             with open(path, "w") as f:
                 f.write(body + "\n" + dtext)
             v = run([sa, "verify", "--man=no", path])
@@ -246,6 +250,33 @@ def parse_conf(text):
     return keys
 
 
+def long_options_of_options_c():
+    src = open(os.path.join(SRCDIR, "daemon", "options.c"), encoding="utf-8").read()
+    m = re.search(r"struct option long_options\[\] = \{(.*?)\n\};", src, re.S)
+    return set(re.findall(r'\{"([a-z-]+)",', m.group(1) if m else ""))
+
+
+def check_option_keys(known, page):
+    """Every long option is a key (--sip-ports: sip_ports, --no-ladder: ladder), or
+    one of the options sipauthmon.conf(5) and the README name as having none."""
+    opts = long_options_of_options_c()
+    check(len(opts) >= 20, "only %d long options found in daemon/options.c" % len(opts))
+    m = re.search(r"except\s+these\s+\w+,\s+which\s+make\s+no\s+sense\s+in\s+a\s+file:(.*?)\.\s", page, re.S)
+    none_page = set(re.findall(r"\*--([a-z-]+)\*", m.group(1) if m else ""))
+    readme = open(os.path.join(SRCDIR, "README.md"), encoding="utf-8").read()
+    m = re.search(r"except\s+the\s+\w+\s+that\s+make\s+no\s+sense\s+in\s+a\s+file:(.*?)\.\s", readme, re.S)
+    none_readme = set(re.findall(r"`--([a-z-]+)`", m.group(1) if m else ""))
+    keyless = set()
+    for o in opts:
+        k = o.replace("-", "_")
+        if k not in known and not (k.startswith("no_") and k[3:] in known):
+            keyless.add(o)
+    check(keyless == none_page, "options without a key %s, but sipauthmon.conf(5) names %s" %
+          (sorted(keyless), sorted(none_page)))
+    check(keyless == none_readme, "options without a key %s, but the README names %s" %
+          (sorted(keyless), sorted(none_readme)))
+
+
 def check_config(dest, where, args, tmp):
     conf_path = dest + os.path.join(where["sysconf"], "sipauthmon", "sipauthmon.conf")
     text = open(conf_path).read()
@@ -258,6 +289,7 @@ def check_config(dest, where, args, tmp):
     in_page = set(re.findall(r"^\*([a-z_]+)\* =", page, re.M))
     check(in_page == known, "sipauthmon.conf(5): keys missing %s, unknown %s" %
           (sorted(known - in_page), sorted(in_page - known)))
+    check_option_keys(known, page)
     builtin = builtin_defaults()
     for k, v in documented.items():
         if k in builtin:
@@ -335,8 +367,8 @@ def main():
         check_units(dest, where, tmp)
         check_man(dest, where)
         check_config(dest, where, args, tmp)
-    if failures:
-        print("%d check(s) failed" % len(failures), file=sys.stderr)
+    if CHECKS.failed:
+        print("%d check(s) failed" % CHECKS.failed, file=sys.stderr)
         return 1
     print("install: tree, units, man pages and configuration OK (prefix %s)" % opt["prefix"])
     return 0

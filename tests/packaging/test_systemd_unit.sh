@@ -1,12 +1,24 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# The installed units under a real systemd as PID 1. `meson install
-# --destdir` fills a staging tree; systemd-nspawn boots a container whose
-# /usr is the host's /usr with the staging tree laid over it (read-only
-# overlay: no debootstrap, about 3 s to boot), with a private network
-# namespace and an empty /etc. Inside, inner.sh (run as a boot service)
-# creates a veth pair and:
+# The installed units under a real systemd as PID 1. systemd-nspawn boots
+# a container whose /usr is the host's /usr with an overlay on it (no
+# debootstrap, about 3 s to boot), with a private network namespace, an
+# almost empty /etc and a copy of the host's dpkg database. The package
+# under test is either
+#
+#   - the .deb (the plain build): tests/packaging/test_deb.py builds it
+#     from the tree once and shares it; inner.sh installs it with dpkg -i
+#     into the container (writable overlay), so that the maintainer
+#     scripts and systemd's catalog trigger run as on a real system: no
+#     unit may be enabled or running after the installation, the
+#     configuration is a conffile, and the catalog is updated by the
+#     trigger alone;
+#   - or, in a sanitized build (the package is built in the plain pass
+#     only), `meson install --destdir` of the build directory laid over
+#     /usr read-only, so that the sanitizers run under the units' sandbox.
+#
+# Inside, inner.sh (run as a boot service) creates a veth pair and:
 #
 #   1. systemd-analyze verify on both units (man pages included), and the
 #      online security rating;
@@ -17,7 +29,9 @@
 #      not veth0's: promiscuous mode must work in the sandbox) and finds the
 #      diagnosis in the journal with the unit's _SYSTEMD_UNIT, and its
 #      catalog text under journalctl -x;
-#   4. reload (SIGHUP): same process, still running;
+#   4. reload (SIGHUP): same process, still running; a reload after a
+#      broken edit fails (ExecReload's --check-config), the journal names
+#      the file and line, and the same process runs on;
 #   5. watchdog: with WatchdogSec=2s the service survives 5 s unrestarted;
 #   6. stop after a diagnosis: exit status 1 ("diagnosed") is a success;
 #   7. the credentials drop-in of the examples: a root-only 0600 file reaches
@@ -75,12 +89,28 @@ j = lambda d: d if os.path.isabs(d) else os.path.join(p, d)
 print("PREFIX=%s SYSCONF=%s DOCDIR=%s" % (p, j(o["sysconfdir"]), os.path.join(j(o["datadir"]), "doc", "sipauthmon")))
 PY
 )"
+# A sanitized build is tested from meson install, a plain one from its .deb.
+if ldd "$BUILDDIR/daemon/sipauthmon" 2>/dev/null | grep -q libasan; then
+        MODE=meson
+else
+        MODE=deb
+        PREFIX=/usr SYSCONF=/etc DOCDIR=/usr/share/doc/sipauthmon
+        rc=0
+        # SIPAUTHMON_DEB=FILE installs that package instead of the tree's.
+        DEB=${SIPAUTHMON_DEB:-}
+        # The deb test (started first) built it from the tree, after the
+        # binary of this build: reused as it is.
+        [ -n "$DEB" ] || DEB=$(python3 "$HERE/test_deb.py" --meson "$MESON" --builddir "$BUILDDIR" \
+                --build-only --newer-than "$BUILDDIR/daemon/sipauthmon") || rc=$?
+        [ $rc = 77 ] && skip "cannot build the .deb: $DEB"
+        [ $rc = 0 ] && [ -f "$DEB" ] || fail "building the .deb failed (tests/packaging/test_deb.py --build-only: $rc)"
+fi
 case $PREFIX in
 /usr | /usr/*) ;;
 *) skip "prefix $PREFIX is outside /usr: the container only takes /usr from the staging tree" ;;
 esac
 case $SYSCONF in
-/usr/* | /etc/*) ;;
+/usr/* | /etc | /etc/*) ;;
 *) skip "sysconfdir $SYSCONF is neither under /usr nor /etc" ;;
 esac
 
@@ -91,8 +121,16 @@ if [ "${SIPAUTHMON_TEST_KEEP:-}" = 1 ]; then
 else
         trap 'rm -rf "$T"' EXIT INT TERM
 fi
-"$MESON" install -C "$BUILDDIR" --destdir "$T/dest" --no-rebuild --quiet ||
-        fail "meson install --destdir failed"
+if [ $MODE = meson ]; then
+        "$MESON" install -C "$BUILDDIR" --destdir "$T/dest" --no-rebuild --quiet ||
+                fail "meson install --destdir failed"
+        OVERLAY="--overlay-ro=/usr:$T/dest/usr:/usr"
+else
+        # dpkg writes into the upper directory of a writable overlay
+        mkdir -p "$T/upper"
+        OVERLAY="--overlay=/usr:$T/upper:/usr"
+        cp "$DEB" "$T/work.deb"
+fi
 
 # The root: /usr comes from the overlay, /etc starts almost empty.
 R=$T/root
@@ -105,8 +143,17 @@ cp /usr/lib/os-release "$R/etc/os-release"
 # A machine ID: not a first boot, so no presets enable the host's services.
 python3 -c 'import uuid; print(uuid.uuid4().hex)' >"$R/etc/machine-id"
 [ -d "$T/dest/etc" ] && cp -a "$T/dest/etc/." "$R/etc/"
+if [ $MODE = deb ]; then
+        # dpkg's database of the host (what the package depends on is in
+        # the host's /usr); the package itself creates /etc/sipauthmon.
+        mkdir -p "$R/var/lib" "$R$SYSCONF/sipauthmon/sipauthmon.conf.d"
+        cp -a /var/lib/dpkg "$R/var/lib/"
+        # the host's overrides name the host's groups, which /etc here lacks
+        : >"$R/var/lib/dpkg/statoverride"
+        mv "$T/work.deb" "$T/work/sipauthmon.deb"
+fi
 case $SYSCONF in
-/etc/*) CONFROOT=$R ;;
+/etc | /etc/*) CONFROOT=$R ;;
 *) CONFROOT=$T/dest ;;
 esac
 
@@ -119,6 +166,7 @@ cp "$HERE/inject_pcap.py" "$SRCDIR/tests/golden/captures/wrong-password.pcap" "$
 cat >"$T/work/env" <<EOF
 SYSCONF=$SYSCONF
 DOCDIR=$DOCDIR
+MODE=$MODE
 EOF
 cat >"$T/work/inner.sh" <<'EOF'
 #!/bin/sh
@@ -166,6 +214,17 @@ ip link add veth0 type veth peer name veth1 && ip link set veth0 up && ip link s
 say veth $?
 ip link show veth0 >"$O/veth0.txt"
 
+# 0: the package, installed as an administrator would
+if [ "$MODE" = deb ]; then
+        journalctl --list-catalog >"$O/catalog-before.txt" 2>&1
+        dpkg -i /srv/work/sipauthmon.deb >"$O/dpkg.txt" 2>&1
+        say dpkg $?
+        journalctl --list-catalog >"$O/catalog-after.txt" 2>&1
+        systemctl is-enabled sipauthmon.service sipauthmon@veth0.service >"$O/enabled.txt" 2>&1
+        systemctl is-active sipauthmon.service sipauthmon@veth0.service >"$O/active.txt" 2>&1
+        dpkg-query -W -f '${Conffiles}\n' sipauthmon >"$O/conffiles.txt" 2>&1
+fi
+
 # 1
 systemd-analyze verify sipauthmon@veth0.service sipauthmon.service >"$O/verify.txt" 2>&1
 say verify $?
@@ -178,7 +237,8 @@ show $U show1
 procstatus $U proc1
 inject
 journal entries1.json $U SIP_DIAGNOSIS=wrong-password
-journalctl --update-catalog
+# a source install runs this itself (README); the package has the trigger
+[ "$MODE" = deb ] || journalctl --update-catalog
 journalctl -x --no-pager -u $U SIP_DIAGNOSIS=wrong-password >"$O/explained.txt"
 
 # 4
@@ -186,6 +246,17 @@ timeout 30 systemctl reload $U
 say reload $?
 sleep 0.5
 show $U show2
+# (where the configuration is writable: /etc, not a read-only /usr overlay)
+B=$SYSCONF/sipauthmon/sipauthmon.conf.d/90-broken.conf
+if printf '# a broken edit\nthreshold = 99\n' 2>/dev/null >$B; then
+        timeout 30 systemctl reload $U
+        say reload_broken $?
+        show $U show2b
+        journalctl --no-pager -o cat -u $U >"$O/reload_broken.txt"
+        rm -f $B
+else
+        say reload_broken skip
+fi
 
 # 5
 mkdir -p /etc/systemd/system/$U.d
@@ -394,7 +465,7 @@ EOF
 
 rc=0
 timeout 300 systemd-nspawn -q -D "$R" --machine="sipauthmon-test-$$" --keep-unit --register=no --private-network \
-        --console=pipe --overlay-ro="/usr:$T/dest/usr:/usr" --bind="$T/work:/srv/work" \
+        --console=pipe "$OVERLAY" --bind="$T/work:/srv/work" \
         -b -- systemd.unit=sipauthmon-test.target systemd.firstboot=off \
         >"$T/nspawn.log" 2>&1 </dev/null || rc=$?
 if ! grep -q '^done=1$' "$T/work/out/results" 2>/dev/null; then
@@ -403,10 +474,10 @@ if ! grep -q '^done=1$' "$T/work/out/results" 2>/dev/null; then
         fail "the container did not run the test to its end (systemd-nspawn exit $rc)"
 fi
 
-python3 - "$T/work/out" "$SRCDIR" <<'PY'
+python3 - "$T/work/out" "$SRCDIR" "$MODE" <<'PY'
 import json, os, re, sys
 
-O, SRCDIR = sys.argv[1], sys.argv[2]
+O, SRCDIR, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
 
 
@@ -431,6 +502,19 @@ def entries(name):
 
 
 res = props("results")
+# 0. the .deb: installed by dpkg, nothing enabled or started, the catalog by the trigger
+if MODE == "deb":
+    check(res.get("dpkg") == "0", "dpkg -i exited %s:\n%s" % (res.get("dpkg"), read("dpkg.txt")))
+    check("Processing triggers for systemd" in read("dpkg.txt"), "systemd's trigger did not run:\n" + read("dpkg.txt"))
+    check(read("enabled.txt").split() == ["disabled", "disabled"], "after dpkg -i, is-enabled: %r" % read("enabled.txt"))
+    check(read("active.txt").split() == ["inactive", "inactive"], "after dpkg -i, is-active: %r" % read("active.txt"))
+    check(read("conffiles.txt").split()[:1] == ["/etc/sipauthmon/sipauthmon.conf"],
+          "conffiles: %r" % read("conffiles.txt"))
+    ids = re.findall(r"^-- ([0-9a-f]{32})", open(os.path.join(SRCDIR, "systemd/sipauthmon.catalog")).read(), re.M)
+    before, after = read("catalog-before.txt"), read("catalog-after.txt")
+    check(ids and not [i for i in ids if i in before] and not [i for i in ids if i not in after],
+          "the journal catalog was not updated by the package's installation alone (%d message IDs; %d before, %d after)"
+          % (len(ids), len([i for i in ids if i in before]), len([i for i in ids if i in after])))
 for step in ("veth", "verify", "start", "reload", "restart", "stop", "start_cred", "start_plain"):
     check(res.get(step) == "0", "step %s exited %s" % (step, res.get(step)))
 check(read("verify.txt").strip() == "", "systemd-analyze verify:\n" + read("verify.txt"))
@@ -476,6 +560,16 @@ check("Subject: Wrong password for heidi in realm asterisk" in x and "Defined-By
 s2 = props("show2")
 check(s2.get("ActiveState") == "active" and s2.get("MainPID") == s1.get("MainPID"), "after reload: %r" % s2)
 check(s2.get("NRestarts") == "0", "restarted during reload: %r" % s2)
+if res.get("reload_broken") == "skip":
+    print("note: configuration not writable in the container: the refused reload is not tried")
+else:
+    check(res.get("reload_broken") not in (None, "0"),
+          "reload after a broken edit exited %s, want a failure" % res.get("reload_broken"))
+    s2b = props("show2b")
+    check(s2b.get("ActiveState") == "active" and s2b.get("MainPID") == s1.get("MainPID")
+          and s2b.get("NRestarts") == "0", "after the refused reload: %r" % s2b)
+    check("90-broken.conf:2: threshold: invalid value '99'" in read("reload_broken.txt"),
+          "the refused reload's journal lacks FILE:LINE:\n" + read("reload_broken.txt")[-2000:])
 
 # 5. watchdog
 a, b = props("show3a"), props("show3b")
@@ -583,7 +677,8 @@ if failures:
     print(read("units.log")[-8000:], file=sys.stderr)
     print("%d check(s) failed" % len(failures), file=sys.stderr)
     sys.exit(1)
-print("systemd: both units run, capture, reload, feed the watchdog, pass credentials, open HEP "
+print("systemd (%s): both units run, capture," % ("the .deb, installed by dpkg" if MODE == "deb" else "meson install") +
+      " reload, feed the watchdog, pass credentials, open HEP "
       "and send HEP out "
       "under PID 1 (online exposure %s; uid %s; status \"%s\")" % (m.group(1) if m else "?", uid, s1.get("StatusText")))
 PY

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Helpers the real-peer tests share (tests/peers/run.py, real_tools.py):
-processes in network namespaces, their output, sipauthmon's JSON records.
-Standard library only."""
+"""Helpers the real-peer tests share (tests/peers/run.py, real_tools.py,
+ws_peer.py): processes in network namespaces, their output, sipauthmon's
+JSON records. Standard library only."""
 
+import argparse
 import json
 import os
 import re
@@ -98,6 +99,43 @@ class Proc:
             if not f.closed:
                 f.close()
         return self.p.returncode
+
+
+def parse_args(keep_help):
+    """The options every peer driver takes, and the checks before anything
+    runs. Returns (args, sipauthmon path, CI?, None) or, when the driver must
+    stop at once, (None, None, CI?, exit status)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sipauthmon", default=os.environ.get("SIPAUTHMON"))
+    ap.add_argument("--keep", help=keep_help)
+    args = ap.parse_args()
+    ci = os.environ.get("CI") == "true"
+    if not args.sipauthmon:
+        log("FAIL no sipauthmon (--sipauthmon or SIPAUTHMON)\n0 passed, 1 failed")
+        return None, None, ci, 1
+    if os.geteuid() != 0:
+        if ci:
+            log("FAIL needs root (network namespaces), and CI=true\n0 passed, 1 failed")
+            return None, None, ci, 1
+        log("SKIP: needs root (network namespaces)")
+        return None, None, ci, 77
+    return args, str(Path(args.sipauthmon).resolve()), ci, None
+
+
+def wait_listening(ns, proto, addr, port, timeout, owner):
+    """Until ss shows a socket bound to addr:port in ns (udp or tcp listen)."""
+    flag = "-lnu" if proto == "udp" else "-lnt"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = run(nsexec(ns, "ss", "-H", flag), check=False).stdout
+        if re.search(r"\s%s:%d\s" % (re.escape(addr), port), out):
+            return
+        if owner.p.poll() is not None:
+            raise Fail("%s exited with %d before listening on %s %s:%d; stderr:\n%s" % (
+                owner.name, owner.p.returncode, proto, addr, port, owner.stderr()))
+        time.sleep(0.05)
+    raise Fail("%s: not listening on %s %s:%d within %d s; stderr:\n%s" % (
+        owner.name, proto, addr, port, timeout, owner.stderr()))
 
 
 def parse_records(text, source):

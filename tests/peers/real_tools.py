@@ -30,7 +30,6 @@ Exit: 0 passed, 1 failed, 77 skipped (not root, only when CI is not "true";
 under CI=true a missing tool or root fails the test).
 """
 
-import argparse
 import json
 import os
 import re
@@ -43,7 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns import (Fail, Proc, clean_up, client_ip, log, log_tails,  # noqa: E402
-                   nsexec, parse_records, run)
+                   nsexec, parse_args, parse_records, run, wait_listening)
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -117,21 +116,6 @@ BARESIP_SECONDS = 6
 LINPHONE_SECONDS = 8
 
 
-def wait_listening(ns, addr, port, timeout, owner):
-    """Until ss shows a UDP socket bound to addr:port in ns."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = run(nsexec(ns, "ss", "-H", "-lnu"), check=False).stdout
-        if re.search(r"\s%s:%d\s" % (re.escape(addr), port), out):
-            return
-        if owner.p.poll() is not None:
-            raise Fail("%s exited with %d before listening on udp %s:%d; stderr:\n%s" % (
-                owner.name, owner.p.returncode, addr, port, owner.stderr()))
-        time.sleep(0.05)
-    raise Fail("%s: not listening on udp %s:%d within %d s; stderr:\n%s" % (
-        owner.name, addr, port, timeout, owner.stderr()))
-
-
 # --------------------------------------------------------------------------
 # Setup
 
@@ -177,7 +161,7 @@ def start_kamailio(work, name):
         cmd += ["-A", "WITH_USER_404"]
     p = Proc("kamailio-" + name, nsexec(SRV_NS, *cmd), work)
     for ip in ips:
-        wait_listening(SRV_NS, ip, 5060, READY_TIMEOUT, p)
+        wait_listening(SRV_NS, "udp", ip, 5060, READY_TIMEOUT, p)
     return p
 
 
@@ -422,21 +406,9 @@ def check_traffic(name, c, report, pcap):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sipauthmon", default=os.environ.get("SIPAUTHMON"))
-    ap.add_argument("--keep", help="keep captures and logs in this directory")
-    args = ap.parse_args()
-    ci = os.environ.get("CI") == "true"
-    if not args.sipauthmon:
-        log("FAIL no sipauthmon (--sipauthmon or SIPAUTHMON)\n0 passed, 1 failed")
-        return 1
-    exe = str(Path(args.sipauthmon).resolve())
-    if os.geteuid() != 0:
-        if ci:
-            log("FAIL needs root (network namespaces), and CI=true\n0 passed, 1 failed")
-            return 1
-        log("SKIP: needs root (network namespaces)")
-        return 77
+    args, exe, ci, rc = parse_args("keep captures and logs in this directory")
+    if rc is not None:
+        return rc
     tools = {"ip": "iproute2", "ss": "iproute2", "kamailio": "kamailio",
              "tcpdump": "tcpdump", "svcrack": "sipvicious", "svwar": "sipvicious",
              "baresip": "baresip", "linphonec": "linphone-cli", "sipsak": "sipsak",

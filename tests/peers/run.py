@@ -40,7 +40,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns import (Fail, Proc, clean_up, client_ip, log, log_tails,  # noqa: E402
-                   nsexec, parse_records, run)
+                   nsexec, parse_records, run, wait_listening)
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -111,22 +111,6 @@ def expected_fields(name):
     alg = "MD5" if (srv == MD5_SRV or mode == "algorithm") else "SHA-256"
     return {"diagnosis": code, "user": user, "realm": REALM, "client_ip": ip,
             "transport": tp, "method": method, "algorithm": alg}
-
-
-def wait_listening(ns, proto, addr, port, timeout, owner):
-    """Until ss shows a socket bound to addr:port in ns (udp or tcp listen)."""
-    flag = "-lnu" if proto == "udp" else "-lnt"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = run(nsexec(ns, "ss", "-H", flag), check=False).stdout
-        if re.search(r"\s%s:%d\s" % (re.escape(addr), port), out):
-            return
-        if owner.p.poll() is not None:
-            raise Fail("%s exited with %d before listening on %s %s:%d; stderr:\n%s" % (
-                owner.name, owner.p.returncode, proto, addr, port, owner.stderr()))
-        time.sleep(0.05)
-    raise Fail("%s: not listening on %s %s:%d within %d s; stderr:\n%s" % (
-        owner.name, proto, addr, port, timeout, owner.stderr()))
 
 
 def wait_udp_port(ns, addr, port, timeout, owner):

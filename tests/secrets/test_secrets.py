@@ -6,7 +6,7 @@
 
 Every capture in tests/golden/captures runs through every output:
 
-  * -o text and -o json, with -v (debug detail) and --stats, once with a
+  * -o text --ladder and -o json, with -v (debug detail) and --stats, once with a
     0600 copy of tests/fixtures/credentials.txt and once with a copy of
     credentials-ha1.txt (so verification, and its messages, happen);
   * -o journal under a private journald (the journal test's helper, in a
@@ -174,7 +174,9 @@ def main(argv):
             name = os.path.basename(cap)
             for out in ("text", "json"):
                 for cname, cpath in creds.items():
-                    c.run([exe, "-r", cap, "-o", out, "-v", "--stats", "--credentials", cpath],
+                    ladder = ["--ladder"] if out == "text" else []  # the drawing too
+                    c.run([exe, "-r", cap, "-o", out, "-v", "--stats", "--credentials", cpath]
+                          + ladder,
                           f"{name} -o {out} ({cname})", per_cap[cap])
             # journal sink without journald: the text fallback on stderr
             r = c.run(["unshare", "-m", "--propagation", "private", "sh", "-c",

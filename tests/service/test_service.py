@@ -46,6 +46,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import Checks  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
 JOURNALD = "/lib/systemd/systemd-journald"
@@ -61,16 +64,10 @@ JSON_ONLY_KEYS = {"severity", "message", "message_id", "client_ip", "client_port
 LOAD_CAPTURES = ["rate-limited.pcap", "mixed-sample.pcap", "credential-guessing.pcap",
                  "account-scan.pcap"]
 
-failures = []
 
 
-def check(cond, msg, detail=""):
-    if cond:
-        print("ok  ", msg)
-    else:
-        failures.append(msg)
-        print("FAIL", msg, detail if detail else "", file=sys.stderr)
-    return cond
+CHECKS = Checks(show_passed=True)
+check = CHECKS.check
 
 
 def skip(why):
@@ -715,8 +712,8 @@ def inner(exe, T):
             jd.wait(timeout=5)
         except subprocess.TimeoutExpired:
             jd.kill()
-    if failures:
-        print("%d check(s) failed" % len(failures), file=sys.stderr)
+    if CHECKS.failed:
+        print("%d check(s) failed" % CHECKS.failed, file=sys.stderr)
         return 1
     print("service: all checks passed")
     return 0

@@ -23,6 +23,20 @@ static unsigned check_count, check_failures;
                 }                                                                                  \
         } while (0)
 
+/*
+ * Deterministic "random" numbers for mutation tests (xorshift64, fixed
+ * seed): the same inputs on every run, so that a failure can be replayed.
+ */
+static uint64_t check_rng = 0x9e3779b97f4a7c15u;
+
+static inline uint32_t check_rand(void)
+{
+        check_rng ^= check_rng << 13;
+        check_rng ^= check_rng >> 7;
+        check_rng ^= check_rng << 17;
+        return (uint32_t)(check_rng >> 16);
+}
+
 /* 0 when every check passed, 1 otherwise; what names the test in the tally. */
 static inline int check_exit(const char *what)
 {

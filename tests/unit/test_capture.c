@@ -110,7 +110,7 @@ static const struct {
     [V6_UDP] = {"IPv6 UDP 5060", true, true},
     [V6_FRAG] = {"IPv6 fragment", true, true},
     [V4_UDP_53] = {"IPv4 UDP 53", false, false},
-    [V4_TCP_80] = {"IPv4 TCP 80", false, false},
+    [V4_TCP_80] = {"IPv4 TCP 80 (a default WebSocket port)", true, false},
     [V6_UDP_53] = {"IPv6 UDP 53", false, true},
     [ARP] = {"ARP", false, false},
 };
@@ -569,19 +569,25 @@ static void test_ports_filter(void)
         pcap_t *p;
         Buf f;
 
-        CHECK(capture_default_filter(NULL, buf, sizeof(buf)) == 0 &&
+        CHECK(capture_default_filter(NULL, NULL, buf, sizeof(buf)) == 0 &&
                   strcmp(buf, CAPTURE_DEFAULT_FILTER) == 0,
               "NULL: %s", buf);
-        CHECK(capture_default_filter("5060,5100-5110", buf, sizeof(buf)) == 0 &&
+        CHECK(capture_default_filter("5060,5100-5110", "", buf, sizeof(buf)) == 0 &&
                   strcmp(buf, "((udp or tcp) and (port 5060 or portrange "
                               "5100-5110))" CAPTURE_FRAGMENT_CLAUSES) == 0,
               "built: %s", buf);
-        CHECK(capture_default_filter("5060,", buf, sizeof(buf)) == -EINVAL, "trailing comma");
-        CHECK(capture_default_filter("5070-5060", buf, sizeof(buf)) == -EINVAL, "reversed range");
-        CHECK(capture_default_filter("0", buf, sizeof(buf)) == -EINVAL, "port 0");
-        CHECK(capture_default_filter("5060", buf, 20) == -ENOBUFS, "small buffer");
+        CHECK(capture_default_filter("5060,", "", buf, sizeof(buf)) == -EINVAL, "trailing comma");
+        CHECK(capture_default_filter("5070-5060", "", buf, sizeof(buf)) == -EINVAL,
+              "reversed range");
+        CHECK(capture_default_filter("0", "", buf, sizeof(buf)) == -EINVAL, "port 0");
+        CHECK(capture_default_filter("5060", "", buf, 20) == -ENOBUFS, "small buffer");
+        CHECK(capture_default_filter("5060", "8088,9000-9010", buf, sizeof(buf)) == 0 &&
+                  strcmp(buf, "((udp or tcp) and (port 5060)) or (tcp and (port 8088 or portrange "
+                              "9000-9010))" CAPTURE_FRAGMENT_CLAUSES) == 0,
+              "WebSocket ports: %s", buf);
+        CHECK(capture_default_filter("5060", "80,", buf, sizeof(buf)) == -EINVAL, "bad ws list");
 
-        CHECK(capture_default_filter("5060,5100-5110", buf, sizeof(buf)) == 0, "%s", buf);
+        CHECK(capture_default_filter("5060,5100-5110", "8088", buf, sizeof(buf)) == 0, "%s", buf);
         p = pcap_open_dead(DLT_EN10MB, CAPTURE_SNAPLEN);
         if (capture_compile_filter(p, buf, true, &prog, err, sizeof(err)) != 0) {
                 CHECK(false, "ports filter does not compile: %s", err);
@@ -601,6 +607,14 @@ static void test_ports_filter(void)
                         CHECK(matches(&prog, &f) == ports[i].keep, "port %u, %d tag(s): %s",
                               ports[i].port, tags, ports[i].keep ? "dropped" : "kept");
                 }
+        }
+        /* A WebSocket port: TCP only. */
+        for (int tcp = 0; tcp <= 1; tcp++) {
+                f.n = 0;
+                putn(&f, mac, 12);
+                put16(&f, 0x0800);
+                ip4(&f, tcp ? L4_TCP : L4_UDP, 8088, 40001, 0);
+                CHECK(matches(&prog, &f) == (tcp == 1), "%s from 8088", tcp ? "TCP" : "UDP");
         }
         /* The fragment clause is kept. */
         f.n = 0;

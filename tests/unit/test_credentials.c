@@ -509,12 +509,13 @@ static void test_file_helper(void)
         r = load("missing", &s, err, sizeof err);
         CHECK(r == -ENOENT && strstr(err, "missing"), "missing: %d (%s)", r, err);
 
-        /* A malformed line: the message names the file and the line. */
+        /* A malformed line: the message names the file and the line, as FILE:LINE. */
         snprintf(path, sizeof path, "%s/bad", tmpdir);
         write_file(path, "# x\nalice example.test sha1:a94a8fe5ccb19ba61c4c0873d391e987982fbbd3\n",
                    0600);
         r = load("bad", &s, err, sizeof err);
-        CHECK(r == -EINVAL && strstr(err, path) && strstr(err, "line 2: unknown secret type"),
+        CHECK(r == -EINVAL && strncmp(err, path, strlen(path)) == 0 &&
+                  strncmp(err + strlen(path), ":2: unknown secret type", 23) == 0,
               "bad: %d (%s)", r, err);
         printf("  refused as expected: %s\n", err);
 

@@ -615,16 +615,6 @@ static void test_kamailio(void)
 
 /* Deterministic corruption of valid packets: never a crash, an over-read, a
  * payload outside the input, or a modified out on failure. */
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-
-static uint32_t next_rand(void)
-{
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return (uint32_t)(rng >> 16);
-}
-
 static void test_mutations(void)
 {
         V3 o = v3_default();
@@ -644,16 +634,16 @@ static void test_mutations(void)
                         Buf b = base[i];
                         HepPacket h;
                         HepVerdict v;
-                        unsigned flips = 1 + next_rand() % 4;
+                        unsigned flips = 1 + check_rand() % 4;
 
                         for (unsigned k = 0; k < flips; k++) {
                                 /* Mostly the header and chunk headers: that is where it matters. */
-                                size_t span = next_rand() % 2 ? 64 : b.n;
-                                size_t at = next_rand() % span;
-                                b.b[at % b.n] = (uint8_t)next_rand();
+                                size_t span = check_rand() % 2 ? 64 : b.n;
+                                size_t at = check_rand() % span;
+                                b.b[at % b.n] = (uint8_t)check_rand();
                         }
-                        if (next_rand() % 4 == 0)
-                                b.n = next_rand() % (b.n + 1);
+                        if (check_rand() % 4 == 0)
+                                b.n = check_rand() % (b.n + 1);
                         sentinel(&h);
                         v = dec(b.b, b.n, &h);
                         if ((unsigned)v >= HEP__MAX) {

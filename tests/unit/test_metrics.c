@@ -255,6 +255,8 @@ static void fill(PipelineStats *ps, CaptureStats *cs, RingStats *rs, uint64_t wr
         ps->ipfrag.evicted = 27;
         ps->tcp.active = 18;
         ps->tcp.evicted = 28;
+        ps->ws.messages = 31;
+        ps->ws.bad_frames = 32;
         *cs = (CaptureStats){.received = 999, .kernel_drops = 5, .if_drops = 6};
         *rs = (RingStats){.dropped = 7};
         for (unsigned i = 0; i < DIAG__MAX; i++)
@@ -285,7 +287,7 @@ static void test_format(void)
         text = format(&v);
         parse(text, p);
 
-        CHECK(p->families == 13 && p->gauges == 1 && p->counters == 12,
+        CHECK(p->families == 15 && p->gauges == 1 && p->counters == 14,
               "%u families, %u counters, %u gauges", p->families, p->counters, p->gauges);
         /* Labels only from the fixed sets. */
         for (size_t i = 0; i < p->n; i++) {
@@ -319,6 +321,8 @@ static void test_format(void)
         CHECK(value_of(p, "sipauthmon_packets_total", NULL) == 1001, "packets");
         CHECK(value_of(p, "sipauthmon_sip_messages_total", NULL) == 1002, "SIP messages");
         CHECK(value_of(p, "sipauthmon_sip_parse_errors_total", NULL) == 7, "parse errors");
+        CHECK(value_of(p, "sipauthmon_websocket_messages_total", NULL) == 31, "ws messages");
+        CHECK(value_of(p, "sipauthmon_websocket_bad_frames_total", NULL) == 32, "ws bad frames");
         CHECK(value_of(p, "sipauthmon_challenges_total", "401") == 50, "401");
         CHECK(value_of(p, "sipauthmon_challenges_total", "407") == 20, "407");
         CHECK(value_of(p, "sipauthmon_auth_refusals_total", NULL) == 30, "refusals");

@@ -279,6 +279,14 @@ static void test_config(void)
             {"duration = 1h\n", "1: duration: invalid value '1h'"},
             {"output = syslog\n", "1: output: invalid value 'syslog'"},
             {"stats = maybe\n", "1: stats: invalid value 'maybe'"},
+            /* a trailing comment goes, a '#' or ';' without a blank before it stays */
+            {"threshold = 0   # none\n", "1: threshold: invalid value '0' (expected 1-32)"},
+            {"window = 5#x\n", "1: window: invalid value '5#x'"},
+            {"window = 5;x ; c\n", "1: window: invalid value '5;x'"},
+            {"parser = fastest # c\n",
+             "1: parser: invalid value 'fastest' (expected fast or full)"},
+            {"verbose = 2\n", "1: verbose: invalid value '2' (expected yes or no)"},
+            {"ladder = sometimes\n", "1: ladder: invalid value 'sometimes'"},
             {"[other]\nthreshold = 3\n", "2: unknown section '[other]'"},
             {"threshold = 3\ngarbage line\n", "2: syntax error"},
             {"[sipauthmon\n", "1: syntax error"},
@@ -435,6 +443,15 @@ static void test_service_options(void)
         CHECK(r == 0 && opt.input == INPUT_NONE && opt.hep_listen, "r=%d err=%s", r, err);
         BAD("--hep-listen cannot be used with -r", "-r", "x.pcap", "--hep-listen", ":9060");
         BAD("--sip-ports: invalid value '5060-'", "-i", "eth0", "--sip-ports", "5060-");
+        /* --ws-ports: NULL is the default list, "" none, else normalised. */
+        r = parse(NULL, "-i", "eth0", NULL);
+        CHECK(r == 0 && opt.ws_ports == NULL, "ws_ports default");
+        r = parse(NULL, "-i", "eth0", "--ws-ports", " 8088, 9000-9010", NULL);
+        CHECK(r == 0 && opt.ws_ports && strcmp(opt.ws_ports, "8088,9000-9010") == 0, "r=%d err=%s",
+              r, err);
+        r = parse(NULL, "-i", "eth0", "--ws-ports", "", NULL);
+        CHECK(r == 0 && opt.ws_ports && !*opt.ws_ports, "r=%d err=%s", r, err);
+        BAD("--ws-ports: invalid value '80,0'", "-i", "eth0", "--ws-ports", "80,0");
         BAD("--hep-listen: invalid value", "-i", "eth0", "--hep-listen", "9060");
         BAD("--user: invalid user name", "-i", "eth0", "--user", "../root");
         BAD("--user: invalid user name", "-i", "eth0", "--user", "-x");

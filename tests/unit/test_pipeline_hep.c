@@ -15,7 +15,8 @@
  *  - SIP in VXLAN reaches the SIP parser;
  *  - TCP segments on port 5061 that start a TLS record are counted in
  *    tls_suspected (for the one-time "use HEP" hint); cleartext SIP on 5061
- *    and TLS on other ports are not.
+ *    and TLS on other ports are not;
+ *  - expiry by frame time and by pipeline_tick() with no frame at all.
  */
 #include "pipeline.h"
 
@@ -276,6 +277,50 @@ static void test_clamp(int64_t t0)
         }
 }
 
+/*
+ * Expiry is the pipeline's alone (pipeline.h): each frame expires by its own
+ * time, and time that passes with no frame (the live service's timer)
+ * expires through pipeline_tick() all the same.
+ */
+static void test_expiry(int64_t t0)
+{
+        const int64_t hour = 3600 * 1000000LL;
+        PipelineStats st;
+        Pipeline *p = fresh();
+        Buf u = udp(5062, 5060, REQ, sizeof REQ - 1), t = tcp(40000, 5060, REQ, 40), f;
+
+        f = eth_ip4(17, CLIENT, SERVER, &u);
+        pipeline_frame(p, 1, t0, f.b, f.n);
+        f = eth_ip4(6, CLIENT, SERVER, &t); /* half a message: the stream waits */
+        pipeline_frame(p, 1, t0 + 1000, f.b, f.n);
+        pipeline_tick(p, t0 + 500000);
+        pipeline_get_stats(p, &st);
+        CHECK(st.tracker.transactions == 1 && st.tcp.active == 1,
+              "expiry: within a second nothing goes (transactions %llu, streams %llu)",
+              (unsigned long long)st.tracker.transactions, (unsigned long long)st.tcp.active);
+        /* An hour with no frame at all. */
+        pipeline_tick(p, t0 + hour);
+        pipeline_get_stats(p, &st);
+        CHECK(st.tracker.transactions == 0 && st.tcp.active == 0 && st.packets == 2,
+              "expiry: an hour without frames empties the tables (transactions %llu, streams "
+              "%llu)",
+              (unsigned long long)st.tracker.transactions, (unsigned long long)st.tcp.active);
+        p = pipeline_free(p);
+
+        /* The same hour told by the next frame: expired before it is read. */
+        p = fresh();
+        f = eth_ip4(17, CLIENT, SERVER, &u);
+        pipeline_frame(p, 1, t0, f.b, f.n);
+        pipeline_frame(p, 1, t0 + hour, f.b, f.n);
+        pipeline_get_stats(p, &st);
+        CHECK(st.tracker.transactions == 1 && st.tracker.retransmissions == 0,
+              "expiry: the frame an hour later meets no stale transaction (transactions %llu, "
+              "retransmissions %llu)",
+              (unsigned long long)st.tracker.transactions,
+              (unsigned long long)st.tracker.retransmissions);
+        p = pipeline_free(p);
+}
+
 int main(void)
 {
         const int64_t t0 = 1767225600LL * 1000000; /* 2026-01-01 */
@@ -285,6 +330,7 @@ int main(void)
 
         test_trust(t0);
         test_clamp(t0);
+        test_expiry(t0);
 
         /* HEP in captured UDP (--hep-in-capture): the frame is agent -> collector:9060. */
         p = fresh();

@@ -61,6 +61,9 @@ static Diagnosis full_diagnosis(void)
         return d;
 }
 
+/* run_sink draws ladders (sink_set_ladder) while this is set. */
+static bool ladder_on;
+
 /* Runs one sink over the records and returns everything it wrote (caller frees). */
 static char *run_sink(SinkKind kind, bool color, const Diagnosis *d, size_t n, size_t *len)
 {
@@ -75,6 +78,7 @@ static char *run_sink(SinkKind kind, bool color, const Diagnosis *d, size_t n, s
         }
         s = sink_new(kind, fd, color);
         CHECK(s, "sink_new(%s) failed", sink_kind_name(kind));
+        sink_set_ladder(s, ladder_on);
         for (size_t i = 0; s && i < n; i++) {
                 int r = sink_emit(s, &d[i]);
                 CHECK(r == 0, "sink_emit: %s", strerror(-r));
@@ -768,6 +772,97 @@ static void test_text_hostile(void)
         free(out);
 }
 
+/* ---- the ladder ---------------------------------------------------------- */
+
+/* Display columns of one line of text output (UTF-8 continuation bytes add none). */
+static size_t line_cols(const char *p, size_t n)
+{
+        size_t cols = 0;
+
+        for (size_t i = 0; i < n; i++)
+                cols += ((unsigned char)p[i] & 0xc0) != 0x80;
+        return cols;
+}
+
+/*
+ * Hostile wire strings in every field the ladder draws: escaped, never a
+ * raw control byte, every line of the drawing inside its 99 columns with
+ * both bars in place; off by default and never in JSON.
+ */
+static void test_text_ladder(void)
+{
+        Diagnosis d = full_diagnosis();
+        DiagExchange *e = &d.exchange;
+        size_t len, len_off, len_json, len_json_on;
+        char *out, *off, *json, *json_on;
+        unsigned drawn = 0;
+
+        d.code = DIAG_REALM_MISMATCH;
+        e->valid = e->has_creds = e->nc_valid = true;
+        e->drew_us = 1795694400000000;
+        e->challenge_us = e->drew_us + 1000;
+        e->request_us = e->drew_us + 20000;
+        e->final_us = e->drew_us + 123456789;
+        e->challenge_status = e->final_status = 401;
+        e->nc = 1;
+        SET(&d, client, "[2001:db8:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+        SET(&d, server, "[2001:db8:eeee:eeee:eeee:eeee:eeee:eeee]:65535");
+        SET(&d, user, "evil\x1b]0;pwned\x07\nFAKE\xff");
+        memset(e->ruri, 'u', sizeof e->ruri - 1); /* longer than an arrow: cut with "..." */
+        SET(e, challenge_realm,
+            "\x1b[2J\xc2\x9b"
+            "31m\r");
+        SET(e, challenge_algs, "MD5");
+        SET(e, drew_method, "\x1b[31mINVITE");
+        SET(e, challenge_qop, "auth");
+        SET(e, challenge_nonce, "\x01\x02\x03\x04\x05\x06\x07\x08");
+        memset(e->cred_realm, '\x01', sizeof e->cred_realm - 1); /* one unbreakable word */
+        SET(e, cred_alg, "MD5");
+        SET(e, cred_uri, "sip:\xe2\x80\xae\xe5\xad\x97"); /* RLO, a wide glyph */
+        SET(e, cred_qop, "auth");
+        memset(e->cred_nonce, 'n', sizeof e->cred_nonce); /* not terminated */
+
+        ladder_on = false;
+        off = run_sink(SINK_TEXT, false, &d, 1, &len_off);
+        json = run_sink(SINK_JSON, false, &d, 1, &len_json);
+        ladder_on = true;
+        out = run_sink(SINK_TEXT, true, &d, 1, &len);
+        json_on = run_sink(SINK_JSON, false, &d, 1, &len_json_on);
+
+        CHECK(strstr(off, "ladder") == NULL, "a ladder without sink_set_ladder");
+        CHECK(len_json == len_json_on && memcmp(json, json_on, len_json) == 0,
+              "the ladder changed JSON output");
+        CHECK(strstr(out, "\n  ladder     [2001:db8:ffff") != NULL, "no ladder:\n%s", out);
+        CHECK(strstr(out, "realm=") != NULL && strstr(out, "!= challenge") != NULL,
+              "the wrong realm is not marked:\n%s", out);
+        CHECK(strstr(out, "\r") == NULL && strstr(out, "\x07") == NULL &&
+                  strstr(out, "\xc2\x9b") == NULL && strstr(out, "\x01") == NULL,
+              "a raw control byte reached the terminal");
+        CHECK(strstr(out, "uuuu...") != NULL, "a long Request-URI is not cut");
+        CHECK(strstr(out, "|--- \\x1b[31mINVITE ---") != NULL, "the drawing request's method");
+        CHECK(strstr(out, "nnnnnnn") != NULL && strstr(out, "nnnnnnnnn") == NULL,
+              "an unterminated nonce prefix was read past its field");
+        for (const char *p = out; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t)(nl - p) : strlen(p);
+                bool bar = n > 13 && p[13] == '|' && (p[2] == '+' || p[0] == ' ');
+
+                if (bar && memchr(p, 0x1b, n) == NULL) {
+                        drawn++;
+                        CHECK(line_cols(p, n) == 99 && p[n - 1] == '|',
+                              "ladder line of %zu columns: %.*s", line_cols(p, n), (int)n, p);
+                }
+                p = nl ? nl + 1 : p + n;
+        }
+        CHECK(drawn >= 8, "only %u ladder lines drawn", drawn);
+        CHECK(strstr(out, "\033[1;31m") != NULL, "the mark is not coloured on a terminal");
+        ladder_on = false;
+        free(out);
+        free(off);
+        free(json);
+        free(json_on);
+}
+
 /* ---- secrets ------------------------------------------------------------- */
 
 static size_t count(const char *hay, const char *needle)
@@ -905,6 +1000,7 @@ int main(int argc, char **argv)
         test_json_escaping();
         test_text_layout();
         test_text_hostile();
+        test_text_ladder();
         test_no_added_secrets();
         test_epipe();
         test_journal_fallback();

@@ -644,6 +644,32 @@ static void test_not_sip(void)
         sipmsg_clear(&m);
 }
 
+/*
+ * The start line read once: sipmsg_start_line() gives what sipmsg_parse()
+ * reads itself, and sipmsg_parse_start() with that reading parses as
+ * sipmsg_parse() does (NULL: not SIP, whatever the bytes).
+ */
+static void test_start_line_once(void)
+{
+        const char *s = "\r\n" REGISTER_HEAD "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+        const uint8_t *d = (const uint8_t *)s;
+        SipStartLine sl;
+        SipMsg m = {0};
+
+        CHECK(sipmsg_start_line(d, strlen(s), &sl) && sl.is_request, "request line");
+        CHECK_UINT(sl.uri_off, 2 + strlen("REGISTER "));
+        CHECK_UINT(sl.uri_len, strlen("sip:pbx.example"));
+        CHECK_VERDICT(sipmsg_parse_start(parser, d, strlen(s), &sl, &m), SIP_PARSE_OK);
+        CHECK_STR(m.request_uri, "sip:pbx.example");
+        CHECK_UINT(m.msg_len, strlen(s));
+        CHECK_VERDICT(sipmsg_parse_start(parser, d, strlen(s), NULL, &m), SIP_PARSE_E_NOT_SIP);
+        CHECK(m.priv_ == NULL && m.method == NULL, "released on refusal");
+        CHECK(sipmsg_start_line((const uint8_t *)"SIP/2.0 401 Unauthorized\r\n", 26, &sl) &&
+                  !sl.is_request,
+              "status line");
+        CHECK(!sipmsg_start_line((const uint8_t *)"HTTP/1.1 200 OK\r\n", 17, &sl), "not SIP");
+}
+
 static void test_large_message(void)
 {
         const size_t target = 60 * 1024;
@@ -1119,6 +1145,7 @@ int main(int argc, char **argv)
         test_compact_and_lowercase();
         test_truncated_and_missing();
         test_not_sip();
+        test_start_line_once();
         test_large_message();
         test_two_messages();
         test_names();

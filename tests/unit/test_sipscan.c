@@ -633,16 +633,6 @@ static void test_cases(void)
 /* ------------------------------------------------------------------------ */
 /* Parts 2-4: captures, RFC 4475, prefixes and mutations */
 
-static uint32_t rng = 0x2545F491u;
-
-static uint32_t next_rand(void)
-{
-        rng ^= rng << 13;
-        rng ^= rng >> 17;
-        rng ^= rng << 5;
-        return rng;
-}
-
 #ifndef SIPSCAN_MUTATIONS
 #define SIPSCAN_MUTATIONS 24
 #endif
@@ -683,8 +673,8 @@ static void one_message(const char *what, const uint8_t *data, size_t len, Tally
         for (int k = 0; k < SIPSCAN_MUTATIONS && len > 0; k++) {
                 memcpy(buf, data, len);
                 for (int j = 0; j <= k % 3; j++) {
-                        size_t at = next_rand() % len;
-                        buf[at] = interesting[next_rand() % sizeof interesting];
+                        size_t at = check_rand() % len;
+                        buf[at] = interesting[check_rand() % sizeof interesting];
                 }
                 compare(what, buf, len, t, true);
         }
