@@ -32,6 +32,13 @@
 #define RESYNC_PEEK 256
 #define RESYNC_KEEP (MAX_HEADER + RESYNC_PEEK)
 #define RESYNC_BUF  1024
+/*
+ * Candidates whose payload is unmasked and read as a start line, per scan
+ * of one input piece: crafted bytes can make every offset look like a
+ * frame header, and each such check reads up to RESYNC_PEEK bytes. Past
+ * this many the rest of the piece is skipped (counted in skipped_bytes).
+ */
+#define RESYNC_CHECKS 16
 /* A message buffer larger than this is released once its message is out. */
 #define KEEP_BUFFER 4096
 
@@ -242,10 +249,14 @@ static uint64_t *frame_fault(WebSockets *w, const WebSocketDir *d, const FrameHd
         return NULL;
 }
 
-/* Room for len more message bytes, within the limits; false refuses the message. */
-static bool msg_reserve(WebSockets *w, WebSocketDir *d, uint64_t len)
+/*
+ * The limits on a message of need bytes, checked on each frame's declared
+ * length; false refuses the message (counted). Nothing is charged here: a
+ * header only declares a length, and a sender that declares much and sends
+ * little must not take the global budget from real messages.
+ */
+static bool msg_fits(WebSockets *w, uint64_t need)
 {
-        uint64_t need = d->msg_len + len;
         if (need > w->cfg.max_message) {
                 w->st.message_too_big++;
                 return false;
@@ -254,6 +265,15 @@ static bool msg_reserve(WebSockets *w, WebSocketDir *d, uint64_t len)
                 w->st.stream_cap++;
                 return false;
         }
+        return true;
+}
+
+/*
+ * Room for need message bytes, grown as payload arrives and charged to the
+ * global budget then; false refuses the message (counted).
+ */
+static bool msg_grow(WebSockets *w, WebSocketDir *d, size_t need)
+{
         if (need <= d->msg_cap)
                 return true;
         size_t cap = d->msg_cap ? d->msg_cap : 512;
@@ -305,7 +325,7 @@ static void frame_start(WebSockets *w, WebSocketDir *d)
                 d->msg_len = 0;
                 d->msg_skip = false;
         }
-        if (h.opcode < OP_CLOSE && !d->msg_skip && !msg_reserve(w, d, h.len))
+        if (h.opcode < OP_CLOSE && !d->msg_skip && !msg_fits(w, d->msg_len + h.len))
                 d->msg_skip = true;
 }
 
@@ -374,6 +394,8 @@ static size_t sync_step(WebSockets *w, WebSocketDir *d, const uint8_t *p, size_t
                 used = take;
         } else {
                 used = d->left < n ? (size_t)d->left : n;
+                if (d->opcode < OP_CLOSE && !d->msg_skip && !msg_grow(w, d, d->msg_len + used))
+                        d->msg_skip = true;
                 if (d->opcode < OP_CLOSE && !d->msg_skip) {
                         uint8_t *out = d->msg + d->msg_len;
                         for (size_t i = 0; i < used; i++)
@@ -393,7 +415,7 @@ typedef enum { CAND_NO, CAND_YES, CAND_MORE } Candidate;
 
 /* Does a data message whose payload starts like SIP begin at p[0..n)? */
 static Candidate resync_candidate(const WebSockets *w, const WebSocketDir *d, const uint8_t *p,
-                                  size_t n)
+                                  size_t n, unsigned *checks)
 {
         if (n < 2)
                 return CAND_MORE;
@@ -412,6 +434,15 @@ static Candidate resync_candidate(const WebSockets *w, const WebSocketDir *d, co
         size_t peek = h.len < RESYNC_PEEK ? (size_t)h.len : RESYNC_PEEK;
         if (n - h.hlen < peek)
                 return CAND_MORE;
+        /* a start line begins with three capitals ("SIP/", "INVITE", "ACK") */
+        for (size_t i = 0; i < 3; i++) {
+                uint8_t ch = p[h.hlen + i] ^ h.key[i & 3];
+                if (ch < 'A' || ch > 'Z')
+                        return CAND_NO;
+        }
+        if (*checks == 0)
+                return CAND_NO;
+        (*checks)--;
         uint8_t start[RESYNC_PEEK];
         for (size_t i = 0; i < peek; i++)
                 start[i] = p[h.hlen + i] ^ h.key[i & 3];
@@ -426,8 +457,9 @@ static Candidate resync_candidate(const WebSockets *w, const WebSocketDir *d, co
 static size_t resync_scan(const WebSockets *w, const WebSocketDir *d, const uint8_t *p, size_t n,
                           Candidate *cand)
 {
+        unsigned checks = RESYNC_CHECKS;
         for (size_t i = 0; i < n; i++) {
-                *cand = resync_candidate(w, d, p + i, n - i);
+                *cand = resync_candidate(w, d, p + i, n - i, &checks);
                 if (*cand != CAND_NO)
                         return i;
         }

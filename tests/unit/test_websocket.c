@@ -363,6 +363,37 @@ static void test_limits(void)
         websocket_dir_free(w, b);
         CHECK(stats(w).bytes == 0 && stats(w).active == 0, "gauges");
         websocket_free(w);
+
+        /*
+         * Declared is not sent: four directions each declare a 1000-byte
+         * frame and send 10 bytes of it. They hold what arrived, not what
+         * they declared, so a real message on a fifth still has room.
+         */
+        static uint8_t big[1000];
+        memset(big, 'x', sizeof big);
+        w = ws_new(0, 0, 4096);
+        WebSocketDir *liar[4];
+        g = (Got){0};
+        buf.n = 0;
+        frame(&buf, true, 0, 1, key1, big, sizeof big, LEN_MIN);
+        for (size_t i = 0; i < 4; i++) {
+                liar[i] = websocket_dir_new(w, WEBSOCKET_ROLE_CLIENT, true);
+                websocket_feed(w, liar[i], buf.b, buf.n - sizeof big + 10, on_msg, &g);
+        }
+        CHECK(stats(w).bytes <= 4 * 512, "declared lengths are not charged: %llu",
+              (unsigned long long)stats(w).bytes);
+        b = websocket_dir_new(w, WEBSOCKET_ROLE_CLIENT, true);
+        buf.n = 0;
+        frame(&buf, true, 0, 1, key1, reg, strlen(reg), LEN_MIN);
+        expect(&g, 0, reg, strlen(reg));
+        websocket_feed(w, b, buf.b, buf.n, on_msg, &g);
+        CHECK(g.n == 1 && g.mismatch == 0 && stats(w).global_cap == 0,
+              "a real message after four liars: %u, global_cap %llu", g.n,
+              (unsigned long long)stats(w).global_cap);
+        for (size_t i = 0; i < 4; i++)
+                websocket_dir_free(w, liar[i]);
+        websocket_dir_free(w, b);
+        websocket_free(w);
 }
 
 /* A capture that starts mid-connection: part of a frame, then whole frames. */
