@@ -32,13 +32,6 @@
 #define RESYNC_PEEK 256
 #define RESYNC_KEEP (MAX_HEADER + RESYNC_PEEK)
 #define RESYNC_BUF  1024
-/*
- * Candidates whose payload is unmasked and read as a start line, per scan
- * of one input piece: crafted bytes can make every offset look like a
- * frame header, and each such check reads up to RESYNC_PEEK bytes. Past
- * this many the rest of the piece is skipped (counted in skipped_bytes).
- */
-#define RESYNC_CHECKS 16
 /* A message buffer larger than this is released once its message is out. */
 #define KEEP_BUFFER 4096
 
@@ -415,7 +408,7 @@ typedef enum { CAND_NO, CAND_YES, CAND_MORE } Candidate;
 
 /* Does a data message whose payload starts like SIP begin at p[0..n)? */
 static Candidate resync_candidate(const WebSockets *w, const WebSocketDir *d, const uint8_t *p,
-                                  size_t n, unsigned *checks)
+                                  size_t n)
 {
         if (n < 2)
                 return CAND_MORE;
@@ -440,9 +433,6 @@ static Candidate resync_candidate(const WebSockets *w, const WebSocketDir *d, co
                 if (ch < 'A' || ch > 'Z')
                         return CAND_NO;
         }
-        if (*checks == 0)
-                return CAND_NO;
-        (*checks)--;
         uint8_t start[RESYNC_PEEK];
         for (size_t i = 0; i < peek; i++)
                 start[i] = p[h.hlen + i] ^ h.key[i & 3];
@@ -457,9 +447,8 @@ static Candidate resync_candidate(const WebSockets *w, const WebSocketDir *d, co
 static size_t resync_scan(const WebSockets *w, const WebSocketDir *d, const uint8_t *p, size_t n,
                           Candidate *cand)
 {
-        unsigned checks = RESYNC_CHECKS;
         for (size_t i = 0; i < n; i++) {
-                *cand = resync_candidate(w, d, p + i, n - i, &checks);
+                *cand = resync_candidate(w, d, p + i, n - i);
                 if (*cand != CAND_NO)
                         return i;
         }
