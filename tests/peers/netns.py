@@ -101,6 +101,24 @@ class Proc:
         return self.p.returncode
 
 
+class Report:
+    """Counts and logs the checks of a peer driver."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            log("ok   %s" % what)
+        else:
+            self.failed += 1
+            log("FAIL %s%s" % (what, ("\n     " + detail.replace("\n", "\n     "))
+                               if detail else ""))
+        return ok
+
+
 def parse_args(keep_help):
     """The options every peer driver takes, and the checks before anything
     runs. Returns (args, sipauthmon path, CI?, None) or, when the driver must

@@ -42,7 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns import (Fail, Proc, clean_up, client_ip, log, log_tails,  # noqa: E402
-                   nsexec, parse_args, parse_records, run, wait_listening)
+                   nsexec, parse_args, parse_records, run, wait_listening, Report)
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -270,22 +270,6 @@ def start_clients(work):
 
 # --------------------------------------------------------------------------
 # Checks
-
-
-class Report:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            log("ok   %s" % what)
-        else:
-            self.failed += 1
-            log("FAIL %s%s" % (what, ("\n     " + detail.replace("\n", "\n     "))
-                               if detail else ""))
-        return ok
 
 
 def settled(got):
