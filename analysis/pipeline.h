@@ -2,7 +2,9 @@
 /*
  * Frame in, diagnoses out: decode -> [IP reassembly] -> [TCP stream
  * framing] -> SIP parse -> tracker. No I/O; the daemon owns capture and
- * sinks. One Pipeline per analysis thread.
+ * sinks. A Pipeline is used from one thread, which also receives every
+ * record (DiagnosisFn); with PipelineConfig.workers it starts threads of
+ * its own for the parsing and joins them in pipeline_free().
  */
 #pragma once
 
@@ -44,6 +46,12 @@ typedef struct {
         TcpStreamStats tcp;
         WebSocketStats ws; /* SIP over WebSocket in the TCP streams (parser/websocket.h) */
         TrackerStats tracker;
+        /* --workers (PipelineConfig.workers); all 0 without: */
+        uint64_t workers;            /* front threads */
+        uint64_t workers_frames_min; /* frames of the least and the most busy one */
+        uint64_t workers_frames_max;
+        uint64_t workers_waits;   /* the tracker's thread waited for a front */
+        uint64_t workers_too_big; /* messages too large to hand over: dropped (none expected) */
 } PipelineStats;
 
 /*
@@ -91,7 +99,14 @@ typedef struct {
         IpFragConfig ipfrag;
         TcpStreamConfig tcp;
         PipelineHepConfig hep;
+        /* Fronts (decode, reassembly, SIP parse) on threads of their own,
+         * sharded by address pair; the tracker stays on the caller's thread
+         * and sees every message in capture order (--workers; 0 or 1: none,
+         * all on the caller's thread). At most PIPELINE_WORKERS_MAX. */
+        unsigned workers;
 } PipelineConfig;
+
+#define PIPELINE_WORKERS_MAX 16
 
 /* Reassembly limits at their defaults. */
 Pipeline *pipeline_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata);
@@ -138,6 +153,12 @@ void pipeline_hep(Pipeline *p, const HepArrival *arrival, const uint8_t *data, s
 #define PIPELINE_TICK_US 1000000
 void pipeline_tick(Pipeline *p, int64_t now_us);
 
+/*
+ * With workers: feed the tracker everything handed over so far, so that the
+ * records of those frames are out when this returns (the live service calls
+ * it after each batch from the capture ring). Nothing to do without.
+ */
+void pipeline_sync(Pipeline *p);
 /* End of input (a capture file read to its end): emit what is pending. */
 void pipeline_flush(Pipeline *p);
 
@@ -146,7 +167,7 @@ void pipeline_flush(Pipeline *p);
  * pipeline: the daemon names them (daemon/stats.c, for --stats, the
  * journal and the service status) and picks from them (daemon/metrics.c).
  */
-void pipeline_get_stats(const Pipeline *p, PipelineStats *out);
+void pipeline_get_stats(Pipeline *p, PipelineStats *out);
 
 /* A reload: new thresholds, window, caps, limits and credentials (see
  * tracker_reconfigure()); the tables and their hash seed stay. */

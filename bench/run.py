@@ -622,12 +622,12 @@ def tcpreplay(path, limit, pps=None):
     return res
 
 
-def live_run(exe, path, pps, limit, expect_cache):
+def live_run(exe, path, pps, limit, expect_cache, workers=1):
     if limit not in expect_cache:
         expect_cache[limit] = sip_port_prefix(path, limit)
     expected = expect_cache[limit]
     v0, s0 = veth_rx_dropped(), softnet_dropped()
-    d = Daemon(exe)
+    d = Daemon(exe, ["--workers", str(workers)])
     try:
         d.wait_ready()
         tr = tcpreplay(path, limit, pps)
@@ -658,14 +658,14 @@ def print_live_row(r):
         f"{'yes' if r['clean'] else 'no'}")
 
 
-def live(args, exes, path, meta):
+def live(args, exes, path, meta, workers=1, with_latency=True):
     why = live_prereqs()
     if why:
         out(f"== Live capture: skipped ({why})")
         out()
         return None
     out(f"== Live capture: tcpreplay -> veth ({NS_TX}/{IF_TX} -> {NS_RX}/{IF_RX}) -> "
-        "sipauthmon -i (default filter)")
+        f"sipauthmon -i (default filter) --workers {workers}")
     out(f"   workload {os.path.basename(path)}; each run sends at most ~{args.live_seconds} s of "
         "packets (-L); the default filter keeps SIP ports only, so RTP is dropped in the kernel")
     out(f"{'rate':>12} {'sent pps':>9} {'SIP pps':>9} {'sent':>8} {'SIP sent':>8} {'processed':>9} "
@@ -677,7 +677,7 @@ def live(args, exes, path, meta):
     def do(pps, limit=None):
         if limit is None:
             limit = min(total, max(20_000, int((pps or 400_000) * args.live_seconds)))
-        r = live_run(exes["sipauthmon"], path, pps, limit, cache)
+        r = live_run(exes["sipauthmon"], path, pps, limit, cache, workers)
         runs.append(r)
         print_live_row(r)
         return r
@@ -730,11 +730,39 @@ def live(args, exes, path, meta):
     finally:
         lat = None
         try:
-            lat = latency(args, exes) if not args.no_latency else None
+            lat = latency(args, exes) if with_latency and not args.no_latency else None
         finally:
             netns_down()
     out()
-    return {"runs": runs, "best_clean": best_clean, "topspeed": top, "latency": lat}
+    return {"runs": runs, "best_clean": best_clean, "topspeed": top, "latency": lat,
+            "workers": workers}
+
+
+def offline_workers(args, exes, files):
+    """Wall-clock packets/s of -r with --workers N on every CPU (not pinned): what
+    more threads buy on this machine. The output must equal --workers 1's."""
+    label, path, meta = next(((lb, p, m) for lb, p, m in files if m["packets"] >= 1_000_000),
+                             files[-1])
+    n = meta["packets"]
+    out(f"== Offline with --workers N ({label}, every CPU allowed, best of 2, wall clock)")
+    out(f"{'workers':>8} {'wall s':>8} {'pps':>10} {'cpu s':>8} {'vs 1':>6}  same records")
+    res, ref, base = {}, None, None
+    for w in args.workers:
+        best = None
+        for _ in range(2):
+            r = run_measured([exes["sipauthmon"], "-r", path, "-o", "json", "-q", "--workers", str(w),
+                              "--max-records-per-minute", "0"], capture_stdout=True)
+            if r.rc not in (0, 1):
+                raise SystemExit(f"sipauthmon --workers {w} exited {r.rc}")
+            if best is None or r.wall < best.wall:
+                best = r
+        if ref is None:
+            ref, base = best.stdout, best.wall
+        res[w] = n / best.wall
+        out(f"{w:>8} {best.wall:>8.2f} {human(n / best.wall):>10} {best.user + best.sys:>8.2f}"
+            f" {base / best.wall:>5.2f}x  {'yes' if best.stdout == ref else 'NO'}")
+    out()
+    return res
 
 
 def latency(args, exes):
@@ -901,16 +929,17 @@ def summary(rows, livres, startres):
         rss = startres["sipauthmon"]["rss"]
         out(f"  small file peak RSS <= {TARGET_STARTUP_RSS_MIB} MiB: {rss:.1f} MiB"
             f" -> {verdict(rss <= TARGET_STARTUP_RSS_MIB)}")
-    if livres:
-        top = livres["topspeed"]
+    for lr in livres or []:
+        top = lr["topspeed"]
         ok = top["clean"] and top["send_pps"] >= TARGET_LIVE_PPS
-        out(f"  live: zero drops at tcpreplay's highest rate, >= {human(TARGET_LIVE_PPS)} pps: topspeed"
-            f" {human(top['send_pps'])} pps {'clean' if top['clean'] else 'with losses'}, highest clean"
-            f" rate found {human(livres['best_clean'])} pps -> {verdict(ok)}")
-        if livres.get("latency"):
-            p99 = livres["latency"]["p99"]
+        out(f"  live --workers {lr['workers']}: zero drops at tcpreplay's highest rate, >= "
+            f"{human(TARGET_LIVE_PPS)} pps: topspeed {human(top['send_pps'])} pps "
+            f"{'clean' if top['clean'] else 'with losses'}, highest clean rate found "
+            f"{human(lr['best_clean'])} pps -> {verdict(ok)}")
+        if lr.get("latency"):
+            p99 = lr["latency"]["p99"]
             out(f"  latency p99 <= {TARGET_P99_MS} ms: {p99:.1f} ms -> {verdict(p99 <= TARGET_P99_MS)}")
-    else:
+    if not livres:
         out("  live and latency: not measured in this run")
 
 
@@ -940,6 +969,8 @@ def main(argv):
     ap.add_argument("--live-seconds", type=float, default=4.0)
     ap.add_argument("--live-rates", default="50000,100000,200000")
     ap.add_argument("--live-runs", type=int, default=9, help="live runs at most (bisection budget)")
+    ap.add_argument("--workers", default="1,2",
+                    help="--workers values for the live runs and the offline scaling table")
     ap.add_argument("--latency-pps", type=int, default=50_000)
     ap.add_argument("--latency-only", action="store_true", help="only the live latency part")
     ap.add_argument("--profile", action="store_true", help="also run perf and callgrind on 100k")
@@ -954,6 +985,7 @@ def main(argv):
     elif args.cpu not in allowed:
         args.cpu = None
     args.live_rates = [int(x) for x in args.live_rates.split(",") if x]
+    args.workers = [int(x) for x in args.workers.split(",") if x]
     sizes = ["10k"] if args.smoke else [s for s in args.sizes.split(",") if s]
     for s in sizes:
         if s not in SIZES:
@@ -983,6 +1015,8 @@ def main(argv):
     out()
     rows, peers = offline(args, exes, files)
     print_offline(rows, args.cpu, peers)
+    if not args.smoke and not args.latency_only and len(args.workers) > 1:
+        offline_workers(args, exes, files)
     startres = None if args.no_startup or args.latency_only else startup(args, exes)
 
     livres = None
@@ -1001,8 +1035,12 @@ def main(argv):
         return 0
     if not args.smoke and not args.no_live:
         lpath, lmeta = workload(args.out, f"mix-{args.live_size}", SIZES[args.live_size])
-        livres = live(args, exes, lpath, lmeta)
-        if livres and livres.get("latency") is None and not args.no_latency:
+        livres = []
+        for i, w in enumerate(args.workers):
+            lr = live(args, exes, lpath, lmeta, w, with_latency=i == 0)
+            if lr:
+                livres.append(lr)
+        if livres and livres[0].get("latency") is None and not args.no_latency:
             out("== Live latency: no figures")
     if args.smoke:
         out("(smoke run: a 10k file is dominated by start-up costs; no target is judged)")

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "capture.h"
-#include "ring.h"
+#include "../analysis/ring.h"
 
 typedef struct CaptureThread CaptureThread;
 

@@ -310,6 +310,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
         case SET_COUNT:
         case SET_OUTPUT:
         case SET_HEP_ID:
+        case SET_WORKERS:
                 return cfg_result(
                     c, options_set_value(c->o, which, name, value, apply, c->err, sizeof(c->err)));
         case SET_HEP_LISTEN:

@@ -125,6 +125,7 @@ int engine_start(Engine *e, const Options *o, EngineOutputFailedFn fn, void *use
         tracker_config(o, e->creds, &pc.tracker);
         pc.tracker.hash_seed = hash_seed(pc.tracker.hash_seed);
         options_hep_config(o, &pc.hep);
+        pc.workers = o->workers;
         /* Checked by the options already; the default list when unset. */
         (void)websocket_ports_parse(o->ws_ports ? o->ws_ports : WEBSOCKET_DEFAULT_PORTS,
                                     &pc.tcp.ws_ports);

@@ -43,6 +43,7 @@ enum {
         OPT_CHECK_CONFIG,
         OPT_LADDER,
         OPT_NO_LADDER,
+        OPT_WORKERS,
         OPT_TUNE_BASE = 0x200, /* + Tunable */
 };
 
@@ -77,6 +78,7 @@ static const struct option long_options[] = {
      OPT_TUNE_BASE + TUNE_MAX_RECORDS_PER_MINUTE},
     {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
     {"ladder", no_argument, NULL, OPT_LADDER},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"no-ladder", no_argument, NULL, OPT_NO_LADDER},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -135,6 +137,8 @@ const char *options_usage(void)
                "                          exit (node_exporter textfile collector: NAME.prom)\n"
                "      --parser fast|full  fast (default): SIP without credentials or\n"
                "                          challenges skips sofia-sip; full: all through it\n"
+               "      --workers N         parse on N threads (1-16, default 1); diagnoses\n"
+               "                          stay on one, in capture order: the same records\n"
                "      --user USER         started as root: run as USER after opening the\n"
                "                          capture (default sipauthmon, else nobody)\n"
                "  -v, --verbose           debug detail on stderr\n"
@@ -204,6 +208,7 @@ static const struct {
     {"verbose", SET_VERBOSITY},
     {"quiet", SET_VERBOSITY},
     {"ladder", SET_LADDER},
+    {"workers", SET_WORKERS},
 };
 
 unsigned options_key_setting(const char *key)
@@ -282,6 +287,7 @@ void options_init(Options *o)
         *o = (Options){
             .output = SINK_TEXT,
             .threshold = 3,
+            .workers = 1,
             .window_s = 300,
             .hep_id = HEP_SEND_ID_DEFAULT,
             .ladder = -1,
@@ -350,6 +356,7 @@ static const struct {
     {OPT_COUNT, SET_COUNT, "--count", false, false},
     {OPT_HEP_ID, SET_HEP_ID, "--hep-id", false, false},
     {OPT_PARSER, SET_PARSER, "--parser", false, false},
+    {OPT_WORKERS, SET_WORKERS, "--workers", false, false},
     {OPT_SIP_PORTS, SET_SIP_PORTS, "--sip-ports", true, false},
     {OPT_WS_PORTS, SET_WS_PORTS, "--ws-ports", true, false},
     {OPT_HEP_LISTEN, SET_HEP_LISTEN, "--hep-listen", true, false},

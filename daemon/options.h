@@ -82,6 +82,7 @@ typedef struct {
         uint64_t count;      /* 0 = no limit */
         bool stats;
         bool parser_full; /* --parser full: every SIP message through sofia-sip */
+        unsigned workers; /* --workers N: parsing threads (analysis/pipeline.h), 1..16 */
         TunableValue tune[TUNE__MAX];
         unsigned verbose; /* -v count */
         bool quiet;

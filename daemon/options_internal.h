@@ -43,6 +43,7 @@ enum {
         SET_VERBOSITY = 1u << 19, /* -v/-q; the keys verbose and quiet */
         SET_WS_PORTS = 1u << 20,
         SET_LADDER = 1u << 21, /* --ladder/--no-ladder; the key ladder */
+        SET_WORKERS = 1u << 22,
 };
 
 /* ---- options.c ---- */

@@ -179,6 +179,7 @@ static const struct {
     {SET_DURATION, 1, OPTIONS_DURATION_MAX_S, "seconds, ", NULL},
     {SET_COUNT, 1, UINT64_MAX, NULL, "a packet count > 0"},
     {SET_HEP_ID, 0, UINT32_MAX, "", NULL},
+    {SET_WORKERS, 1, PIPELINE_WORKERS_MAX, "", NULL},
 };
 
 static void apply_number(Options *o, unsigned which, uint64_t u)
@@ -198,6 +199,9 @@ static void apply_number(Options *o, unsigned which, uint64_t u)
                 break;
         case SET_HEP_ID:
                 o->hep_id = (uint32_t)u;
+                break;
+        case SET_WORKERS:
+                o->workers = (unsigned)u;
                 break;
         }
 }

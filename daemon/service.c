@@ -111,6 +111,10 @@ static bool drain(Service *s, unsigned limit)
                         return false;
                 }
         }
+        /* With --workers: once the ring is empty, the records of what was
+         * handed to the parsing threads are out before the loop sleeps. */
+        if (k < limit)
+                pipeline_sync(engine_pipeline(s->engine));
         return k == limit;
 }
 

@@ -20,7 +20,7 @@
 #include "engine.h"
 #include "hep_listener.h"
 #include "options.h"
-#include "ring.h"
+#include "../analysis/ring.h"
 #include "stats.h"
 
 typedef struct {

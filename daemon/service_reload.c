@@ -30,7 +30,7 @@ static bool same_str(const char *a, const char *b)
 static void note_restart_needed(Service *s, const Options *n)
 {
         const Options *o = s->o;
-        const char *changed[10];
+        const char *changed[12];
         char note[256] = "";
         size_t k = 0, len = 0;
 
@@ -54,6 +54,8 @@ static void note_restart_needed(Service *s, const Options *n)
                 changed[k++] = "duration/count";
         if (n->parser_full != o->parser_full)
                 changed[k++] = "parser";
+        if (n->workers != o->workers)
+                changed[k++] = "workers";
         for (size_t i = 0; i < k && len < sizeof(note); i++) {
                 int w = snprintf(note + len, sizeof(note) - len, "%s%s", i ? ", " : "", changed[i]);
                 len = w < 0 ? sizeof(note) : len + (size_t)w;

@@ -234,6 +234,13 @@ static void pipeline_counters(const PipelineStats *ps, StatFn fn, void *ud)
         emit(fn, ud, "hep.unauthenticated", "", ps->hep_unauthenticated);
         emit(fn, ud, "hep.clamped_ts", "", ps->hep_clamped_ts);
         emit_fields(ps, tracker_fields, N_FIELDS(tracker_fields), fn, ud);
+        if (ps->workers) { /* --workers N: how the fronts shared the frames */
+                emit(fn, ud, "workers.threads", "", ps->workers);
+                emit(fn, ud, "workers.frames_min", "", ps->workers_frames_min);
+                emit(fn, ud, "workers.frames_max", "", ps->workers_frames_max);
+                emit(fn, ud, "workers.waits", "", ps->workers_waits);
+                emit(fn, ud, "workers.too_big", "", ps->workers_too_big);
+        }
 }
 
 void stats_foreach(const StatsView *v, StatFn fn, void *ud)

@@ -19,7 +19,7 @@
 #include <stdio.h>
 
 #include "capture.h"
-#include "ring.h"
+#include "../analysis/ring.h"
 #include "../analysis/pipeline.h"
 
 typedef struct {

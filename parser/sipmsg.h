@@ -151,6 +151,20 @@ SipParseVerdict sipmsg_parse_start(SipParser *p, const uint8_t *data, size_t len
 void sipmsg_clear(SipMsg *m);
 
 /*
+ * A message packed into one buffer, to hand it to another thread
+ * (analysis/pipeline_workers.c): the fields in use (the challenges and
+ * credentials there are, not all SIPMSG_MAX_AUTH), every string and the
+ * body. sipmsg_pack_size() is the bytes it takes; sipmsg_pack() returns
+ * false when cap is short; buf is 8-byte aligned. sipmsg_unpack() fills
+ * *out whose strings and body point into buf, which must stay where it
+ * was packed, unchanged, while *out is used; *out owns nothing (no
+ * sipmsg_clear()).
+ */
+size_t sipmsg_pack_size(const SipMsg *m);
+bool sipmsg_pack(const SipMsg *m, void *buf, size_t cap);
+void sipmsg_unpack(const void *buf, SipMsg *out);
+
+/*
  * Read, without parsing the message, whether a payload starts like a SIP
  * start line ("SIP/2.0 " digit, or "METHOD scheme:..." ending in
  * " SIP/2.0"; CRLFs before it skipped, RFC 3261 §7.5). This is the one

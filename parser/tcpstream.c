@@ -20,7 +20,7 @@ TcpStreams *tcpstream_new(const TcpStreamConfig *cfg)
         if (cfg)
                 t->cfg = *cfg;
         if (t->cfg.max_streams == 0)
-                t->cfg.max_streams = 4096;
+                t->cfg.max_streams = TCPSTREAM_DEFAULT_MAX_STREAMS;
         if (t->cfg.max_streams > (1u << 22))
                 t->cfg.max_streams = 1u << 22;
         if (t->cfg.max_ooo_segments == 0)
@@ -38,7 +38,7 @@ TcpStreams *tcpstream_new(const TcpStreamConfig *cfg)
         if (t->cfg.max_stream_bytes > (1u << 31))
                 t->cfg.max_stream_bytes = 1u << 31;
         if (t->cfg.max_bytes == 0)
-                t->cfg.max_bytes = 64u << 20;
+                t->cfg.max_bytes = TCPSTREAM_DEFAULT_MAX_BYTES;
         if (t->cfg.idle_timeout_us <= 0)
                 t->cfg.idle_timeout_us = 300 * 1000000ll;
         if (t->cfg.gap_timeout_us <= 0)

@@ -72,6 +72,10 @@ typedef struct {
                                       WebSocket (websocket.h); zeroed: the default ports */
 } TcpStreamConfig;
 
+/* The defaults of the limits above (0 in the config). */
+#define TCPSTREAM_DEFAULT_MAX_STREAMS 4096u
+#define TCPSTREAM_DEFAULT_MAX_BYTES   (64ull << 20)
+
 typedef struct {
         uint64_t segments;       /* TCP segments fed (with or without data) */
         uint64_t streams;        /* stream directions opened */

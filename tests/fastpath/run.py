@@ -31,6 +31,13 @@ It fails, too, when the fast path was not exercised at all (no message taken
 by the scanner or skipped by start line over the whole run): the comparison
 would then prove nothing.
 
+With --workers N the same comparisons are made between `--workers 1` and
+`--workers N` (both with the fast parser; the `workers` test of meson):
+the records, the exit status and every counter but workers.* must be the
+same, since the tracker sees the messages in capture order whatever thread
+parsed them. It fails when no capture spread its frames over all N threads
+(workers.frames_min > 0): the comparison would prove nothing.
+
 Every run goes through sipauthmon-batch (tests/driver) on every core when
 --batch is given, as meson does; the variant captures are those of the
 variants suite (--captures, written once per build).
@@ -73,14 +80,19 @@ def parse_stats(text):
     return st
 
 
-def job(capture, options, parser):
-    return ["-r", capture, "-o", "json", "--stats", "--parser", parser] + options
+# The two sides compared: (name, arguments) each; --workers N replaces them.
+SIDES = [("fast", ["--parser", "fast"]), ("full", ["--parser", "full"])]
+
+
+def job(capture, options, side):
+    return ["-r", capture, "-o", "json", "--stats"] + side[1] + options
 
 
 class Totals:
     def __init__(self):
         self.passed = self.failed = 0
         self.fast = self.skipped = self.full = 0
+        self.spread = 0  # --workers: captures whose frames reached every thread
 
     def result(self, label, problems):
         if problems:
@@ -95,8 +107,8 @@ def diff_stats(a, b, keys=None):
     names = sorted(set(a) | set(b))
     if keys is not None:
         names = [n for n in names if keys(n)]
-    return [f"{n} fast {a.get(n)} full {b.get(n)}" for n in names
-            if n not in PATH_COUNTERS and a.get(n) != b.get(n)]
+    return [f"{n} {SIDES[0][0]} {a.get(n)} {SIDES[1][0]} {b.get(n)}" for n in names
+            if n not in PATH_COUNTERS and not n.startswith("workers.") and a.get(n) != b.get(n)]
 
 
 class Comparisons:
@@ -111,7 +123,7 @@ class Comparisons:
     def run(self, args, tot):
         jobs = []
         for _label, capture, options, _check, _keys in self.items:
-            jobs += [job(capture, options, "fast"), job(capture, options, "full")]
+            jobs += [job(capture, options, SIDES[0]), job(capture, options, SIDES[1])]
         results = variants.run_jobs(args.sipauthmon, args.batch, jobs)
         for n, (label, _capture, _options, check, keys) in enumerate(self.items):
             (rc_f, out_f, err_f), (rc_s, out_s, err_s) = results[2 * n], results[2 * n + 1]
@@ -126,12 +138,14 @@ def compare(tot, rc_f, out_f, st_f, rc_s, out_s, st_s, stats_keys=None):
     """The problems of one fast/full pair; adds the path counters up."""
     problems = []
     if rc_f not in (0, 1) or rc_s not in (0, 1) or rc_f != rc_s:
-        problems.append(f"exit status fast {rc_f}, full {rc_s}")
+        problems.append(f"exit status {SIDES[0][0]} {rc_f}, {SIDES[1][0]} {rc_s}")
     if out_f != out_s:
         fl, sl = out_f.splitlines(), out_s.splitlines()
-        problems.append(f"stdout differs: {len(fl)} lines fast, {len(sl)} full")
-    if st_s.get("sip.fast", 0) or st_s.get("sip.skipped_early", 0):
+        problems.append(f"stdout differs: {len(fl)} lines {SIDES[0][0]}, {len(sl)} {SIDES[1][0]}")
+    if SIDES[1][0] == "full" and (st_s.get("sip.fast", 0) or st_s.get("sip.skipped_early", 0)):
         problems.append("--parser full still used the fast path")
+    if SIDES[1][0] != "full" and st_s.get("workers.frames_min", 0) > 0:
+        tot.spread += 1
     problems += diff_stats(st_f, st_s, stats_keys)[:4]
     tot.fast += st_f.get("sip.fast", 0)
     tot.skipped += st_f.get("sip.skipped_early", 0)
@@ -214,7 +228,11 @@ def main(argv):
     ap.add_argument("--corpora", default=os.environ.get("CORPORA"))
     ap.add_argument("--no-workload", action="store_true", help="skip the bench workload")
     ap.add_argument("--only", action="append", default=[], metavar="NAME")
+    ap.add_argument("--workers", type=int, metavar="N",
+                    help="compare --workers 1 with --workers N instead of fast with full")
     args = ap.parse_args(argv)
+    if args.workers:
+        SIDES[:] = [("w1", ["--workers", "1"]), (f"w{args.workers}", ["--workers", str(args.workers)])]
     if args.corpora and not os.path.isdir(args.corpora):
         args.corpora = None
     tot = Totals()
@@ -230,7 +248,12 @@ def main(argv):
         cmp.run(args, tot)
     print(f"fast path over the run: {tot.fast} messages scanned, {tot.skipped} skipped by "
           f"start line, {tot.full} through sofia-sip; {n} corpus/workload captures")
-    if tot.fast == 0 or tot.skipped == 0:
+    if args.workers:
+        print(f"--workers {args.workers}: {tot.spread} captures spread their frames over every thread")
+        if tot.spread == 0:
+            tot.failed += 1
+            print("FAIL no capture reached every thread: the comparison proves nothing")
+    elif tot.fast == 0 or tot.skipped == 0:
         tot.failed += 1
         print("FAIL the fast path was never taken: the comparison proves nothing")
     print(f"{tot.passed} passed, {tot.failed} failed")

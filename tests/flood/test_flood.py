@@ -50,8 +50,9 @@ CHECKS = Checks()
 check = CHECKS.check
 
 
-def run(exe, pcap, conf):
-    r = subprocess.run([exe, "-c", conf, "-r", pcap, "-o", "json", "--stats"], stdin=subprocess.DEVNULL,
+def run(exe, pcap, conf, workers):
+    r = subprocess.run([exe, "-c", conf, "-r", pcap, "-o", "json", "--stats",
+                        "--workers", str(workers)], stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=TIMEOUT)
     stats = {}
     for line in r.stderr.decode(errors="replace").splitlines():
@@ -65,7 +66,9 @@ def run(exe, pcap, conf):
 def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--sipauthmon", required=True)
-    exe = os.path.abspath(ap.parse_args(argv[1:]).sipauthmon)
+    ap.add_argument("--workers", type=int, default=1, help="parsing threads (--workers)")
+    args = ap.parse_args(argv[1:])
+    exe, workers = os.path.abspath(args.sipauthmon), args.workers
     tmp = tempfile.mkdtemp(prefix="sipauthmon-flood.")
     try:
         pcap = os.path.join(tmp, "flood.pcap")
@@ -79,8 +82,13 @@ def main(argv):
         conf = os.path.join(tmp, "flood.conf")
         with open(conf, "w") as f:
             f.write("[sipauthmon]\n" + "".join(f"{k} = {v}\n" for k, v in LIMITS.items()))
-        r, st, recs = run(exe, pcap, conf)
+        r, st, recs = run(exe, pcap, conf, workers)
         check(r.returncode == 1, f"exit {r.returncode}, want 1: {r.stderr[-300:]!r}")
+        if workers > 1:
+            # The flood's sources must really be spread over the threads.
+            check(st.get("workers.threads") == workers, f"workers.threads {st.get('workers.threads')}")
+            check(st.get("workers.frames_min", 0) > len(frames) // (4 * workers),
+                  f"workers.frames_min {st.get('workers.frames_min')} of {len(frames)} frames")
         check(st.get("packets.total") == len(frames), f"packets.total {st.get('packets.total')} != {len(frames)}")
         check(st.get("sip.parse_errors", -1) == 0, f"sip.parse_errors {st.get('sip.parse_errors')}")
         check(st.get("sip.messages") == len(frames), f"sip.messages {st.get('sip.messages')}")
@@ -109,7 +117,7 @@ def main(argv):
         # run 2: the global cap
         with open(conf, "a") as f:
             f.write("max_records_per_minute = 3\n")
-        r, st, recs = run(exe, pcap, conf)
+        r, st, recs = run(exe, pcap, conf, workers)
         check(r.returncode == 1, f"capped run: exit {r.returncode}")
         codes = [d["diagnosis"] for d in recs]
         # Verified records that can lead to a ban have their own budget per

@@ -1126,6 +1126,107 @@ static int test_rfc4475(const char *corpora)
         return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Packing a message for another thread (sipmsg_pack, --workers) */
+
+#define SAME_STR(a, b, what)                                                                       \
+        CHECK(((a) == NULL) == ((b) == NULL) && (!(a) || strcmp((a), (b)) == 0),                   \
+              "%s: \"%s\" against \"%s\"", what, (a) ? (a) : "(null)", (b) ? (b) : "(null)")
+
+static void same_msg(const SipMsg *u, const SipMsg *m)
+{
+        const char *const top_u[] = {u->method,        u->reason,     u->request_uri, u->call_id,
+                                     u->cseq_method,   u->from_user,  u->from_host,   u->from_tag,
+                                     u->to_user,       u->to_host,    u->to_tag,      u->via_host,
+                                     u->via_transport, u->via_branch, u->user_agent,  u->server};
+        const char *const top_m[] = {m->method,        m->reason,     m->request_uri, m->call_id,
+                                     m->cseq_method,   m->from_user,  m->from_host,   m->from_tag,
+                                     m->to_user,       m->to_host,    m->to_tag,      m->via_host,
+                                     m->via_transport, m->via_branch, m->user_agent,  m->server};
+
+        for (size_t i = 0; i < sizeof top_u / sizeof top_u[0]; i++)
+                SAME_STR(top_u[i], top_m[i], "header string");
+        CHECK(u->is_request == m->is_request && u->status == m->status && u->cseq == m->cseq &&
+                  u->via_port == m->via_port && u->msg_len == m->msg_len &&
+                  u->auth_errors == m->auth_errors && u->priv_ == NULL,
+              "scalars");
+        CHECK(u->n_challenges == m->n_challenges && u->n_credentials == m->n_credentials,
+              "counts %zu/%zu", u->n_challenges, u->n_credentials);
+        for (size_t i = 0; i < m->n_challenges && i < SIPMSG_MAX_AUTH; i++) {
+                const SipChallenge *a = &u->challenges[i], *b = &m->challenges[i];
+
+                SAME_STR(a->scheme, b->scheme, "scheme");
+                SAME_STR(a->realm, b->realm, "realm");
+                SAME_STR(a->nonce, b->nonce, "nonce");
+                SAME_STR(a->opaque, b->opaque, "opaque");
+                SAME_STR(a->algorithm, b->algorithm, "algorithm");
+                CHECK(a->alg == b->alg && a->qop_mask == b->qop_mask && a->stale == b->stale &&
+                          a->proxy == b->proxy && a->digest == b->digest,
+                      "challenge scalars");
+        }
+        for (size_t i = 0; i < m->n_credentials && i < SIPMSG_MAX_AUTH; i++) {
+                const SipCredentials *a = &u->credentials[i], *b = &m->credentials[i];
+                const char *const su[] = {a->scheme, a->username,  a->realm, a->nonce,
+                                          a->uri,    a->algorithm, a->qop,   a->nc,
+                                          a->cnonce, a->response,  a->opaque};
+                const char *const sm[] = {b->scheme, b->username,  b->realm, b->nonce,
+                                          b->uri,    b->algorithm, b->qop,   b->nc,
+                                          b->cnonce, b->response,  b->opaque};
+
+                for (size_t j = 0; j < sizeof su / sizeof su[0]; j++)
+                        SAME_STR(su[j], sm[j], "credentials string");
+                CHECK(a->nc_value == b->nc_value && a->qop_mask == b->qop_mask &&
+                          a->alg == b->alg && a->proxy == b->proxy,
+                      "credentials scalars");
+        }
+        CHECK(u->body_len == m->body_len && (u->body == NULL) == (m->body == NULL) &&
+                  (!u->body || memcmp(u->body, m->body, u->body_len) == 0),
+              "body");
+}
+
+/*
+ * The packed copy must hold everything itself: the original is released and
+ * its memory reused before the copy is read, then compared with a fresh
+ * parse of the same text.
+ */
+static void test_pack(void)
+{
+        static const char *const texts[] = {
+            RESPONSE_401_HEAD "WWW-Authenticate: Digest realm=\"pbx.example\", "
+                              "nonce=\"4a9f\", opaque=\"5ccc\", algorithm=MD5, qop=\"auth\"\r\n"
+                              "WWW-Authenticate: Digest realm=\"pbx.example\", nonce=\"77\", "
+                              "algorithm=SHA-256, qop=\"auth,auth-int\", stale=TRUE\r\n"
+                              "Server: Asterisk PBX 18\r\nContent-Length: 0\r\n\r\n",
+            REGISTER_HEAD "CSeq: 2 REGISTER\r\nUser-Agent: Yealink\r\n"
+                          "Authorization: Digest username=\"alice\", realm=\"pbx.example\", "
+                          "nonce=\"4a9f\", uri=\"sip:pbx.example\", response=\"00ff\", "
+                          "cnonce=\"0a4f113b\", nc=00000001, qop=auth, algorithm=MD5, "
+                          "opaque=\"5ccc\"\r\n"
+                          "Proxy-Authorization: Digest username=\"alice\", realm=\"x\", "
+                          "nonce=\"1\", uri=\"sip:pbx.example\", response=\"01\"\r\n"
+                          "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+        };
+        static _Alignas(16) uint8_t buf[8192];
+
+        for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+                SipMsg m = {0}, fresh = {0}, u;
+                size_t need;
+
+                CHECK_VERDICT(parse(texts[i], &m), SIP_PARSE_OK);
+                need = sipmsg_pack_size(&m);
+                CHECK(need < sizeof buf, "size %zu", need);
+                CHECK(!sipmsg_pack(&m, buf, need - 1), "packed into one byte less");
+                CHECK(sipmsg_pack(&m, buf, need), "pack");
+                sipmsg_clear(&m);
+                CHECK_VERDICT(parse(texts[1 - i], &m), SIP_PARSE_OK); /* reuse its memory */
+                CHECK_VERDICT(parse(texts[i], &fresh), SIP_PARSE_OK);
+                sipmsg_unpack(buf, &u);
+                same_msg(&u, &fresh);
+                sipmsg_clear(&m);
+                sipmsg_clear(&fresh);
+        }
+}
+
 int main(int argc, char **argv)
 {
         parser = sipmsg_parser_new();
@@ -1151,6 +1252,7 @@ int main(int argc, char **argv)
         test_names();
         test_fuzz_regressions();
         test_uri_equivalent();
+        test_pack();
 
         int rc = 0;
         if (argc > 1)

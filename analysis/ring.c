@@ -49,6 +49,10 @@ struct Ring {
         alignas(CACHE_LINE) _Atomic uint64_t tail;
         _Atomic uint64_t popped;
         uint64_t peeked_need; /* bytes the frame ring_peek() returned occupies */
+
+        /* The producer's reservation (ring_reserve): where its header goes. */
+        alignas(CACHE_LINE) uint64_t res_head;
+        size_t res_max;
 };
 
 static size_t round_size(size_t size)
@@ -150,6 +154,44 @@ bool ring_push(Ring *r, int64_t ts_us, uint32_t tag, const uint8_t *data, size_t
                 *was_empty = atomic_load_explicit(&r->tail, memory_order_relaxed) == head0;
         }
         return true;
+}
+
+uint8_t *ring_reserve(Ring *r, size_t max_len)
+{
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        size_t off = (size_t)(head & r->mask), till_end = r->size - off, need;
+        RecordHeader h = {.len = WRAP_MARKER};
+
+        if (max_len > r->size / 4 || !ring_has_room(r, max_len))
+                return NULL;
+        need = need_for(max_len);
+        if (need > till_end) {
+                /* Beyond the published head: the consumer reads it only after commit. */
+                memcpy(r->buf + off, &h, sizeof(h));
+                head += till_end;
+                off = 0;
+        }
+        r->res_head = head;
+        r->res_max = max_len;
+        return r->buf + off + HDR_SIZE;
+}
+
+void ring_commit(Ring *r, int64_t ts_us, uint32_t tag, size_t len)
+{
+        uint64_t head = r->res_head;
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        RecordHeader h = {.len = (uint32_t)len, .tag = tag, .ts_us = ts_us};
+
+        if (len > r->res_max)
+                len = h.len = (uint32_t)r->res_max; /* a caller's bug; never past the room */
+        memcpy(r->buf + (size_t)(head & r->mask), &h, sizeof(h));
+        head += need_for(len);
+        atomic_store_explicit(&r->head, head, memory_order_release);
+        r->res_max = 0;
+        bump(&r->pushed, 1);
+        bump(&r->pushed_bytes, len);
+        if (head - tail > atomic_load_explicit(&r->high_water, memory_order_relaxed))
+                atomic_store_explicit(&r->high_water, head - tail, memory_order_relaxed);
 }
 
 bool ring_has_room(const Ring *r, size_t len)

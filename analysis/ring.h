@@ -52,6 +52,15 @@ Ring *ring_free(Ring *r);
 bool ring_push(Ring *r, int64_t ts_us, uint32_t tag, const uint8_t *data, size_t len,
                bool *was_empty);
 
+/*
+ * Producer, without a copy: room for a frame of up to max_len bytes, to be
+ * written in place; NULL when it does not fit now (nothing is counted: the
+ * caller waits or gives up). ring_commit() publishes the first len <= max_len
+ * bytes written there. Nothing else may be pushed in between.
+ */
+uint8_t *ring_reserve(Ring *r, size_t max_len);
+void ring_commit(Ring *r, int64_t ts_us, uint32_t tag, size_t len);
+
 /* Producer: whether a frame of len bytes would fit now (room only grows meanwhile). */
 bool ring_has_room(const Ring *r, size_t len);
 
