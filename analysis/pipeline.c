@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Frame -> front (decode, reassembly, SIP parse: pipeline_front.c) ->
- * tracker. With --workers N the fronts run on N threads of their own
- * (pipeline_workers.c) and the tracker stays here, fed in capture order.
+ * tracker. With --workers N (N analysis threads) the fronts run on N - 1
+ * threads of their own (pipeline_workers.c) and the tracker stays on the
+ * caller's, fed in capture order.
  */
 #include "pipeline_internal.h"
 
@@ -34,7 +35,7 @@ Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *u
         if (!p->tracker || !front_init(&p->front, cfg, 1, deliver_inline, p))
                 return pipeline_free(p);
         if (cfg->workers > 1) {
-                p->workers = workers_new(cfg, cfg->workers, p->tracker);
+                p->workers = workers_new(cfg, cfg->workers - 1, p->tracker);
                 if (!p->workers)
                         return pipeline_free(p);
         }

@@ -47,8 +47,8 @@ typedef struct {
         WebSocketStats ws; /* SIP over WebSocket in the TCP streams (parser/websocket.h) */
         TrackerStats tracker;
         /* --workers (PipelineConfig.workers); all 0 without: */
-        uint64_t workers;            /* front threads */
-        uint64_t workers_frames_min; /* frames of the least and the most busy one */
+        uint64_t workers;            /* analysis threads: the caller's and the fronts' */
+        uint64_t workers_frames_min; /* frames of the least and the most busy front */
         uint64_t workers_frames_max;
         uint64_t workers_waits;   /* the tracker's thread waited for a front */
         uint64_t workers_too_big; /* messages too large to hand over: dropped (none expected) */
@@ -99,10 +99,11 @@ typedef struct {
         IpFragConfig ipfrag;
         TcpStreamConfig tcp;
         PipelineHepConfig hep;
-        /* Fronts (decode, reassembly, SIP parse) on threads of their own,
-         * sharded by address pair; the tracker stays on the caller's thread
-         * and sees every message in capture order (--workers; 0 or 1: none,
-         * all on the caller's thread). At most PIPELINE_WORKERS_MAX. */
+        /* Analysis threads (--workers): with N > 1, N - 1 fronts (decode,
+         * reassembly, SIP parse) on threads of their own, sharded by address
+         * pair, and the tracker on the caller's thread, which sees every
+         * message in capture order. 0 or 1: all on the caller's thread.
+         * At most PIPELINE_WORKERS_MAX. */
         unsigned workers;
 } PipelineConfig;
 

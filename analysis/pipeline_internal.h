@@ -63,7 +63,7 @@ void pipeline_stats_add(PipelineStats *out, const PipelineStats *in);
 
 typedef struct Workers Workers;
 
-/* n >= 2 fronts on their own threads, feeding t (the caller's) in order. */
+/* n >= 1 fronts on their own threads, feeding t (the caller's) in order. */
 Workers *workers_new(const PipelineConfig *cfg, unsigned n, Tracker *t);
 Workers *workers_free(Workers *w);
 /* A frame to the front its address pair belongs to. May feed the tracker

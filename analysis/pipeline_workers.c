@@ -390,7 +390,7 @@ void workers_get_stats(Workers *ws, PipelineStats *out)
                 hi = ws->w[i].frames > hi ? ws->w[i].frames : hi;
                 out->workers_too_big += ws->w[i].too_big;
         }
-        out->workers = ws->n;
+        out->workers = ws->n + 1; /* the analysis threads: the caller's too */
         out->workers_frames_min = lo;
         out->workers_frames_max = hi;
         out->workers_waits = ws->waits;

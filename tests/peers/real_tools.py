@@ -424,11 +424,11 @@ def main():
         procs.append(td)
         td.wait_stderr(r"listening on", READY_TIMEOUT, "'listening on'")
 
-        # Live with two parsing threads (--workers 2): the scans and guesses of
-        # svwar and svcrack must come out as from the file with one.
+        # Live with three analysis threads (--workers 3: two parse, one
+        # correlates): svwar's scans and svcrack's guesses as from the file.
         live = Proc("sipauthmon-live", nsexec(SRV_NS, exe, "-i", SRV_IF, "-o", "json",
                                               "--duration", DURATION, "-v", "--stats",
-                                              "--workers", "2"), work)
+                                              "--workers", "3"), work)
         procs.append(live)
         live.wait_stderr(r"capturing on", READY_TIMEOUT, "'capturing on' (capture active)")
         t_live = time.monotonic()
@@ -477,15 +477,15 @@ def main():
         report.check(r.returncode == 1, "file: exit status 1 (diagnoses)",
                      "exit %d; stderr:\n%s" % (r.returncode, r.stderr[-2000:]))
         compare("file", parse_records(r.stdout, "file"), report)
-        r2 = run([exe, "-r", pcap, "-o", "json", "--stats", "--workers", "2"], check=False,
+        r2 = run([exe, "-r", pcap, "-o", "json", "--stats", "--workers", "3"], check=False,
                  timeout=60)
         report.check(r2.returncode == r.returncode and r2.stdout == r.stdout,
-                     "file: --workers 2 writes the same records as one",
+                     "file: --workers 3 writes the same records as one",
                      "exit %d; %d bytes against %d" % (r2.returncode, len(r2.stdout),
                                                        len(r.stdout)))
         spread = re.search(r"workers\.frames_min\s+(\d+)", r2.stderr)
         report.check(spread is not None and int(spread.group(1)) > 0,
-                     "file: both workers had frames (workers.frames_min > 0)",
+                     "file: both parsing threads had frames (workers.frames_min > 0)",
                      spread.group(0) if spread else "no workers.frames_min")
         if args.keep:
             log("note captures and logs kept in %s" % work)

@@ -24,7 +24,7 @@ that ran no sipauthmon process under valgrind fails.
 
 Suites: cli (tests/cli/test_cli.py without
 its live-capture part, which is timing-bound), journal (tests/journal/test-journal.sh),
-flood (tests/flood/test_flood.py; flood-workers: the same with --workers 2), metrics (tests/metrics/test_metrics.py without its
+flood (tests/flood/test_flood.py; flood-workers: the same with --workers 3), metrics (tests/metrics/test_metrics.py without its
 live part), variants and fastpath (tests/variants/run.py,
 tests/fastpath/run.py, through sipauthmon-batch under valgrind, --batch; fastpath
 runs every TESTLIST line both ways, so the golden driver itself is not repeated
@@ -60,10 +60,10 @@ SUITES = {
             "--no-live"],
     "journal": [os.path.join(SRCDIR, "tests", "journal", "test-journal.sh"), "@EXE@"],
     "flood": [sys.executable, os.path.join(SRCDIR, "tests", "flood", "test_flood.py"), "--sipauthmon", "@EXE@"],
-    # The same flood parsed on two threads (--workers 2): the rings, the
+    # The same flood parsed on two threads (--workers 3): the rings, the
     # packed messages and the threads' start and end under memcheck.
     "flood-workers": [sys.executable, os.path.join(SRCDIR, "tests", "flood", "test_flood.py"),
-                      "--sipauthmon", "@EXE@", "--workers", "2"],
+                      "--sipauthmon", "@EXE@", "--workers", "3"],
     # --metrics-file on -r runs (the formatter, the atomic write, a failed
     # write); the live part times rewrites every 20 ms, which valgrind breaks.
     "metrics": [sys.executable, os.path.join(SRCDIR, "tests", "metrics", "test_metrics.py"), "--sipauthmon",
