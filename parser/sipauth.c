@@ -21,6 +21,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/auth_digest.h>
 
+#include "sipauth_internal.h"
 #include "sipchars.h"
 
 /* ------------------------------------------------------------------------ */
@@ -158,35 +159,15 @@ static size_t split_scheme(const char *param, size_t i, const char **rest)
 typedef struct {
         SipMsg *m;
         su_home_t *home;
-        bool matcher; /* digest parameters by digest_match(), not auth_digest_*_get() */
+        SipAuthArena *arena; /* the fast path's arena (its text area); NULL in the full parse */
+        bool matcher;        /* digest parameters by digest_match(), not auth_digest_*_get() */
+        const struct PlainDigest *plain; /* the values sipauth_plain_value() found, or NULL */
 } Fill;
+
+static su_home_t *home_for(const Fill *f);
 
 /* ------------------------------------------------------------------------ */
 /* Digest parameter values */
-
-/* The parameters a challenge or credentials entry keeps (SipChallenge,
- * SipCredentials). */
-typedef enum {
-        DP_REALM = 0,
-        DP_NONCE,
-        DP_OPAQUE,
-        DP_ALGORITHM,
-        DP_QOP,
-        DP_USERNAME,
-        DP_URI,
-        DP_NC,
-        DP_CNONCE,
-        DP_RESPONSE,
-        DP__MAX
-} DigestParam;
-
-#define DP_BIT(d) (1u << (d))
-#define DP_CHALLENGE                                                                               \
-        (DP_BIT(DP_REALM) | DP_BIT(DP_NONCE) | DP_BIT(DP_OPAQUE) | DP_BIT(DP_ALGORITHM) |          \
-         DP_BIT(DP_QOP))
-#define DP_CREDENTIALS                                                                             \
-        (DP_CHALLENGE | DP_BIT(DP_USERNAME) | DP_BIT(DP_URI) | DP_BIT(DP_NC) | DP_BIT(DP_CNONCE) | \
-         DP_BIT(DP_RESPONSE))
 
 static const char *const dp_names[DP__MAX] = {
     [DP_REALM] = "realm",   [DP_NONCE] = "nonce",
@@ -200,20 +181,45 @@ static const char *const dp_names[DP__MAX] = {
  * Which wanted name param starts with, followed by '=': what sofia's
  * auth_get_params() asks of "name=" (su_casenmatch over the name and the
  * '=', ASCII case folding, no white space). Every name is letters only, so
- * the name is the run of letters before the first '='. DP__MAX if none.
+ * the name is the run of letters before the first '=', and its length
+ * leaves at most two names to compare. DP__MAX if none.
  */
 static unsigned digest_param_id(const char *p, unsigned want)
 {
         size_t n = 0;
+        unsigned c0 = DP__MAX, c1 = DP__MAX;
 
         while (n < 10 && is_alpha((uint8_t)p[n]))
                 n++;
         if (p[n] != '=')
                 return DP__MAX;
-        for (unsigned d = 0; d < DP__MAX; d++) {
-                const char *name = dp_names[d];
-                if (!(want & DP_BIT(d)) || strlen(name) != n)
+        switch (n) {
+        case 2:
+                c0 = DP_NC;
+                break;
+        case 3:
+                c0 = DP_URI, c1 = DP_QOP;
+                break;
+        case 5:
+                c0 = DP_REALM, c1 = DP_NONCE;
+                break;
+        case 6:
+                c0 = DP_OPAQUE, c1 = DP_CNONCE;
+                break;
+        case 8:
+                c0 = DP_USERNAME, c1 = DP_RESPONSE;
+                break;
+        case 9:
+                c0 = DP_ALGORITHM;
+                break;
+        default:
+                return DP__MAX;
+        }
+        for (unsigned k = 0; k < 2; k++) {
+                unsigned d = k ? c1 : c0;
+                if (d == DP__MAX || !(want & DP_BIT(d)))
                         continue;
+                const char *name = dp_names[d];
                 size_t i = 0;
                 /* p[0..n) are letters, the names lower case: ASCII folding
                  * as su_casenmatch does, whatever the locale */
@@ -226,16 +232,39 @@ static unsigned digest_param_id(const char *p, unsigned want)
 }
 
 /*
+ * A parameter's value as auth_digest_*_get() copies it: unquoted by
+ * msg_unquote_dup() when it starts with a quote, else su_strdup(). The
+ * plain cases are copied here, into the arena's text area when there is
+ * one (no su_alloc() per value): msg_unquote_dup() itself returns the bytes
+ * up to the first quote or backslash when that is a quote or the end, and
+ * leaves the escapes (a backslash first) to its own code, called here too.
+ */
+static const char *value_dup(const Fill *f, const char *val)
+{
+        size_t n;
+
+        if (*val == '"') {
+                val++;
+                n = strcspn(val, "\"\\");
+                if (val[n] == '\\')
+                        return msg_unquote_dup(home_for(f), val - 1);
+        } else {
+                n = strlen(val);
+        }
+        char *t = text_dup(f->arena, val, n);
+        return t ? t : su_strndup(home_for(f), val, (isize_t)n);
+}
+
+/*
  * The values auth_digest_challenge_get() / auth_digest_response_get() give
  * for the wanted names, in one pass over sofia's parameter array instead
  * of one pass per name: for each name the first parameter that has it,
- * unquoted by sofia (msg_unquote_dup) when the value starts with a quote,
- * else copied (su_strdup), into the same home. False when a copy fails, as
- * sofia returns -1 then and the caller keeps none of the values. Kept equal
- * to sofia field by field by tests/unit/test_sipauth.c and fuzz-sipmsg
- * (fast path against --parser full, which uses sofia's functions).
+ * copied as value_dup() says. False when a copy fails, as sofia returns -1
+ * then and the caller keeps none of the values. Kept equal to sofia field
+ * by field by tests/unit/test_sipauth.c and fuzz-sipmsg (fast path against
+ * --parser full, which uses sofia's functions).
  */
-static bool digest_match(su_home_t *home, char const *const *params, unsigned want,
+static bool digest_match(const Fill *f, char const *const *params, unsigned want,
                          const char *v[DP__MAX])
 {
         unsigned found = 0;
@@ -244,8 +273,7 @@ static bool digest_match(su_home_t *home, char const *const *params, unsigned wa
                 unsigned d = digest_param_id(params[i], want & ~found);
                 if (d == DP__MAX)
                         continue;
-                const char *val = params[i] + strlen(dp_names[d]) + 1;
-                v[d] = *val == '"' ? msg_unquote_dup(home, val) : su_strdup(home, val);
+                v[d] = value_dup(f, params[i] + strlen(dp_names[d]) + 1);
                 if (!v[d])
                         return false;
                 found |= DP_BIT(d);
@@ -288,12 +316,29 @@ static bool digest_sofia(su_home_t *home, char const *const *params, unsigned wa
         return true;
 }
 
+/* The wanted values sipauth_plain_value() found, copied into the text area. */
+static bool digest_plain(const Fill *f, unsigned want, const char *v[DP__MAX])
+{
+        const PlainDigest *pd = f->plain;
+
+        for (unsigned d = 0; d < DP__MAX; d++) {
+                if (!(want & pd->found & DP_BIT(d)))
+                        continue;
+                char *t = text_dup(f->arena, pd->p[d], pd->n[d]);
+                v[d] = t ? t : su_strndup(home_for(f), pd->p[d], (isize_t)pd->n[d]);
+                if (!v[d])
+                        return false;
+        }
+        return true;
+}
+
 /* params non-empty; v zeroed on entry, all NULL again on false. */
 static bool digest_values(const Fill *f, char const *const *params, unsigned want,
                           const char *v[DP__MAX])
 {
-        bool ok = f->matcher ? digest_match(f->home, params, want, v)
-                             : digest_sofia(f->home, params, want, v);
+        bool ok = f->plain     ? digest_plain(f, want, v)
+                  : f->matcher ? digest_match(f, params, want, v)
+                               : digest_sofia(f->home, params, want, v);
         if (!ok)
                 memset(v, 0, DP__MAX * sizeof *v);
         return ok;
@@ -412,7 +457,7 @@ static void add_auth_line(Fill *f, msg_auth_t const *au, bool proxy, AddAuth *ad
                 }
                 const char **arr = NULL;
                 if (count) {
-                        arr = su_alloc(f->home, (count + 1) * sizeof *arr);
+                        arr = su_alloc(home_for(f), (count + 1) * sizeof *arr);
                         if (!arr) {
                                 add(f, proxy, scheme, NULL);
                                 return;
@@ -426,7 +471,7 @@ static void add_auth_line(Fill *f, msg_auth_t const *au, bool proxy, AddAuth *ad
                 add(f, proxy, scheme, arr);
                 if (!next_scheme)
                         return;
-                scheme = su_strndup(f->home, next_scheme, (isize_t)next_len);
+                scheme = su_strndup(home_for(f), next_scheme, (isize_t)next_len);
                 first = next_first;
                 start = end;
         }
@@ -441,19 +486,13 @@ static void add_auth_chain(Fill *f, msg_auth_t const *au, bool proxy, AddAuth *a
 /* ------------------------------------------------------------------------ */
 /* One auth header at a time (parser/sipauth.h, for the fast path) */
 
-/*
- * The area a message's auth headers are parsed into. A 401 or an
- * Authorization with its parameters unquoted takes about 1 KiB; 16 KiB
- * covers the eight challenges and eight credentials a SipMsg holds.
- */
-#define SIPAUTH_AREA 16384
-
-struct SipAuthArena {
-        su_home_t *home; /* su_home_auto() over area */
-        bool dirty;      /* something was allocated since the last reset */
-        bool matcher;    /* digest values by digest_match() (default) */
-        _Alignas(max_align_t) char area[SIPAUTH_AREA];
-};
+/* The home, for something the text area does not hold: reset must free it. */
+static su_home_t *home_for(const Fill *f)
+{
+        if (f->arena)
+                f->arena->dirty = true;
+        return f->home;
+}
 
 SipAuthArena *sipauth_arena_new(void)
 {
@@ -492,7 +531,10 @@ SipAuthArena *sipauth_arena_free(SipAuthArena *a)
  */
 void sipauth_arena_reset(SipAuthArena *a)
 {
-        if (!a || !a->dirty)
+        if (!a)
+                return;
+        a->text_used = 0;
+        if (!a->dirty)
                 return;
         su_home_deinit(a->home);
         a->home = su_home_auto(a->area, sizeof a->area);
@@ -515,6 +557,18 @@ SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, co
         msg_hclass_t *hc = classes[kind];
         bool proxy = kind == SIPAUTH_PROXY_AUTHENTICATE || kind == SIPAUTH_PROXY_AUTHORIZATION;
         bool challenge = kind == SIPAUTH_WWW_AUTHENTICATE || kind == SIPAUTH_PROXY_AUTHENTICATE;
+        Fill f = {m, a->home, a, a->matcher, NULL};
+        const char *scheme;
+        char const *const *params;
+        PlainDigest pd;
+
+        /* The plain shape without sofia (not for the reference: use_sofia) */
+        pd.found = 0;
+        if (a->matcher && sipauth_plain_value(a, value, len, &scheme, &params, &pd)) {
+                f.plain = &pd;
+                (challenge ? add_challenge : add_credentials)(&f, proxy, scheme, params);
+                return SIPAUTH_OK;
+        }
 
         /* header_parse() with copy_buffer: the value copied behind the
          * header object, NUL-terminated, parsed in place by the class. */
@@ -532,7 +586,6 @@ SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, co
                 m->auth_errors++;
                 return SIPAUTH_REFUSED;
         }
-        Fill f = {m, a->home, a->matcher};
         add_auth_line(&f, (msg_auth_t const *)h, proxy,
                       challenge ? add_challenge : add_credentials);
         return SIPAUTH_OK;
@@ -541,7 +594,7 @@ SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, co
 /* Every auth header of a message sofia-sip parsed whole, in SipMsg order. */
 void sipauth_add_message(SipMsg *m, su_home_t *home, sip_t const *sip)
 {
-        Fill f = {m, home, false};
+        Fill f = {m, home, NULL, false, NULL};
 
         add_auth_chain(&f, sip->sip_www_authenticate, false, add_challenge);
         add_auth_chain(&f, sip->sip_proxy_authenticate, true, add_challenge);

@@ -10,11 +10,18 @@
  * values are taken by sofia's auth_digest_*_get() in the full parse and by
  * a one-pass matcher over sofia's own parameter array in the fast path
  * (digest_match: same first-match rule, sofia's unquoting), proven equal
- * field by field by tests/unit/test_sipauth.c and fuzz-sipmsg.
+ * field by field by tests/unit/test_sipauth.c and fuzz-sipmsg. A value of
+ * the plain shape (`Digest name=token, name="no escapes", ...`, nearly all
+ * real traffic) the fast path reads itself, without sofia-sip
+ * (sipauth_plain.c): its scheme and items are msg_auth_d()'s, string for
+ * string, and its digest values those of the same first-match rule, which
+ * the same test and fuzzer check against sofia-sip; anything else goes
+ * through sofia as above.
  *
  * Memory: an arena is a sofia-sip home preloaded over a fixed area
- * (su_home_auto). Everything one message's auth headers need is carved out
- * of it; sipauth_arena_reset() drops it all at once. A message whose auth
+ * (su_home_auto) and a text area for the plain values and the digest
+ * values, taken without su_alloc(). Everything one message's auth headers
+ * need is carved out of them; sipauth_arena_reset() drops it all at once. A message whose auth
  * headers need more than the area spills to malloc() (freed by the next
  * reset): correct, only slower.
  */
@@ -78,6 +85,16 @@ void sipauth_arena_reset(SipAuthArena *a);
  */
 SipAuthResult sipauth_add_value(SipAuthArena *a, SipMsg *m, SipAuthKind kind, const uint8_t *value,
                                 size_t len);
+
+/*
+ * For the differential tests: whether the fast path reads value[0..len)
+ * without sofia-sip (the plain shape, sipauth_plain.c), and if so the
+ * scheme and the NULL-terminated items it reads, which must equal
+ * msg_auth_d()'s au_scheme and au_params. They live in the arena until its
+ * next reset.
+ */
+bool sipauth_plain_items(SipAuthArena *a, const uint8_t *value, size_t len, const char **scheme,
+                         char const *const **params);
 
 /* Every auth header of a message sofia-sip parsed whole (sipmsg_parse()),
  * flattened into m in SipMsg order; strings in home. */

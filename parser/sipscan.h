@@ -24,8 +24,9 @@
  * Proxy-Authenticate, any case) stay with sofia-sip one header at a time:
  * each value goes to sofia's parser for that header class and is flattened
  * by the wrapper's own code (parser/sipauth.h), so digest parsing and its
- * quirks remain the wrapper's; what is saved is sofia's parse of every
- * other header (Contact, Allow, Record-Route, ...). No malloc() per message:
+ * quirks remain the wrapper's (a value of the plain shape is read by
+ * sipauth_plain.c, proven to give what sofia gives); what is saved is
+ * sofia's parse of every other header (Contact, Allow, Record-Route, ...). No malloc() per message:
  * sofia's objects live in an arena the scanner reuses (a message whose
  * auth headers outgrow it spills to malloc() until the next scan).
  * tests/unit/test_sipscan.c checks field for field, challenges and

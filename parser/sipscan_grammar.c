@@ -51,7 +51,7 @@ __attribute__((always_inline)) static inline bool scan_opt_port(Cursor *c, Span 
  * does not take, which the caller checks (the end of the view, or the '>'
  * of a name-addr). url_d() leaves such a URI's user and host as they are.
  */
-static bool scan_sip_uri_at(Cursor *c, Span *user, Span *host)
+__attribute__((always_inline)) static inline bool scan_sip_uri_at(Cursor *c, Span *user, Span *host)
 {
         Span port;
 
@@ -95,7 +95,8 @@ static bool scan_sip_uri(const uint8_t *p, const uint8_t *end, Span *user, Span 
  * compared case-insensitively, as
  * msg_params_find() and the Via update compare); a second one is refused.
  */
-static bool scan_params(Cursor *c, const char *want_name, size_t want_len, Span *want, bool *found)
+__attribute__((always_inline)) static inline bool
+scan_params(Cursor *c, const char *want_name, size_t want_len, Span *want, bool *found)
 {
         *found = false;
         while (cur_left(c) > 0 && c->p[0] == ';') {

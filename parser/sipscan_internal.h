@@ -41,9 +41,9 @@ enum {
  * The class table is a constant expression of each byte value, so it lives
  * in read-only memory: no initialisation, nothing shared to race on.
  */
-#define IS_ALPHA(ch)        (((ch) >= 'a' && (ch) <= 'z') || ((ch) >= 'A' && (ch) <= 'Z'))
-#define IS_DIG(ch)          ((ch) >= '0' && (ch) <= '9')
-#define IS_HEXL(ch)         (IS_DIG(ch) || ((ch) >= 'a' && (ch) <= 'f') || ((ch) >= 'A' && (ch) <= 'F'))
+#define CL_ALPHA(ch)        (((ch) >= 'a' && (ch) <= 'z') || ((ch) >= 'A' && (ch) <= 'Z'))
+#define CL_DIG(ch)          ((ch) >= '0' && (ch) <= '9')
+#define CL_HEXL(ch)         (CL_DIG(ch) || ((ch) >= 'a' && (ch) <= 'f') || ((ch) >= 'A' && (ch) <= 'F'))
 #define IN2(ch, a, b)       ((ch) == (a) || (ch) == (b))
 #define IN4(ch, a, b, c, d) (IN2(ch, a, b) || IN2(ch, c, d))
 #define TOKEN_MARK(ch)                                                                             \
@@ -53,10 +53,10 @@ enum {
         (METHOD_MARK(ch) || IN4(ch, '(', ')', '&', '=') || IN4(ch, '+', '$', ',', ','))
 #define UPARAM_MARK(ch) (USER_MARK(ch) || IN4(ch, ';', ':', '[', ']'))
 #define CLS(ch)                                                                                    \
-        (uint8_t)(((IS_ALPHA(ch) || IS_DIG(ch))                                                    \
+        (uint8_t)(((CL_ALPHA(ch) || CL_DIG(ch))                                                    \
                        ? (C_TOKEN | C_PARAM | C_METHOD | C_USER | C_HOST | C_UPARAM)               \
                        : 0) |                                                                      \
-                  (IS_DIG(ch) ? C_DIGIT : 0) | ((IS_HEXL(ch) || IN2(ch, ':', '.')) ? C_HEX6 : 0) | \
+                  (CL_DIG(ch) ? C_DIGIT : 0) | ((CL_HEXL(ch) || IN2(ch, ':', '.')) ? C_HEX6 : 0) | \
                   (TOKEN_MARK(ch) ? (C_TOKEN | C_PARAM) : 0) |                                     \
                   (IN4(ch, '/', ':', '[', ']') ? C_PARAM : 0) | (METHOD_MARK(ch) ? C_METHOD : 0) | \
                   (USER_MARK(ch) ? C_USER : 0) | (IN2(ch, '-', '.') ? C_HOST : 0) |                \
@@ -77,9 +77,9 @@ static const uint8_t cls[256] = {R64(0), R64(64), R64(128), R64(192)};
 #undef TOKEN_MARK
 #undef IN4
 #undef IN2
-#undef IS_HEXL
-#undef IS_DIG
-#undef IS_ALPHA
+#undef CL_HEXL
+#undef CL_DIG
+#undef CL_ALPHA
 
 static inline bool is(uint8_t ch, unsigned mask)
 {

@@ -171,7 +171,8 @@ static size_t first_ctl(const uint8_t *q)
  * inside [p, end). (memchr for CR would need a second pass for LF and NUL;
  * on header-sized lines the call alone costs more than this.)
  */
-bool sipscan_line_end(const uint8_t *p, const uint8_t *end, const uint8_t **cr)
+__attribute__((always_inline)) static inline bool line_end(const uint8_t *p, const uint8_t *end,
+                                                           const uint8_t **cr)
 {
         const uint8_t *q = p;
 
@@ -197,6 +198,11 @@ bool sipscan_line_end(const uint8_t *p, const uint8_t *end, const uint8_t **cr)
                         return false;
                 q++; /* another control character (HTAB): sofia keeps it in the value */
         }
+}
+
+bool sipscan_line_end(const uint8_t *p, const uint8_t *end, const uint8_t **cr)
+{
+        return line_end(p, end, cr);
 }
 
 /*
@@ -256,7 +262,8 @@ bool sipscan_read_headers(const uint8_t *p, const uint8_t *end, Headers *h, cons
                         *body = p + 2;
                         return true;
                 }
-                if (!sipscan_line_end(p, end, &cr))
+                /* inlined here: a call per header line costs as much as its scan */
+                if (!line_end(p, end, &cr))
                         return false;
                 /* folding: the next line continues this one (§7.3.1) */
                 if (cr + 2 < end && is_ws(cr[2]))

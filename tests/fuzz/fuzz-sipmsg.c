@@ -7,7 +7,10 @@
  * of the credential's uri with the Request-URI (parser/sipmsg.c).
  *
  * The same datagram through the fast path's scanner (parser/sipscan.h),
- * compared with the full parse.
+ * compared with the full parse; and the input as one auth header value:
+ * when the fast path reads it without sofia-sip (the plain shape,
+ * parser/sipauth_plain.c), sofia's msg_auth_d() must take it with
+ * the same scheme and items.
  *
  * Input: one datagram. When the parser says the message used fewer bytes
  * than given, the rest is parsed as a second message, as the pipeline does
@@ -21,14 +24,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sofia-sip/msg.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/msg_parser.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/su_alloc.h>
+
 #include "digest.h"
 #include "fuzz.h"
+#include "sipauth.h"
 #include "sipmsg.h"
 #include "sipscan.h"
 
 static SipParser *parser;
 static SipScanner *scanner;
 static DigestHasher *hasher;
+static SipAuthArena *arena;
 
 static void touch_str(const char *s)
 {
@@ -55,7 +66,8 @@ static void init(void)
         parser = sipmsg_parser_new();
         scanner = sipscan_new();
         hasher = digest_hasher_new();
-        FUZZ_ASSERT(parser && scanner && hasher);
+        arena = sipauth_arena_new();
+        FUZZ_ASSERT(parser && scanner && hasher && arena);
         for (size_t i = 0; i < 3; i++)
                 if (digest_ha1(hasher, ha1_algs[i], "fuzz", "fuzz", "secret", ha1[i]) < 0)
                         ha1[i][0] = '\0';
@@ -210,6 +222,32 @@ static void scan_one(const uint8_t *data, size_t len)
         sipmsg_clear(&full);
 }
 
+/* The plain reading of an auth value against msg_auth_d() (Authorization's class). */
+static void plain_one(const uint8_t *data, size_t len)
+{
+        const char *scheme;
+        char const *const *items;
+
+        sipauth_arena_reset(arena);
+        if (!sipauth_plain_items(arena, data, len, &scheme, &items))
+                return;
+        su_home_t *home = su_home_new(sizeof(su_home_t));
+        FUZZ_ASSERT(home != NULL);
+        msg_header_t *h = msg_header_alloc(home, sip_authorization_class, (isize_t)len + 1);
+        FUZZ_ASSERT(h != NULL);
+        char *b = MSG_HEADER_DATA(h);
+        memcpy(b, data, len);
+        b[len] = '\0';
+        FUZZ_ASSERT(sip_authorization_class->hc_parse(home, h, b, (isize_t)len) >= 0);
+        const msg_auth_t *au = (const msg_auth_t *)h;
+        FUZZ_ASSERT(same_str(scheme, au->au_scheme) && au->au_params);
+        size_t k = 0;
+        for (; items[k] && au->au_params[k]; k++)
+                FUZZ_ASSERT(same_str(items[k], au->au_params[k]));
+        FUZZ_ASSERT(!items[k] && !au->au_params[k]);
+        su_home_unref(home);
+}
+
 static void parse_one(const uint8_t *data, size_t len, int depth)
 {
         SipMsg m;
@@ -236,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 init();
         parse_one(data, size, 0);
         scan_one(data, size);
+        plain_one(data, size);
         /* The URI comparison on its own: the input split at its first NUL. */
         const uint8_t *nul = memchr(data, '\0', size);
         if (nul && memchr(nul + 1, '\0', size - (size_t)(nul + 1 - data))) {

@@ -6,11 +6,22 @@
  * many mutations of them, goes through sipauth_add_value() twice, once per
  * way, and every field of every challenge and credentials entry must be
  * equal. Failures name the value and the field, never a cnonce or response.
+ *
+ * The fast path also reads values of the plain shape itself, without
+ * sofia-sip's msg_auth_d() (parser/sipauth_plain.c): for every value
+ * it takes, the scheme and the items must be msg_auth_d()'s au_scheme and
+ * au_params, string for string, for the header class of the value.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <sofia-sip/msg.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/msg_parser.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/su_alloc.h>
 
 #include "check.h"
 #include "sipauth.h"
@@ -34,6 +45,20 @@ static const char *const challenges[] = {
     "Digest",
     "Digest ,",
     "Newauth realm=\"apps\", type=1, title=\"Login to \\\"apps\\\"\", Basic realm=\"simple\"",
+};
+
+/* Values of the plain shape and next to it: white space, empty items, bare tokens. */
+static const char *const plain[] = {
+    "Digest realm=\"asterisk\", nonce=\"5f2a\", algorithm=MD5, qop=\"auth\"",
+    "Digest\trealm=\"r\" ,nonce=\"n\"\t, opaque=\"\",stale=FALSE",
+    "Digest realm=\"r\",, nonce=\"n\"",
+    "Digest realm=\"r\", nonce=\"n\",",
+    "Digest realm=\"r\", stale, nonce=\"n\"",
+    "Digest realm=r/s, nonce=a:b@c, uri=sip:x@y;z",
+    "Digest realm=\"a b, c=d\", nonce=\"n\" ",
+    "Digest username=\"u\",realm=\"r\",nonce=\"n\",uri=\"sip:r\",response=\"0\",cnonce=\"c\","
+    "nc=00000001,qop=auth,algorithm=SHA-256,userhash=false",
+    "Digest a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=10,k=11,l=12,m=13,n=14,o=15,p=16,q=17",
 };
 
 static const char *const credentials[] = {
@@ -104,6 +129,49 @@ static void same_credentials(const SipCredentials *a, const SipCredentials *b, s
 
 static SipAuthArena *fast, *ref;
 static SipMsg mf, mr;
+static size_t plain_taken;
+
+/* The plain reading of the value against msg_auth_d() through kind's class. */
+static void compare_items(SipAuthKind kind, const uint8_t *v, size_t len, size_t i)
+{
+        static msg_hclass_t *const classes[SIPAUTH__MAX] = {
+            [SIPAUTH_WWW_AUTHENTICATE] = sip_www_authenticate_class,
+            [SIPAUTH_PROXY_AUTHENTICATE] = sip_proxy_authenticate_class,
+            [SIPAUTH_AUTHORIZATION] = sip_authorization_class,
+            [SIPAUTH_PROXY_AUTHORIZATION] = sip_proxy_authorization_class,
+        };
+        const char *scheme;
+        char const *const *items;
+
+        sipauth_arena_reset(fast);
+        if (!sipauth_plain_items(fast, v, len, &scheme, &items))
+                return;
+        plain_taken++;
+        su_home_t *home = su_home_new(sizeof(su_home_t));
+        CHECK(home != NULL, "home");
+        if (!home)
+                return;
+        msg_header_t *h = msg_header_alloc(home, classes[kind], (isize_t)len + 1);
+        CHECK(h != NULL, "header");
+        if (h) {
+                char *b = MSG_HEADER_DATA(h);
+                memcpy(b, v, len);
+                b[len] = '\0';
+                bool ok = classes[kind]->hc_parse(home, h, b, (isize_t)len) >= 0;
+                CHECK(ok, "value %zu: sofia refuses a value read as plain", i);
+                const msg_auth_t *au = (const msg_auth_t *)h;
+                if (ok) {
+                        CHECK(str_eq(scheme, au->au_scheme), "value %zu: scheme differs", i);
+                        size_t k = 0;
+                        for (; items[k] && au->au_params && au->au_params[k]; k++)
+                                CHECK(str_eq(items[k], au->au_params[k]),
+                                      "value %zu: item %zu differs", i, k);
+                        CHECK(k > 0 && !items[k] && !au->au_params[k],
+                              "value %zu: item counts differ", i);
+                }
+        }
+        su_home_unref(home);
+}
 
 /* One value both ways; kind as in SipAuthKind. */
 static void compare(SipAuthKind kind, const uint8_t *v, size_t len, size_t i)
@@ -124,10 +192,11 @@ static void compare(SipAuthKind kind, const uint8_t *v, size_t len, size_t i)
                 same_challenge(&mf.challenges[k], &mr.challenges[k], i);
         for (size_t k = 0; k < mf.n_credentials && k < mr.n_credentials; k++)
                 same_credentials(&mf.credentials[k], &mr.credentials[k], i);
+        compare_items(kind, v, len, i);
 }
 
 /* Bytes that move parameter boundaries, quotes, escapes and name case. */
-static const char mutation_bytes[] = "\",=\\ \tAaZz0\r\n;";
+static const char mutation_bytes[] = "\",=\\ \tAaZz0\r\n;/:@";
 
 static void mutate(char *buf, size_t *len, size_t cap)
 {
@@ -192,6 +261,8 @@ int main(void)
                 SIPAUTH_PROXY_AUTHENTICATE, &index);
         run_set(credentials, sizeof credentials / sizeof credentials[0], SIPAUTH_AUTHORIZATION,
                 SIPAUTH_PROXY_AUTHORIZATION, &index);
+        run_set(plain, sizeof plain / sizeof plain[0], SIPAUTH_WWW_AUTHENTICATE,
+                SIPAUTH_AUTHORIZATION, &index);
 
         /* The matcher must really be the one under test: a value both take. */
         const char *v = "Digest username=\"u\",realm=\"r\",nonce=\"n\",uri=\"sip:x\"";
@@ -199,7 +270,9 @@ int main(void)
         CHECK(mf.n_credentials == 1 && str_eq(mf.credentials[0].username, "u") &&
                   str_eq(mf.credentials[0].uri, "sip:x"),
               "the matcher read the plain credentials");
-        printf("sipauth: %zu values compared\n", index);
+        /* ... and the plain reading really ran (an eighth of the values) */
+        CHECK(plain_taken > index / 10, "plain reading: %zu of %zu values", plain_taken, index);
+        printf("sipauth: %zu values compared, %zu of them read as plain\n", index, plain_taken);
         sipauth_arena_free(fast);
         sipauth_arena_free(ref);
         return check_exit("sipauth");
