@@ -49,6 +49,7 @@
 #define ORDER_ALL      0xffu     /* order[]: a job every worker takes */
 #define SPIN           256       /* checks before a wait sleeps */
 #define WAKE_BATCH     256       /* jobs pushed before a sleeping worker is woken */
+#define POLL_EVERY     32        /* frames dispatched between looks at what is done */
 #define WAIT_NS        50000000L /* a sleep ends after this at the latest (a safety net) */
 
 _Static_assert(PIPELINE_WORKERS_MAX < ORDER_ALL, "worker index fits order[]");
@@ -118,18 +119,20 @@ typedef struct {
 
 typedef struct Worker Worker;
 
+/* What one side writes often sits in cache lines of its own: a line both
+ * write would move between the cores at every frame. */
 struct Workers {
         Tracker *tracker;
         unsigned n;
         Worker *w;
         atomic_bool stop;
-        Event progress;     /* worker -> caller: a job done, or a message ring full */
-        uint64_t next_seq;  /* the next job's number */
-        uint64_t fed_seq;   /* the job whose messages go to the tracker next */
-        unsigned all_next;  /* ORDER_ALL job: the workers already fed */
-        uint64_t hash_seed; /* the shard hash (chosen addresses must not pile up) */
-        uint64_t waits;     /* the caller slept (--stats workers.waits) */
-        SipMsg msg;         /* the message being fed, unpacked */
+        alignas(64) Event progress;    /* worker -> caller: a job done, or a message ring full */
+        alignas(64) uint64_t next_seq; /* the next job's number (the caller's, from here on) */
+        uint64_t fed_seq;              /* the job whose messages go to the tracker next */
+        unsigned all_next;             /* ORDER_ALL job: the workers already fed */
+        uint64_t hash_seed;            /* the shard hash (chosen addresses must not pile up) */
+        uint64_t waits;                /* the caller slept (--stats workers.waits) */
+        SipMsg msg;                    /* the message being fed, unpacked */
         uint8_t order[ORDER_CAP];
 };
 
@@ -137,14 +140,17 @@ struct Worker {
         Workers *ws;
         pthread_t thread;
         bool started;
-        Front front;
         Ring *jobs, *msgs;
-        uint64_t seq;     /* the job in hand (worker's own) */
-        uint64_t frames;  /* frames dispatched to it (caller's) */
-        unsigned unwoken; /* jobs pushed since its last wake (caller's) */
-        uint64_t too_big; /* messages beyond a quarter of the ring: dropped (worker's) */
-        Event jobs_ev;    /* caller -> worker: a job pushed */
-        Event room_ev;    /* caller -> worker: messages taken */
+        /* the worker's own */
+        alignas(64) Front front;
+        uint64_t seq;     /* the job in hand */
+        uint64_t too_big; /* messages beyond a quarter of the ring: dropped */
+        /* the caller's own */
+        alignas(64) uint64_t frames; /* frames dispatched to it */
+        unsigned unwoken;            /* jobs pushed since its last wake */
+        /* between the two */
+        alignas(64) Event jobs_ev;         /* caller -> worker: a job pushed */
+        alignas(64) Event room_ev;         /* caller -> worker: messages taken */
         alignas(64) _Atomic uint64_t done; /* jobs finished: the next seq it will take */
 };
 
@@ -160,11 +166,17 @@ typedef struct {
         size_t need;
 } Room;
 
+/*
+ * A full ring is waited on until it is half empty, not until one record
+ * fits: the other side then wakes the waiter once per half ring, not once
+ * per record (a wake is a system call, dearer than the record).
+ */
 static bool has_room(void *arg)
 {
         Room *r = arg;
 
-        return ring_has_room(r->ring, r->need) || stopping(r->ws);
+        return (ring_has_room(r->ring, r->need) && ring_used(r->ring) <= ring_size(r->ring) / 2) ||
+               stopping(r->ws);
 }
 
 /* Worker: a message for the tracker, copied whole into the message ring. */
@@ -357,7 +369,9 @@ void workers_frame(Workers *ws, int linktype, int64_t ts_us, const uint8_t *data
                 caplen = JOB_RING_BYTES / 4 - sizeof(JobHdr); /* beyond any snap length */
         ws->w[k].frames++;
         dispatch(ws, k, JOB_FRAME, linktype, ts_us, data, caplen);
-        drain(ws, false);
+        /* Looking at the workers reads lines they write: not at every frame. */
+        if ((ws->next_seq & (POLL_EVERY - 1)) == 0)
+                drain(ws, false);
 }
 
 void workers_sync(Workers *ws)
@@ -421,17 +435,20 @@ Workers *workers_free(Workers *ws)
 
 Workers *workers_new(const PipelineConfig *cfg, unsigned n, Tracker *t)
 {
-        Workers *ws = calloc(1, sizeof *ws);
+        Workers *ws = aligned_alloc(64, sizeof(Workers) + 63 - (sizeof(Workers) + 63) % 64);
         sigset_t all, old;
         bool ok = true;
 
         if (!ws)
                 return NULL;
+        memset(ws, 0, sizeof *ws);
         if (n > PIPELINE_WORKERS_MAX)
                 n = PIPELINE_WORKERS_MAX;
         ws->tracker = t;
         ws->hash_seed = cfg->tracker.hash_seed ^ 0x2545f4914f6cdd1dull;
-        ws->w = calloc(n, sizeof *ws->w);
+        ws->w = aligned_alloc(64, n * sizeof *ws->w); /* sizeof is a multiple of 64 */
+        if (ws->w)
+                memset(ws->w, 0, n * sizeof *ws->w);
         if (!ws->w)
                 return workers_free(ws);
         ws->n = n;
