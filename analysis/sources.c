@@ -57,42 +57,56 @@ Source *source_get(Tracker *t, const Endpoint *src, int64_t now, bool create)
 static void source_users_grow(Tracker *t, Source *so)
 {
         unsigned cap = so->cap_users ? so->cap_users * 2 : 2;
-        SourceUser *grown = NULL;
+        SourceUser *grown;
 
-        if (t->source_user_slots + (cap - so->cap_users) <= t->cfg.max_sources * SOURCE_USER_SLOTS)
-                grown = realloc(so->users, cap * sizeof *grown);
-        else
+        if (t->source_user_slots + (cap - so->cap_users) > t->cfg.max_sources * SOURCE_USER_SLOTS) {
                 t->st.source_users_capped++;
-        if (grown) {
-                t->source_user_slots += cap - so->cap_users;
-                so->users = grown;
-                so->cap_users = cap;
+                return;
         }
+        grown = realloc(so->users, cap * sizeof *grown);
+        if (!grown)
+                return;
+        t->source_user_slots += cap - so->cap_users;
+        so->users = grown;
+        so->cap_users = cap;
+}
+
+static int source_user_find(const Source *so, uint64_t h)
+{
+        uint16_t tag = (uint16_t)h;
+
+        for (unsigned i = 0; i < so->n_users; i++)
+                if (so->tags[i] == tag && so->users[i].user_hash == h)
+                        return (int)i;
+        return -1;
 }
 
 SourceUser *source_user(Tracker *t, Source *so, const char *user, bool create)
 {
         uint64_t h = str_hash(t, user ? user : "");
+        int found = source_user_find(so, h);
+        unsigned i;
         SourceUser *u;
 
-        for (unsigned i = 0; i < so->n_users; i++)
-                if (so->users[i].user_hash == h)
-                        return &so->users[i];
+        if (found >= 0)
+                return &so->users[found];
         if (!create)
                 return NULL;
         if (so->n_users == so->cap_users && so->cap_users < SOURCE_USERS)
                 source_users_grow(t, so);
         /* Bounded: past SOURCE_USERS names (or out of memory) the oldest slots are reused. */
         if (so->n_users < so->cap_users) {
-                u = &so->users[so->n_users++];
+                i = so->n_users++;
         } else if (so->n_users == 0) {
                 return NULL;
         } else {
-                u = &so->users[so->next % so->n_users];
+                i = so->next % so->n_users;
                 so->next = (so->next + 1) % so->n_users;
         }
+        u = &so->users[i];
         memset(u, 0, sizeof *u);
         u->user_hash = h;
+        so->tags[i] = (uint16_t)h;
         copy_str(u->name, sizeof u->name, user);
         return u;
 }

@@ -145,10 +145,14 @@ typedef struct {
 typedef struct Source Source;
 struct Source {
         Endpoint addr;
-        SourceUser *users; /* grows on demand up to SOURCE_USERS: most sources have one */
         unsigned cap_users;
         unsigned n_users;
         unsigned next; /* replacement cursor once full */
+        /* 16 bits of each user's user_hash, in the same order, in the slot
+         * next to its key: a lookup scans these (the first few are in the line
+         * a lookup reads anyway) and reads only a SourceUser whose tag matches. */
+        uint16_t tags[SOURCE_USERS];
+        SourceUser *users; /* grows on demand up to SOURCE_USERS: most sources have one */
         int64_t last_emit_us;
         bool emitted;
         bool scan_verified;    /* the account-scan record named a verified source */
