@@ -11,7 +11,6 @@
 #include "tracker-internal.h"
 
 #include "digest.h"
-#include "strbuf.h"
 
 /* The challenge a request answers: its own chain's (same Call-ID and From
  * tag) when there is one; the client's memory only for a client that starts
@@ -65,13 +64,31 @@ const ChallengeInfo *challenge_pick_ch(const ChallengeSet *ref, const SipCredent
         return &ref->ch[0];
 }
 
+/* Append s to the string of *len bytes in buf[n], truncated as strbuf_append
+ * would (this runs for every request that answers a challenge: no printf). */
+static void offer_append(char *buf, size_t n, size_t *len, const char *s)
+{
+        size_t k = strlen(s);
+
+        if (k > n - 1 - *len)
+                k = n - 1 - *len;
+        memcpy(buf + *len, s, k);
+        *len += k;
+        buf[*len] = '\0';
+}
+
 void challenge_offer(const ChallengeSet *cs, OfferDetails *o)
 {
+        size_t len = 0;
+
         o->algs[0] = '\0';
-        for (unsigned i = 0; i < cs->n; i++)
-                strbuf_append(o->algs, sizeof o->algs, "%s%s", i ? ", " : "",
-                              cs->ch[i].alg == DIGEST_ALG_OTHER ? cs->ch[i].alg_raw
-                                                                : sipauth_alg_name(cs->ch[i].alg));
+        for (unsigned i = 0; i < cs->n; i++) {
+                if (i)
+                        offer_append(o->algs, sizeof o->algs, &len, ", ");
+                offer_append(o->algs, sizeof o->algs, &len,
+                             cs->ch[i].alg == DIGEST_ALG_OTHER ? cs->ch[i].alg_raw
+                                                               : sipauth_alg_name(cs->ch[i].alg));
+        }
         o->qop = cs->ch[0].qop_mask;
 }
 
