@@ -31,20 +31,22 @@ typedef struct {
         char realm[REALM_MAX];
 } ChallengeInfo;
 
-/* The latest 401/407 a chain or client received. */
+/* The latest 401/407 a chain or client received. Only ch[0..n) is ever
+ * read, and a stored copy holds only those (challenge_set_store): the
+ * challenges come last. */
 typedef struct {
         bool valid;
         bool proxy;    /* 407 / Proxy-Authenticate */
         bool answered; /* a request with credentials followed it */
         uint16_t status;
         uint8_t n;
-        ChallengeInfo ch[CHALLENGE_MAX];
         int64_t ts_us;
         int64_t req_us;              /* the request that drew it; 0 when it was not captured */
         bool req_creds;              /* that request carried credentials */
         char req_method[METHOD_MAX]; /* its method */
         Endpoint client;             /* where the challenge was sent */
         Endpoint server;             /* who sent it */
+        ChallengeInfo ch[CHALLENGE_MAX];
 } ChallengeSet;
 
 /* What the nonce table knows of a nonce a server issued. */

@@ -135,6 +135,11 @@ void challenge_collect(const Tracker *t, const SipMsg *m, bool proxy, ChallengeS
         cs->valid = cs->n > 0;
 }
 
+void challenge_set_store(ChallengeSet *dst, const ChallengeSet *src)
+{
+        memcpy(dst, src, offsetof(ChallengeSet, ch) + src->n * sizeof src->ch[0]);
+}
+
 static bool nonce_wanted(const SipChallenge *c, bool proxy)
 {
         return c->proxy == proxy && c->digest && c->nonce && c->nonce[0];
@@ -198,12 +203,12 @@ void challenge_record(Tracker *t, const PacketMeta *meta, const SipMsg *m, const
         cs->server = meta->src;
         h = (Holder *)table_get_h(&t->chains, &ck->chain, meta->ts_us, NULL);
         if (h)
-                h->latest = *cs;
+                challenge_set_store(&h->latest, cs);
         client_key(&k, t->world, from_user, client, &meta->src);
         hkey_update(&ck->client, &k, &t->clients);
         h = (Holder *)table_get_h(&t->clients, &ck->client, meta->ts_us, NULL);
         if (h)
-                h->latest = *cs;
+                challenge_set_store(&h->latest, cs);
         for (size_t i = 0; i < m->n_challenges; i++) {
                 const SipChallenge *c = &m->challenges[i];
                 Nonce *n;

@@ -229,6 +229,8 @@ bool lru_init(LruMap *m, const LruParams *p)
                 ki = sizeof(uint8_t *); /* room for the out-of-line pointer */
         m->key_inline = ki;
         m->entry_size = p->entry_size;
+        m->zero_size = p->zero_size && p->zero_size < p->entry_size ? p->zero_size : p->entry_size;
+        m->hot_size = p->hot_size && p->hot_size < p->entry_size ? p->hot_size : p->entry_size;
         m->entry_off = ALIGN_UP(hdr + ki);
         m->slot_size = ALIGN_UP(m->entry_off + p->entry_size);
         while (per * 2 * m->slot_size <= CHUNK_BYTES) {
@@ -431,10 +433,11 @@ void *lru_get_h(LruMap *m, uint64_t h, const void *key, size_t keylen, int64_t n
                 m->evictions++;
                 idx = s->idx;
                 /* The next insert will most likely reuse the next oldest slot:
-                 * start its miss now, a message ahead. */
+                 * start its miss now, a message ahead (its head: the rest is
+                 * written only when needed). */
                 if (m->oldest != LRU_NIL) {
                         const uint8_t *v = (const uint8_t *)slot_at(m, m->oldest);
-                        for (size_t o = 0; o < m->slot_size; o += 64)
+                        for (size_t o = 0; o < m->entry_off + m->hot_size; o += 64)
                                 PREFETCH_W(v + o);
                 }
         } else if (m->free_list != LRU_NIL) {
@@ -457,7 +460,7 @@ void *lru_get_h(LruMap *m, uint64_t h, const void *key, size_t keylen, int64_t n
                 memcpy(key_area(s), &ext, sizeof ext);
         else
                 memcpy(key_area(s), key, keylen);
-        memset(slot_entry(m, s), 0, m->entry_size);
+        memset(slot_entry(m, s), 0, m->zero_size);
         bucket_put(m->buckets, m->nbuckets, h, idx);
         link_push_newest(m, idx);
         m->count++;

@@ -38,7 +38,16 @@ typedef bool (*LruKeepFn)(const void *entry);
 
 typedef struct {
         size_t max;        /* limit, >= 1 */
-        size_t entry_size; /* bytes of the caller's entry (zeroed on insert) */
+        size_t entry_size; /* bytes of the caller's entry */
+        /* Bytes at the start of a new entry that an insert zeroes (0: the
+         * whole entry). The rest keeps what the slot's previous entry left
+         * there (or malloc's): the caller writes it before reading it. */
+        size_t zero_size;
+        /* Bytes at the start of an entry an insert usually writes (0: the
+         * whole entry): what is prefetched of the slot the next insert will
+         * reuse. A large entry whose tail is written only when needed then
+         * costs an insert the cache lines of its head alone. */
+        size_t hot_size;
         size_t key_inline; /* key bytes stored in the slot; longer keys go out of line */
         uint64_t seed;     /* keys the hash */
         bool preallocate;  /* commit (allocate and touch) the whole pool up front */
@@ -64,6 +73,8 @@ typedef struct {
         size_t nchunks;       /* chunks allocated */
         unsigned chunk_shift; /* slots per chunk = 1 << chunk_shift */
         size_t slot_size, entry_off, key_inline, entry_size;
+        /* each <= entry_size (LruParams) */
+        size_t zero_size, hot_size;
         size_t cap;         /* slots the pool may hold (>= max) */
         size_t used;        /* slots ever handed out: [0, used) */
         uint32_t free_list; /* recycled slots, linked through links[].next */
@@ -117,9 +128,10 @@ void *lru_get_h(LruMap *m, uint64_t hash, const void *key, size_t keylen, int64_
                 bool *created);
 
 /*
- * Find or insert: a new entry is zeroed. When the table is full the least
- * recently used entry (passing over up to LRU_VICTIM_SCAN that keep_fn wants
- * kept) is evicted and its slot reused. NULL only on allocation failure.
+ * Find or insert: a new entry is zeroed (its first zero_size bytes, see
+ * LruParams). When the table is full the least recently used entry (passing
+ * over up to LRU_VICTIM_SCAN that keep_fn wants kept) is evicted and its slot
+ * reused. NULL only on allocation failure.
  */
 void *lru_get(LruMap *m, const void *key, size_t keylen, int64_t now_us, bool *created);
 

@@ -31,11 +31,17 @@
 
 #define SERVERS_MAX 4096 /* servers whose tolerated anomalies are learned */
 
-/* Remembered per chain and per client: the latest challenge (who sent it is in there). */
+/* Remembered per chain and per client: the latest challenge (who sent it is in there).
+ * A new Holder is zeroed up to its challenges (HOLDER_ZERO) and written with
+ * challenge_set_store: the challenges past latest.n are never written nor
+ * read, so an insert touches the slot up to HOLDER_HOT (one challenge). */
 typedef struct {
-        ChallengeSet latest;
         bool creds_seen; /* this chain/client has answered some challenge before */
+        ChallengeSet latest;
 } Holder;
+
+#define HOLDER_ZERO offsetof(Holder, latest.ch)
+#define HOLDER_HOT  offsetof(Holder, latest.ch[1])
 
 typedef struct {
         NonceInfo info;
@@ -298,6 +304,8 @@ const ChallengeInfo *challenge_pick_ch(const ChallengeSet *ref, const SipCredent
 void challenge_offer(const ChallengeSet *cs, OfferDetails *o);
 void challenge_collect(const Tracker *t, const SipMsg *m, bool proxy, ChallengeSet *cs,
                        bool *pjsip_shape);
+/* *dst = *src, but for the challenges past src->n (never read). */
+void challenge_set_store(ChallengeSet *dst, const ChallengeSet *src);
 /* A nonce answered with an nc: remember the highest, per client (RFC 7616 §3.4). */
 void nonce_note_nc(NonceInfo *n, const SipCredentials *cred, const Endpoint *src, int64_t now);
 

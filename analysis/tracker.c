@@ -43,20 +43,13 @@ static void clamp_config(TrackerConfig *c)
                 c->scan_threshold = SOURCE_USERS;
 }
 
-/* Every table has its own seed (hash_seed ^ salt), as before. */
-static bool table_init(LruMap *m, const TrackerConfig *cfg, size_t max, size_t entry_size,
-                       size_t key_inline, uint64_t salt, LruKeepFn keep_fn, LruFreeFn free_fn)
+/* Every table has its own seed (hash_seed ^ salt), as before; p: the shape
+ * of its entries (sizes, inline key bytes, keep and free functions). */
+static bool table_init(LruMap *m, const TrackerConfig *cfg, size_t max, uint64_t salt, LruParams p)
 {
-        LruParams p = {
-            .max = max,
-            .entry_size = entry_size,
-            .key_inline = key_inline,
-            .seed = cfg->hash_seed ^ salt,
-            .preallocate = cfg->preallocate,
-            .keep_fn = keep_fn,
-            .free_fn = free_fn,
-        };
-
+        p.max = max;
+        p.seed = cfg->hash_seed ^ salt;
+        p.preallocate = cfg->preallocate;
         return lru_init(m, &p);
 }
 
@@ -95,20 +88,33 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
         t->tolerable = rules_tolerable();
         t->hint_principal.k.len = KEY_NONE;
         t->hint_source.k.len = KEY_NONE;
-        if (!table_init(&t->txns, &t->cfg, t->cfg.max_transactions, sizeof(Txn), KEY_INLINE_TXN, 0,
-                        NULL, NULL) ||
-            !table_init(&t->chains, &t->cfg, t->cfg.max_chains, sizeof(Holder), KEY_INLINE_CHAIN, 1,
-                        NULL, NULL) ||
-            !table_init(&t->clients, &t->cfg, t->cfg.max_clients, sizeof(Holder), KEY_INLINE_CLIENT,
-                        2, NULL, NULL) ||
-            !table_init(&t->nonces, &t->cfg, t->cfg.max_nonces, sizeof(Nonce), KEY_INLINE_NONCE, 3,
-                        NULL, NULL) ||
-            !table_init(&t->principals, &t->cfg, t->cfg.max_principals, sizeof(Principal),
-                        KEY_INLINE_PRINCIPAL, 4, principal_keep, NULL) ||
-            !table_init(&t->sources, &t->cfg, t->cfg.max_sources, sizeof(Source), KEY_INLINE_ADDR,
-                        5, source_keep, source_free) ||
-            !table_init(&t->servers, &t->cfg, SERVERS_MAX, sizeof(ServerInfo), KEY_INLINE_ADDR, 6,
-                        NULL, NULL))
+        if (!table_init(&t->txns, &t->cfg, t->cfg.max_transactions, 0,
+                        (LruParams){.entry_size = sizeof(Txn),
+                                    .key_inline = KEY_INLINE_TXN}) ||
+            !table_init(&t->chains, &t->cfg, t->cfg.max_chains, 1,
+                        (LruParams){.entry_size = sizeof(Holder),
+                                    .zero_size = HOLDER_ZERO,
+                                    .hot_size = HOLDER_HOT,
+                                    .key_inline = KEY_INLINE_CHAIN}) ||
+            !table_init(&t->clients, &t->cfg, t->cfg.max_clients, 2,
+                        (LruParams){.entry_size = sizeof(Holder),
+                                    .zero_size = HOLDER_ZERO,
+                                    .hot_size = HOLDER_HOT,
+                                    .key_inline = KEY_INLINE_CLIENT}) ||
+            !table_init(&t->nonces, &t->cfg, t->cfg.max_nonces, 3,
+                        (LruParams){.entry_size = sizeof(Nonce), .key_inline = KEY_INLINE_NONCE}) ||
+            !table_init(&t->principals, &t->cfg, t->cfg.max_principals, 4,
+                        (LruParams){.entry_size = sizeof(Principal),
+                                    .key_inline = KEY_INLINE_PRINCIPAL,
+                                    .keep_fn = principal_keep}) ||
+            !table_init(&t->sources, &t->cfg, t->cfg.max_sources, 5,
+                        (LruParams){.entry_size = sizeof(Source),
+                                    .key_inline = KEY_INLINE_ADDR,
+                                    .keep_fn = source_keep,
+                                    .free_fn = source_free}) ||
+            !table_init(
+                &t->servers, &t->cfg, SERVERS_MAX, 6,
+                (LruParams){.entry_size = sizeof(ServerInfo), .key_inline = KEY_INLINE_ADDR}))
                 return tracker_free(t);
         t->sources.userdata = &t->source_user_slots; /* for source_free */
         return t;
