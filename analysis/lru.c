@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* In front of every entry in its slot; the key follows (inline or a pointer). */
 typedef struct {
@@ -16,6 +17,13 @@ typedef struct {
 } SlotHdr;
 
 #define CHUNK_BYTES (64 * 1024)
+/* Past the first BLOCK_BYTES of a pool, chunks are carved from blocks of
+ * about BLOCK_BYTES aligned on BLOCK_BYTES and marked for transparent huge
+ * pages (where the kernel offers them, madvise mode included): a full table
+ * is read at random, and with 4 KiB pages nearly every access to it also
+ * misses the TLB. A small table keeps chunk-sized allocations, so a short
+ * capture's RSS stays what it touches. */
+#define BLOCK_BYTES ((size_t)2 << 20)
 #define KEY_LEN_MAX UINT16_MAX
 #define ALIGN_UP(x) (((x) + 7) & ~(size_t)7)
 
@@ -76,20 +84,53 @@ static size_t chunks_for(const LruMap *m, size_t cap)
         return (cap + per - 1) / per;
 }
 
+/* Chunks per block: a block holds at least BLOCK_BYTES. */
+static size_t block_chunks(size_t chunk_bytes)
+{
+        return (BLOCK_BYTES + chunk_bytes - 1) / chunk_bytes;
+}
+
+/* Whether chunk c is an allocation of its own: one of the first block's
+ * worth of chunks, or the first chunk of a block (pool_free frees those). */
+static bool chunk_owns(size_t c, size_t per)
+{
+        return c < per || (c - per) % per == 0;
+}
+
+static uint8_t *block_alloc(size_t bytes)
+{
+        void *mem;
+
+        if (bytes < BLOCK_BYTES)
+                return malloc(bytes);
+        if (posix_memalign(&mem, BLOCK_BYTES, bytes) != 0)
+                return NULL;
+#ifdef MADV_HUGEPAGE
+        (void)madvise(mem, bytes & ~(BLOCK_BYTES - 1), MADV_HUGEPAGE); /* only a hint */
+#endif
+        return mem;
+}
+
 /* Make sure slot i has memory. */
 static bool ensure_chunk(LruMap *m, uint32_t i)
 {
-        size_t c = i >> m->chunk_shift;
+        size_t c = i >> m->chunk_shift, bytes = m->slot_size << m->chunk_shift;
+        size_t per = block_chunks(bytes), left = chunks_for(m, m->cap) - c;
         uint8_t *mem;
 
         if (c < m->nchunks)
                 return true;
         /* Chunks are allocated in order, so c == m->nchunks. */
-        mem = malloc(m->slot_size << m->chunk_shift);
+        if (!chunk_owns(c, per))
+                mem = m->chunks[c - 1] + bytes; /* in the block of the chunk before */
+        else if (c < per)
+                mem = malloc(bytes);
+        else
+                mem = block_alloc((left < per ? left : per) * bytes);
         if (!mem)
                 return false;
         if (m->preallocate)
-                memset(mem, 0, m->slot_size << m->chunk_shift);
+                memset(mem, 0, bytes);
         m->chunks[m->nchunks++] = mem;
         return true;
 }
@@ -166,10 +207,13 @@ static inline void link_push_newest(LruMap *m, uint32_t i)
 
 /* ---- setup ------------------------------------------------------------ */
 
-static void pool_free(uint8_t **chunks, size_t nchunks)
+static void pool_free(uint8_t **chunks, size_t nchunks, size_t chunk_bytes)
 {
+        size_t per = block_chunks(chunk_bytes);
+
         for (size_t i = 0; i < nchunks; i++)
-                free(chunks[i]);
+                if (chunk_owns(i, per))
+                        free(chunks[i]);
         free(chunks);
 }
 
@@ -203,7 +247,7 @@ static bool pool_alloc(LruMap *m, size_t cap)
 
 static void pool_release(LruMap *m)
 {
-        pool_free(m->chunks, m->nchunks);
+        pool_free(m->chunks, m->nchunks, m->slot_size << m->chunk_shift);
         free(m->links);
         free(m->buckets);
         m->chunks = NULL;
@@ -503,7 +547,7 @@ static bool rebuild(LruMap *m, size_t cap)
                 m->count++;
         }
         /* The slots moved with their out-of-line keys; only the old memory goes. */
-        pool_free(old.chunks, old.nchunks);
+        pool_free(old.chunks, old.nchunks, old.slot_size << old.chunk_shift);
         free(old.links);
         free(old.buckets);
         return true;

@@ -2,8 +2,10 @@
 /*
  * A bounded hash table with least-recently-used order. The table owns its
  * entries: they live in a pool of fixed-size slots (allocated in chunks,
- * optionally all committed up front) and the key is stored in the slot just
- * in front of the entry, so a lookup touches one bucket line and one slot.
+ * optionally all committed up front; past the first 2 MiB the chunks come
+ * from blocks marked for transparent huge pages) and the key is stored in
+ * the slot just in front of the entry, so a lookup touches one bucket line
+ * and one slot.
  * When the table is full, inserting reuses the least recently used entry's
  * slot; expiry frees from the old end. The hash is keyed (seeded) so that
  * chosen keys cannot force long probe sequences.

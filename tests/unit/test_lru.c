@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The bounded table: LRU order, eviction with keep_fn, expiry, limits, pool reuse. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,86 @@ static void test_hashed_api(bool keep)
         lru_done(&b);
 }
 
+/*
+ * Large entries (a pool of several huge-page blocks) with zero_size and
+ * hot_size: a new entry is zeroed up to zero_size only, however often its
+ * slot is reused; chunks carved from blocks never overlap (every byte of
+ * every entry keeps what was written); a rebuild keeps them; lru_done frees
+ * blocks and chunks alike (ASan and valgrind check that).
+ */
+enum { BIG_ENTRY = 3000, BIG_ZERO = 16, BIG_MAX = 2500 };
+
+static void big_fill(uint8_t *e, int id)
+{
+        memcpy(e + BIG_ZERO, &id, sizeof id);
+        memset(e + BIG_ZERO + sizeof id, id & 0xff, BIG_ENTRY - BIG_ZERO - sizeof id);
+}
+
+static bool big_intact(const uint8_t *e, int id)
+{
+        int got;
+
+        memcpy(&got, e + BIG_ZERO, sizeof got);
+        if (got != id)
+                return false;
+        for (size_t i = BIG_ZERO + sizeof id; i < BIG_ENTRY; i++)
+                if (e[i] != (uint8_t)(id & 0xff))
+                        return false;
+        return true;
+}
+
+static size_t big_check(LruMap *m, int from, int to, int64_t now)
+{
+        size_t bad = 0;
+        char key[32];
+
+        for (int id = from; id < to; id++) {
+                snprintf(key, sizeof key, "b%d", id);
+                uint8_t *e = lru_find(m, key, strlen(key), now);
+                bad += !e || !big_intact(e, id);
+        }
+        return bad;
+}
+
+static void test_big_entries(bool prealloc)
+{
+        LruParams p = {.max = BIG_MAX,
+                       .entry_size = BIG_ENTRY,
+                       .zero_size = BIG_ZERO,
+                       .hot_size = 256,
+                       .key_inline = 16,
+                       .seed = 9,
+                       .preallocate = prealloc};
+        size_t not_zero = 0;
+        char key[32];
+        LruMap m;
+
+        CHECK(lru_init(&m, &p), "big table");
+        for (int id = 0; id < 2 * BIG_MAX; id++) {
+                bool created;
+                uint8_t *e;
+                snprintf(key, sizeof key, "b%d", id);
+                e = lru_get(&m, key, strlen(key), id, &created);
+                CHECK(e && created, "big entry %d inserted", id);
+                for (size_t i = 0; e && i < BIG_ZERO; i++)
+                        not_zero += e[i] != 0;
+                if (e) {
+                        memset(e, 0xa5, BIG_ZERO); /* the next user of the slot must see zeros */
+                        big_fill(e, id);
+                }
+        }
+        CHECK(not_zero == 0, "new entries zeroed up to zero_size: %zu bytes were not", not_zero);
+        CHECK(m.count == BIG_MAX && m.evictions == BIG_MAX, "big table full: %zu", m.count);
+        CHECK(m.cap * m.slot_size > 3 * ((size_t)2 << 20), "the pool spans several blocks");
+        CHECK(big_check(&m, BIG_MAX, 2 * BIG_MAX, 1 << 20) == 0, "every byte of every entry kept");
+        CHECK(lru_set_max(&m, BIG_MAX / 2), "lowered");
+        CHECK(big_check(&m, BIG_MAX + BIG_MAX / 2, 2 * BIG_MAX, 1 << 21) == 0,
+              "kept by the rebuild");
+        CHECK(lru_set_max(&m, BIG_MAX * 2), "raised");
+        CHECK(big_check(&m, BIG_MAX + BIG_MAX / 2, 2 * BIG_MAX, 1 << 22) == 0, "kept when raised");
+        lru_done(&m);
+}
+
 static void test_hash(void)
 {
         const char *a = "z9hG4bK-abcdef0123456789";
@@ -380,5 +461,7 @@ int main(void)
         test_hash();
         test_hashed_api(false);
         test_hashed_api(true);
+        test_big_entries(false);
+        test_big_entries(true);
         return check_exit("lru");
 }
