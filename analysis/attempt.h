@@ -117,14 +117,16 @@ typedef struct {
  * handed on whole: a transaction holds its request's, a principal its
  * latest refused attempt's, and a Streak points to them. Fixed-size,
  * NUL-terminated copies of untrusted strings (truncated when longer).
+ * In the order a new transaction fills them (Txn): what it zeroes, the
+ * strings it copies, then cred, written only for a request with credentials.
  */
 typedef struct {
+        ExchangeDetails ex; /* the exchange it belongs to */
+        OfferDetails offer; /* what the challenge answered offered */
         char method[METHOD_MAX];
         char user[USER_MAX];
         char realm[REALM_MAX]; /* the challenge's; "" when unknown */
         char user_agent[SMALL_STR];
         char ruri[SMALL_STR];
-        OfferDetails offer; /* what the challenge answered offered */
-        CredDetails cred;   /* how the client answered */
-        ExchangeDetails ex; /* the exchange it belongs to */
+        CredDetails cred; /* how the client answered */
 } AttemptDetails;

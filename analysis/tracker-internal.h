@@ -69,6 +69,15 @@ typedef struct {
         unsigned total, proven, nonce, handshake, hep;
 } ProofCount;
 
+/*
+ * A request waiting for its final response. A new one is zeroed up to
+ * TXN_ZERO (the flags, times, from_user, det.ex and det.offer); txn_open
+ * copies the request's strings into det (the bytes past each NUL are never
+ * read) and empties det.realm; det.cred is written only when the request
+ * carries credentials and read only when has_creds. So an insert touches
+ * the slot up to TXN_HOT (prefetched, LruParams.hot_size), and det.cred's
+ * lines only for a request with credentials.
+ */
 typedef struct {
         Endpoint src, dst;
         Transport transport;
@@ -89,6 +98,9 @@ typedef struct {
         char from_user[USER_MAX];
         AttemptDetails det; /* the request's, and the challenge it answers */
 } Txn;
+
+#define TXN_ZERO offsetof(Txn, det.method)
+#define TXN_HOT  offsetof(Txn, det.cred)
 
 typedef struct {
         int64_t ts_us;

@@ -90,6 +90,8 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
         t->hint_source.k.len = KEY_NONE;
         if (!table_init(&t->txns, &t->cfg, t->cfg.max_transactions, 0,
                         (LruParams){.entry_size = sizeof(Txn),
+                                    .zero_size = TXN_ZERO,
+                                    .hot_size = TXN_HOT,
                                     .key_inline = KEY_INLINE_TXN}) ||
             !table_init(&t->chains, &t->cfg, t->cfg.max_chains, 1,
                         (LruParams){.entry_size = sizeof(Holder),

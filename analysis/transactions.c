@@ -82,10 +82,13 @@ static Txn *txn_open(Tracker *t, const PacketMeta *meta, const SipMsg *m, const 
         x->transport = meta->transport;
         x->origin = (uint8_t)meta->origin;
         x->proof = (uint8_t)origin_proof(meta);
+        /* Zeroed up to TXN_ZERO; the rest is written here, but det.cred (Txn). */
         copy_str(x->det.method, sizeof x->det.method, m->method);
         copy_str(x->from_user, sizeof x->from_user, m->from_user);
         copy_str(x->det.user_agent, sizeof x->det.user_agent, m->user_agent);
         copy_str(x->det.ruri, sizeof x->det.ruri, m->request_uri);
+        x->det.user[0] = '\0';
+        x->det.realm[0] = '\0';
         x->det.ex.request_us = meta->ts_us;
         return x;
 }
