@@ -119,12 +119,14 @@ typedef struct {
         uint8_t proof; /* Proof of the refused request's source */
 } AttemptRec;
 
+/* A new Principal is zeroed up to its ring (PRINCIPAL_ZERO): only the
+ * ring_n entries before ring_head are ever read, each written first. An
+ * insert touches the slot up to the first entry (PRINCIPAL_HOT). */
 typedef struct {
         /* user and realm: the principal's key; the rest: its latest refused
          * attempt (principal_take_details) */
         AttemptDetails det;
         Endpoint addr;
-        AttemptRec ring[TRACKER_THRESHOLD_MAX];
         unsigned ring_head, ring_n;
         unsigned streak_total;
         int64_t streak_first_us; /* first refusal since the last success */
@@ -138,7 +140,11 @@ typedef struct {
         Endpoint moved_from, moved_to; /* an example of a retry from elsewhere */
         Transport transport;
         bool proxy, pjsip_shape;
+        AttemptRec ring[TRACKER_THRESHOLD_MAX]; /* refused attempts, oldest overwritten */
 } Principal;
+
+#define PRINCIPAL_ZERO offsetof(Principal, ring)
+#define PRINCIPAL_HOT  offsetof(Principal, ring[1])
 
 typedef struct {
         uint32_t tolerated; /* anomalies this server accepts (Rule.tolerated) */

@@ -107,6 +107,8 @@ Tracker *tracker_new(const TrackerConfig *cfg, DiagnosisFn fn, void *userdata)
                         (LruParams){.entry_size = sizeof(Nonce), .key_inline = KEY_INLINE_NONCE}) ||
             !table_init(&t->principals, &t->cfg, t->cfg.max_principals, 4,
                         (LruParams){.entry_size = sizeof(Principal),
+                                    .zero_size = PRINCIPAL_ZERO,
+                                    .hot_size = PRINCIPAL_HOT,
                                     .key_inline = KEY_INLINE_PRINCIPAL,
                                     .keep_fn = principal_keep}) ||
             !table_init(&t->sources, &t->cfg, t->cfg.max_sources, 5,
