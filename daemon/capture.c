@@ -38,6 +38,7 @@ struct Capture {
         char *source;
         char *filter;
         CaptureFile *file; /* -r: the stream's state, owned by pcap's FILE */
+        char *iobuf;       /* -r: stdio's buffer of that FILE (freed after it) */
         char warning[PCAP_ERRBUF_SIZE + 128];
         char error[PCAP_ERRBUF_SIZE + 512];
 };
@@ -92,6 +93,7 @@ Capture *capture_close(Capture *c)
                 return NULL;
         if (c->pcap)
                 pcap_close(c->pcap); /* also closes a FILE given to pcap_fopen_offline() */
+        free(c->iobuf);              /* after the FILE that used it */
         if (c->break_fd >= 0)
                 close(c->break_fd);
         free(c->source);
@@ -191,10 +193,14 @@ int capture_open_file(Capture **out, const char *path, const char *filter, char 
         r = capture_file_open(&f, path, name, &c->file, err, n);
         if (r < 0)
                 return r;
-        /* stdio's default buffer is one page: a read() per few packets. A
-         * larger one cuts the system calls of a big file ~250-fold (the
-         * buffer is stdio's own; failure just keeps the default). */
-        (void)setvbuf(f, NULL, _IOFBF, CAPTURE_FILE_BUFFER);
+        /* stdio's default buffer is one page (8 KiB for this stream): a
+         * read() per few packets. A larger one cuts the system calls of a
+         * big file ~128-fold, and the file is then read straight into it
+         * (capture_file.c). It must be our own: glibc's setvbuf() ignores
+         * the size when given no buffer. Without memory, the default. */
+        c->iobuf = malloc(CAPTURE_FILE_BUFFER);
+        if (c->iobuf)
+                (void)setvbuf(f, c->iobuf, _IOFBF, CAPTURE_FILE_BUFFER);
         c->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
         if (!c->pcap) {
                 /* The decompressor's word first: better than stdio's EIO. */

@@ -106,17 +106,28 @@ static ssize_t fail(CaptureFile *cf, const char *what)
         return -1;
 }
 
+/* Uncompressed: the sniffed bytes first, then straight from the file into
+ * stdio's buffer (no copy through in[]: a whole file's worth of memcpy). */
 static ssize_t read_plain(CaptureFile *cf, char *buf, size_t size)
 {
         size_t k;
-        int r = fill(cf);
+        ssize_t r;
 
-        if (r <= 0)
-                return r;
-        k = cf->in_len - cf->in_pos < size ? cf->in_len - cf->in_pos : size;
-        memcpy(buf, cf->in + cf->in_pos, k);
-        cf->in_pos += k;
-        return (ssize_t)k;
+        if (cf->in_pos < cf->in_len) {
+                k = cf->in_len - cf->in_pos < size ? cf->in_len - cf->in_pos : size;
+                memcpy(buf, cf->in + cf->in_pos, k);
+                cf->in_pos += k;
+                return (ssize_t)k;
+        }
+        if (cf->eof)
+                return 0;
+        r = read(cf->fd, buf, size);
+        if (r < 0)
+                return -1; /* EINTR included: a stop signal must end a read from stdin */
+        cf->consumed += (uint64_t)r;
+        if (r == 0)
+                cf->eof = true;
+        return r;
 }
 
 static ssize_t read_gzip(CaptureFile *cf, char *buf, size_t size)
