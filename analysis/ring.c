@@ -44,10 +44,16 @@ struct Ring {
         /* Written by the producer only. */
         alignas(CACHE_LINE) _Atomic uint64_t head;
         _Atomic uint64_t pushed, pushed_bytes, dropped, dropped_bytes, too_big, high_water;
+        /* The consumer's tail as the producer last read it: it is read again
+         * only when it leaves too little room, not at every frame (the line
+         * it lives in is the consumer's, written at every pop). */
+        uint64_t tail_seen;
+        unsigned since_seen; /* frames pushed since tail_seen was read */
 
         /* Written by the consumer only. */
         alignas(CACHE_LINE) _Atomic uint64_t tail;
         _Atomic uint64_t popped;
+        uint64_t head_seen;   /* the producer's head as the consumer last read it */
         uint64_t peeked_need; /* bytes the frame ring_peek() returned occupies */
 
         /* The producer's reservation (ring_reserve): where its header goes. */
@@ -96,6 +102,22 @@ static size_t need_for(size_t len)
         return (HDR_SIZE + len + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 }
 
+/*
+ * The producer's view of the tail: read again every TAIL_EVERY frames (so
+ * that high_water, counted from it, is high by at most that many frames)
+ * and whenever it leaves too little room.
+ */
+#define TAIL_EVERY 64u
+
+static uint64_t fresh_tail(Ring *r)
+{
+        if (++r->since_seen >= TAIL_EVERY) {
+                r->since_seen = 0;
+                r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        }
+        return r->tail_seen;
+}
+
 /* Only the owning thread writes these counters: a load and a store suffice. */
 static void bump(_Atomic uint64_t *c, uint64_t by)
 {
@@ -107,7 +129,7 @@ bool ring_push(Ring *r, int64_t ts_us, uint32_t tag, const uint8_t *data, size_t
                bool *was_empty)
 {
         const uint64_t head0 = atomic_load_explicit(&r->head, memory_order_relaxed);
-        const uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint64_t tail = fresh_tail(r);
         uint64_t head = head0, used;
         size_t need, off, till_end, total;
         RecordHeader h;
@@ -124,6 +146,8 @@ bool ring_push(Ring *r, int64_t ts_us, uint32_t tag, const uint8_t *data, size_t
         off = (size_t)(head & r->mask);
         till_end = r->size - off;
         total = need <= till_end ? need : till_end + need;
+        if (r->size - (size_t)(head - tail) < total)
+                tail = r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (r->size - (size_t)(head - tail) < total) {
                 bump(&r->dropped, 1);
                 bump(&r->dropped_bytes, len);
@@ -156,13 +180,26 @@ bool ring_push(Ring *r, int64_t ts_us, uint32_t tag, const uint8_t *data, size_t
         return true;
 }
 
+/* Room for len bytes, by the tail last seen, read again only when short. */
+static bool room_seen(Ring *r, size_t len)
+{
+        const uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        size_t need = need_for(len), till_end = r->size - (size_t)(head & r->mask);
+        size_t total = need <= till_end ? need : till_end + need;
+
+        if (r->size - (size_t)(head - r->tail_seen) >= total)
+                return true;
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        return r->size - (size_t)(head - r->tail_seen) >= total;
+}
+
 uint8_t *ring_reserve(Ring *r, size_t max_len)
 {
         uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
         size_t off = (size_t)(head & r->mask), till_end = r->size - off, need;
         RecordHeader h = {.len = WRAP_MARKER};
 
-        if (max_len > r->size / 4 || !ring_has_room(r, max_len))
+        if (max_len > r->size / 4 || !room_seen(r, max_len))
                 return NULL;
         need = need_for(max_len);
         if (need > till_end) {
@@ -179,7 +216,7 @@ uint8_t *ring_reserve(Ring *r, size_t max_len)
 void ring_commit(Ring *r, int64_t ts_us, uint32_t tag, size_t len)
 {
         uint64_t head = r->res_head;
-        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint64_t tail = fresh_tail(r);
         RecordHeader h = {.len = (uint32_t)len, .tag = tag, .ts_us = ts_us};
 
         if (len > r->res_max)
@@ -210,14 +247,16 @@ bool ring_has_room(const Ring *r, size_t len)
 bool ring_peek(Ring *r, RingRecord *out)
 {
         uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-        uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+        uint64_t head = r->head_seen;
         RecordHeader h;
         size_t off;
 
+        if (head == tail)
+                head = r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
         if (head == tail) {
                 /* Pairs with the producer's fence: see the comment at the top. */
                 atomic_thread_fence(memory_order_seq_cst);
-                head = atomic_load_explicit(&r->head, memory_order_acquire);
+                head = r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
                 if (head == tail)
                         return false;
         }

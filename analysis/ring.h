@@ -37,7 +37,7 @@ typedef struct {
         uint64_t dropped_bytes;
         uint64_t too_big; /* frames larger than a quarter of the ring (also dropped) */
         uint64_t popped;
-        uint64_t high_water; /* most bytes in use at once */
+        uint64_t high_water; /* most bytes in use at once (high by 64 frames at most) */
 } RingStats;
 
 /* size: bytes, rounded up to a power of two within RING_SIZE_MIN..RING_SIZE_MAX. */
