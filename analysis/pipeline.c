@@ -35,7 +35,7 @@ Pipeline *pipeline_new_config(const PipelineConfig *cfg, DiagnosisFn fn, void *u
         if (!p->tracker || !front_init(&p->front, cfg, 1, deliver_inline, p))
                 return pipeline_free(p);
         if (cfg->workers > 1) {
-                p->workers = workers_new(cfg, cfg->workers - 1, p->tracker);
+                p->workers = workers_new(cfg, cfg->workers - 1, p->tracker, &p->front);
                 if (!p->workers)
                         return pipeline_free(p);
         }
@@ -68,8 +68,8 @@ static void tick(Pipeline *p, int64_t now_us)
         p->last_tick_us = now_us;
         if (p->workers)
                 workers_expire(p->workers, now_us);
-        else
-                front_expire(&p->front, now_us);
+        /* With workers, the caller's front holds the IP fragments of all. */
+        front_expire(&p->front, now_us);
         tracker_expire(p->tracker, now_us);
 }
 

@@ -162,8 +162,7 @@ static void on_tcp_messages(Front *f)
         }
 }
 
-/* A decoded datagram, captured whole or reassembled. */
-static void feed_decoded(Front *f, const DecodedPacket *pkt, int64_t ts_us)
+void front_decoded(Front *f, const DecodedPacket *pkt, int64_t ts_us)
 {
         PacketMeta meta;
 
@@ -205,7 +204,7 @@ static void feed_decoded(Front *f, const DecodedPacket *pkt, int64_t ts_us)
  * round once more (decode reports only the innermost datagram, so two levels
  * are all there can be).
  */
-static void feed_fragment(Front *f, DecodedPacket *pkt, int64_t ts_us)
+bool front_reassemble(Front *f, DecodedPacket *pkt, int64_t ts_us)
 {
         for (int depth = 0; depth < 2; depth++) {
                 const uint8_t *data;
@@ -213,16 +212,21 @@ static void feed_fragment(Front *f, DecodedPacket *pkt, int64_t ts_us)
                 DecodeVerdict v;
 
                 if (ipfrag_feed(f->ipfrag, pkt, ts_us, &data, &len) != IPFRAG_COMPLETE)
-                        return;
+                        return false;
                 v = decode_ip_payload(pkt->ip_proto, data, len, pkt);
                 f->stats.reassembled_decode[v]++;
-                if (v == DECODE_OK) {
-                        feed_decoded(f, pkt, ts_us);
-                        return;
-                }
+                if (v == DECODE_OK)
+                        return true;
                 if (v != DECODE_E_FRAGMENT)
-                        return;
+                        return false;
         }
+        return false;
+}
+
+static void feed_fragment(Front *f, DecodedPacket *pkt, int64_t ts_us)
+{
+        if (front_reassemble(f, pkt, ts_us))
+                front_decoded(f, pkt, ts_us);
 }
 
 void front_frame(Front *f, int linktype, int64_t ts_us, const uint8_t *data, size_t caplen)
@@ -235,7 +239,7 @@ void front_frame(Front *f, int linktype, int64_t ts_us, const uint8_t *data, siz
         v = decode_packet(linktype, data, caplen, &pkt);
         f->stats.decode[v]++;
         if (v == DECODE_OK)
-                feed_decoded(f, &pkt, ts_us);
+                front_decoded(f, &pkt, ts_us);
         else if (v == DECODE_E_FRAGMENT)
                 feed_fragment(f, &pkt, ts_us);
 }

@@ -48,6 +48,15 @@ void front_done(Front *f);
 
 /* One captured frame (counted in packets and bytes); no expiry here. */
 void front_frame(Front *f, int linktype, int64_t ts_us, const uint8_t *data, size_t caplen);
+/* A decoded datagram, captured whole or reassembled. */
+void front_decoded(Front *f, const DecodedPacket *pkt, int64_t ts_us);
+/*
+ * A fragment into the front's IP reassembly; true when it completed a
+ * datagram, which *pkt then describes (its payload valid until the next
+ * fragment). Counted in reassembled_decode. With workers the caller's front
+ * reassembles for all of them (pipeline_workers.c says why).
+ */
+bool front_reassemble(Front *f, DecodedPacket *pkt, int64_t ts_us);
 void front_payload(Front *f, const PacketMeta *meta, const uint8_t *data, size_t len);
 void front_hep(Front *f, const HepArrival *arrival, const uint8_t *data, size_t len);
 /* The reassemblers' expiry, and the messages it completes. */
@@ -63,8 +72,9 @@ void pipeline_stats_add(PipelineStats *out, const PipelineStats *in);
 
 typedef struct Workers Workers;
 
-/* n >= 1 fronts on their own threads, feeding t (the caller's) in order. */
-Workers *workers_new(const PipelineConfig *cfg, unsigned n, Tracker *t);
+/* n >= 1 fronts on their own threads, feeding t (the caller's) in order;
+ * own: the caller's front, which reassembles IP fragments for them all. */
+Workers *workers_new(const PipelineConfig *cfg, unsigned n, Tracker *t, Front *own);
 Workers *workers_free(Workers *w);
 /* A frame to the front its address pair belongs to. May feed the tracker
  * with earlier frames' messages (in order) before it returns. */

@@ -51,6 +51,7 @@
 #define WAKE_BATCH     256       /* jobs pushed before a sleeping worker is woken */
 #define POLL_EVERY     32        /* frames dispatched between looks at what is done */
 #define WAIT_NS        50000000L /* a sleep ends after this at the latest (a safety net) */
+#define WAIT_TRIES     20        /* sleeps before event_wait() returns to its caller */
 
 _Static_assert(PIPELINE_WORKERS_MAX < ORDER_ALL, "worker index fits order[]");
 
@@ -79,11 +80,15 @@ static void event_notify(Event *e)
 
 typedef bool (*CondFn)(void *arg);
 
-/* Returns when cond(arg) holds (or after WAIT_NS: the caller checks again). */
+/*
+ * Returns when cond(arg) holds, however often it is woken before (each
+ * sleep ends after WAIT_NS at the latest, a safety net; after WAIT_TRIES of
+ * them it returns anyway and the caller looks again). cond must hold once
+ * the thread is to stop.
+ */
 static void event_wait(Event *e, CondFn cond, void *arg)
 {
         const struct timespec limit = {.tv_nsec = WAIT_NS};
-        uint32_t key;
 
         for (int i = 0; i < SPIN; i++) {
                 if (cond(arg))
@@ -93,15 +98,21 @@ static void event_wait(Event *e, CondFn cond, void *arg)
 #endif
         }
         atomic_fetch_add(&e->waiters, 1);
-        key = atomic_load(&e->count);
-        if (!cond(arg))
+        atomic_thread_fence(memory_order_seq_cst); /* registered, then look: see event_notify */
+        for (int i = 0; i < WAIT_TRIES; i++) {
+                uint32_t key = atomic_load(&e->count);
+
+                if (cond(arg))
+                        break;
                 syscall(SYS_futex, &e->count, FUTEX_WAIT_PRIVATE, key, &limit, NULL, 0);
+        }
         atomic_fetch_sub(&e->waiters, 1);
 }
 
 /* ---- the workers ------------------------------------------------------ */
 
-typedef enum { JOB_FRAME = 0, JOB_EXPIRE, JOB_FLUSH } JobKind;
+/* JOB_DATAGRAM: a datagram the caller reassembled, a DecodedPacket then its payload. */
+typedef enum { JOB_FRAME = 0, JOB_EXPIRE, JOB_FLUSH, JOB_DATAGRAM } JobKind;
 
 typedef struct {
         uint64_t seq;
@@ -123,6 +134,7 @@ typedef struct Worker Worker;
  * write would move between the cores at every frame. */
 struct Workers {
         Tracker *tracker;
+        Front *own; /* the caller's: IP reassembly for every front (fragment()) */
         unsigned n;
         Worker *w;
         atomic_bool stop;
@@ -200,8 +212,23 @@ static void deliver(void *userdata, const PacketMeta *meta, const SipMsg *msg)
                 event_wait(&w->room_ev, has_room, &room);
         }
         memcpy(buf, &h, sizeof h);
-        (void)sipmsg_pack(msg, buf + MSG_HDR, need - MSG_HDR); /* need is its size */
+        if (!sipmsg_pack(msg, buf + MSG_HDR, need - MSG_HDR)) {
+                w->too_big++; /* need is its size: cannot happen; nothing committed */
+                return;
+        }
         ring_commit(w->msgs, 0, 0, need);
+}
+
+static void datagram_job(Worker *w, const uint8_t *data, size_t len, int64_t ts_us)
+{
+        DecodedPacket pkt;
+
+        if (len < sizeof pkt)
+                return; /* cannot happen: the caller wrote it */
+        memcpy(&pkt, data, sizeof pkt);
+        pkt.payload = data + sizeof pkt;
+        pkt.payload_len = len - sizeof pkt;
+        front_decoded(&w->front, &pkt, ts_us);
 }
 
 static bool has_job(void *arg)
@@ -227,6 +254,8 @@ static void *worker_main(void *arg)
                 if (h.kind == JOB_FRAME)
                         front_frame(&w->front, h.linktype, r.ts_us, r.data + sizeof h,
                                     r.len - sizeof h);
+                else if (h.kind == JOB_DATAGRAM)
+                        datagram_job(w, r.data + sizeof h, r.len - sizeof h, r.ts_us);
                 else if (h.kind == JOB_EXPIRE)
                         front_expire(&w->front, r.ts_us);
                 else
@@ -239,6 +268,24 @@ static void *worker_main(void *arg)
 }
 
 /* ---- the caller's side ------------------------------------------------ */
+
+/*
+ * A worker waiting for room in its message ring waits until the ring is
+ * half empty (has_room): it is woken when a pop gets there, not at every
+ * pop. Same fence-then-look as event_notify(); the ring's fill level is
+ * read only when someone waits.
+ */
+static void room_notify(Worker *w)
+{
+        Event *e = &w->room_ev;
+
+        atomic_thread_fence(memory_order_seq_cst);
+        if (!atomic_load_explicit(&e->waiters, memory_order_relaxed) ||
+            ring_used(w->msgs) > ring_size(w->msgs) / 2)
+                return;
+        atomic_fetch_add(&e->count, 1);
+        syscall(SYS_futex, &e->count, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
 
 /* Feed the tracker the messages of job seq that worker w has written;
  * true once the job is complete and all of them are fed. */
@@ -257,7 +304,7 @@ static bool feed(Workers *ws, Worker *w, uint64_t seq)
                 sipmsg_unpack(r.data + MSG_HDR, &ws->msg);
                 tracker_feed(ws->tracker, &h.meta, &ws->msg);
                 ring_pop(w->msgs);
-                event_notify(&w->room_ev);
+                room_notify(w);
         }
         return done > seq;
 }
@@ -317,11 +364,33 @@ static void drain(Workers *ws, bool wait)
         }
 }
 
+/* The job the tracker needs next, on the worker that has it. */
+static JobWait next_job(Workers *ws)
+{
+        unsigned k = ws->order[ws->fed_seq % ORDER_CAP];
+
+        return (JobWait){&ws->w[k == ORDER_ALL ? ws->all_next : k], ws->fed_seq};
+}
+
+typedef struct {
+        Room room;
+        JobWait next;
+} RoomOrNext;
+
+static bool room_or_next(void *arg)
+{
+        RoomOrNext *c = arg;
+
+        return has_room(&c->room) || job_moved(&c->next);
+}
+
 /* Hand a job to worker k (ORDER_ALL: every worker), waiting for room. */
 static void dispatch(Workers *ws, unsigned k, JobKind kind, int linktype, int64_t ts_us,
-                     const uint8_t *data, size_t len)
+                     const void *pre, size_t pre_len, const uint8_t *data, size_t len)
 {
         JobHdr h = {.seq = ws->next_seq, .kind = kind, .linktype = linktype};
+
+        len += pre_len;
         unsigned first = k == ORDER_ALL ? 0 : k, last = k == ORDER_ALL ? ws->n - 1 : k;
 
         if (ws->next_seq - ws->fed_seq >= ORDER_CAP)
@@ -333,12 +402,19 @@ static void dispatch(Workers *ws, unsigned k, JobKind kind, int linktype, int64_
 
                 while (!(buf = ring_reserve(w->jobs, sizeof h + len))) {
                         drain(ws, false);
-                        if (!ring_has_room(w->jobs, sizeof h + len))
-                                caller_wait(ws, has_room, &room);
+                        if (!ring_has_room(w->jobs, sizeof h + len)) {
+                                /* Worker i may itself wait for the job the
+                                 * tracker needs next, on another worker. */
+                                RoomOrNext c = {room, next_job(ws)};
+
+                                caller_wait(ws, room_or_next, &c);
+                        }
                 }
                 memcpy(buf, &h, sizeof h);
-                if (len)
-                        memcpy(buf + sizeof h, data, len);
+                if (pre_len)
+                        memcpy(buf + sizeof h, pre, pre_len);
+                if (len > pre_len)
+                        memcpy(buf + sizeof h + pre_len, data, len - pre_len);
                 ring_commit(w->jobs, ts_us, 0, sizeof h + len);
                 if (++w->unwoken >= WAKE_BATCH || k == ORDER_ALL) {
                         w->unwoken = 0;
@@ -358,17 +434,46 @@ static unsigned shard(const Workers *ws, const DecodedPacket *pkt)
         return (unsigned)(((a ^ b) >> 32) * ws->n >> 32);
 }
 
+/*
+ * A fragment is reassembled here, on the caller's front, and the datagram
+ * goes to the front of its own addresses: a tunnel whose outer datagram is
+ * sometimes fragmented shows the outer pair in its fragments and the inner
+ * pair in its whole packets, so sharding fragments as they come would split
+ * one inner flow (and its TCP stream) over two fronts. Fragments are rare;
+ * the frame is counted as a front would.
+ */
+static void fragment(Workers *ws, DecodedPacket *pkt, int64_t ts_us, size_t caplen)
+{
+        Front *f = ws->own;
+        unsigned k;
+
+        f->stats.packets++;
+        f->stats.bytes += caplen;
+        f->stats.decode[DECODE_E_FRAGMENT]++;
+        if (!front_reassemble(f, pkt, ts_us))
+                return;
+        k = shard(ws, pkt);
+        ws->w[k].frames++;
+        if (pkt->payload_len > JOB_RING_BYTES / 4 - sizeof(JobHdr) - sizeof *pkt)
+                return; /* beyond any IP datagram */
+        dispatch(ws, k, JOB_DATAGRAM, 0, ts_us, pkt, sizeof *pkt, pkt->payload, pkt->payload_len);
+}
+
 void workers_frame(Workers *ws, int linktype, int64_t ts_us, const uint8_t *data, size_t caplen)
 {
         DecodedPacket pkt;
         DecodeVerdict v = decode_packet(linktype, data, caplen, &pkt);
         /* What does not decode is only counted: any worker will do. */
-        unsigned k = v == DECODE_OK || v == DECODE_E_FRAGMENT ? shard(ws, &pkt) : 0;
+        unsigned k = v == DECODE_OK ? shard(ws, &pkt) : 0;
 
+        if (v == DECODE_E_FRAGMENT) {
+                fragment(ws, &pkt, ts_us, caplen);
+                return;
+        }
         if (caplen > JOB_RING_BYTES / 4 - sizeof(JobHdr))
                 caplen = JOB_RING_BYTES / 4 - sizeof(JobHdr); /* beyond any snap length */
         ws->w[k].frames++;
-        dispatch(ws, k, JOB_FRAME, linktype, ts_us, data, caplen);
+        dispatch(ws, k, JOB_FRAME, linktype, ts_us, NULL, 0, data, caplen);
         /* Looking at the workers reads lines they write: not at every frame. */
         if ((ws->next_seq & (POLL_EVERY - 1)) == 0)
                 drain(ws, false);
@@ -381,13 +486,13 @@ void workers_sync(Workers *ws)
 
 void workers_expire(Workers *ws, int64_t now_us)
 {
-        dispatch(ws, ORDER_ALL, JOB_EXPIRE, 0, now_us, NULL, 0);
+        dispatch(ws, ORDER_ALL, JOB_EXPIRE, 0, now_us, NULL, 0, NULL, 0);
         drain(ws, true);
 }
 
 void workers_flush(Workers *ws, int64_t last_ts_us)
 {
-        dispatch(ws, ORDER_ALL, JOB_FLUSH, 0, last_ts_us, NULL, 0);
+        dispatch(ws, ORDER_ALL, JOB_FLUSH, 0, last_ts_us, NULL, 0, NULL, 0);
         drain(ws, true);
 }
 
@@ -433,7 +538,7 @@ Workers *workers_free(Workers *ws)
         return NULL;
 }
 
-Workers *workers_new(const PipelineConfig *cfg, unsigned n, Tracker *t)
+Workers *workers_new(const PipelineConfig *cfg, unsigned n, Tracker *t, Front *own)
 {
         Workers *ws = aligned_alloc(64, sizeof(Workers) + 63 - (sizeof(Workers) + 63) % 64);
         sigset_t all, old;
@@ -445,6 +550,7 @@ Workers *workers_new(const PipelineConfig *cfg, unsigned n, Tracker *t)
         if (n > PIPELINE_WORKERS_MAX)
                 n = PIPELINE_WORKERS_MAX;
         ws->tracker = t;
+        ws->own = own;
         ws->hash_seed = cfg->tracker.hash_seed ^ 0x2545f4914f6cdd1dull;
         ws->w = aligned_alloc(64, n * sizeof *ws->w); /* sizeof is a multiple of 64 */
         if (ws->w)

@@ -11,6 +11,7 @@ and times stay as they were, so the diagnoses must be exactly the golden ones.
 | vxlan       | outer IPv4/UDP to 4789 (random source port per flow, as cloud     |
 |             | traffic mirroring sends), VXLAN with the I flag, the whole frame |
 | gre         | outer IPv4, GRE (RFC 2784, no options), the original IP datagram |
+| gre-frag    | the same, the outer datagram fragmented when over 576 bytes      |
 | gre-teb     | outer IPv4, GRE with key and sequence number, 0x6558, the frame  |
 | erspan2     | outer IPv4, GRE with sequence number, ERSPAN type II, the frame  |
 | erspan3     | outer IPv6, GRE with sequence number, ERSPAN type III with the   |
@@ -162,6 +163,31 @@ def gre(frames, seed):
     return LINKTYPE_ETHERNET, out
 
 
+def gre_frag(frames, seed):
+    """GRE as above, the outer IPv4 datagram fragmented when over the MTU: a mirror
+    tunnel whose big packets are fragmented and small ones not, so its fragments
+    show the outer addresses and its whole packets the inner ones."""
+    out = []
+    size = (_tp.FRAG_MTU - 20) // 8 * 8
+    for i, (ts, lt, data) in enumerate(frames):
+        p = _ip_payload(lt, data)
+        if p is None or p[0] != ETH_IPV4:
+            out.append((ts, data))
+            continue
+        payload = _gre(0, ETH_IPV4, p[1])
+        if 20 + len(payload) <= _tp.FRAG_MTU:
+            out.append((ts, _outer4(PROTO_GRE, payload, i)))
+            continue
+        pieces = _tp._pieces(payload, size)
+        for n, (off, chunk) in enumerate(pieces):
+            mf = 0x2000 if n + 1 < len(pieces) else 0
+            ip = _tp.ipv4_header(MIRROR_SRC4, MIRROR_DST4, PROTO_GRE, len(chunk),
+                                 (0x5000 + i) & 0xFFFF, mf | off // 8, 64)
+            out.append((ts, _tp.eth(MIRROR_MACS, ETH_IPV4, ip + chunk)))
+        _count("gre-frag.fragmented")
+    return LINKTYPE_ETHERNET, out
+
+
 def gre_teb(frames, seed):
     """Transparent Ethernet bridging (gretap) with key and sequence number."""
     out = []
@@ -261,6 +287,7 @@ def hep2(frames, seed):
 TRANSFORMS = {
     "vxlan": vxlan,
     "gre": gre,
+    "gre-frag": gre_frag,
     "gre-teb": gre_teb,
     "erspan2": erspan2,
     "erspan3": erspan3,
