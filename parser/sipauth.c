@@ -178,21 +178,16 @@ static const char *const dp_names[DP__MAX] = {
 };
 
 /*
- * Which wanted name param starts with, followed by '=': what sofia's
- * auth_get_params() asks of "name=" (su_casenmatch over the name and the
- * '=', ASCII case folding, no white space). Every name is letters only, so
- * the name is the run of letters before the first '=', and its length
- * leaves at most two names to compare. DP__MAX if none.
+ * Which wanted name the token p[0..n) is, ignoring ASCII case as sofia's
+ * su_casenmatch does, whatever the locale: the names are lower-case
+ * letters, and OR-ing 0x20 maps a byte onto one only when it is that
+ * letter in either case, so a token with a digit or a mark matches none.
+ * The length leaves at most two names to compare. DP__MAX if none.
  */
-static unsigned digest_param_id(const char *p, unsigned want)
+unsigned sipauth_digest_name(const char *p, size_t n, unsigned want)
 {
-        size_t n = 0;
         unsigned c0 = DP__MAX, c1 = DP__MAX;
 
-        while (n < 10 && is_alpha((uint8_t)p[n]))
-                n++;
-        if (p[n] != '=')
-                return DP__MAX;
         switch (n) {
         case 2:
                 c0 = DP_NC;
@@ -221,14 +216,27 @@ static unsigned digest_param_id(const char *p, unsigned want)
                         continue;
                 const char *name = dp_names[d];
                 size_t i = 0;
-                /* p[0..n) are letters, the names lower case: ASCII folding
-                 * as su_casenmatch does, whatever the locale */
                 while (i < n && ((uint8_t)p[i] | 0x20) == (uint8_t)name[i])
                         i++;
                 if (i == n)
                         return d;
         }
         return DP__MAX;
+}
+
+/*
+ * Which wanted name param starts with, followed by '=': what sofia's
+ * auth_get_params() asks of "name=" (su_casenmatch over the name and the
+ * '=', no white space). Every name is letters only, so the name is the run
+ * of letters before the first '='.
+ */
+static unsigned digest_param_id(const char *p, unsigned want)
+{
+        size_t n = 0;
+
+        while (n < 10 && is_alpha((uint8_t)p[n]))
+                n++;
+        return p[n] == '=' ? sipauth_digest_name(p, n, want) : DP__MAX;
 }
 
 /*

@@ -39,6 +39,10 @@ typedef enum {
         (DP_CHALLENGE | DP_BIT(DP_USERNAME) | DP_BIT(DP_URI) | DP_BIT(DP_NC) | DP_BIT(DP_CNONCE) | \
          DP_BIT(DP_RESPONSE))
 
+/* Which name of want (DP_BIT set) the token p[0..n) is, ASCII case ignored
+ * (sipauth.c); DP__MAX if none. The one matcher of digest names. */
+unsigned sipauth_digest_name(const char *p, size_t n, unsigned want);
+
 /*
  * The digest values of a plain value (sipauth_plain_value), found as the tokenizer
  * went: for each name the first item that has it, as digest_match() would

@@ -34,44 +34,12 @@ static size_t quoted_run(const uint8_t *p, const uint8_t *end)
         return (size_t)(q - p);
 }
 
-/*
- * Which digest name the token p[0..n) of a plain item is, ignoring case:
- * sipauth.c's digest_param_id() of `token "="`. OR-ing 0x20 maps a token
- * byte onto a lower-case letter only when it is that letter in either case
- * (name_is), so a token with a digit or a mark matches no name, as there.
- */
-static unsigned plain_id(const uint8_t *p, size_t n)
-{
-        switch (n) {
-        case 2:
-                return name_is(p, "nc", 2) ? DP_NC : DP__MAX;
-        case 3:
-                return name_is(p, "uri", 3) ? DP_URI : name_is(p, "qop", 3) ? DP_QOP : DP__MAX;
-        case 5:
-                return name_is(p, "realm", 5)   ? DP_REALM
-                       : name_is(p, "nonce", 5) ? DP_NONCE
-                                                : DP__MAX;
-        case 6:
-                return name_is(p, "opaque", 6)   ? DP_OPAQUE
-                       : name_is(p, "cnonce", 6) ? DP_CNONCE
-                                                 : DP__MAX;
-        case 8:
-                return name_is(p, "username", 8)   ? DP_USERNAME
-                       : name_is(p, "response", 8) ? DP_RESPONSE
-                                                   : DP__MAX;
-        case 9:
-                return name_is(p, "algorithm", 9) ? DP_ALGORITHM : DP__MAX;
-        default:
-                return DP__MAX;
-        }
-}
-
 /* The item whose name is name[0..n) and value [val, end): a digest value, if
  * the name is one not seen before in the value. */
 static void plain_digest(PlainDigest *pd, const char *name, size_t n, const char *val,
                          const char *end)
 {
-        unsigned d = plain_id((const uint8_t *)name, n);
+        unsigned d = sipauth_digest_name(name, n, DP_CREDENTIALS);
 
         if (d == DP__MAX || (pd->found & DP_BIT(d)))
                 return;
