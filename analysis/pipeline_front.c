@@ -43,8 +43,6 @@ bool front_init(Front *f, const PipelineConfig *cfg, unsigned share, FrontDelive
                 fc.hash_seed = cfg->tracker.hash_seed ^ 0x9e3779b97f4a7c15ull;
         if (!tc.hash_seed)
                 tc.hash_seed = cfg->tracker.hash_seed ^ 0xc2b2ae3d27d4eb4full;
-        fc.max_datagrams = (uint32_t)part(fc.max_datagrams, IPFRAG_DEFAULT_MAX_DATAGRAMS, share);
-        fc.max_bytes = part(fc.max_bytes, IPFRAG_DEFAULT_MAX_BYTES, share);
         tc.max_streams = (uint32_t)part(tc.max_streams, TCPSTREAM_DEFAULT_MAX_STREAMS, share);
         tc.max_bytes = part(tc.max_bytes, TCPSTREAM_DEFAULT_MAX_BYTES, share);
         f->sip = sipmsg_parser_new();

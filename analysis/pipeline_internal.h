@@ -38,7 +38,7 @@ typedef struct {
 } Front;
 
 /*
- * share: how many fronts split the reassembly limits (each takes its part,
+ * share: how many fronts split the TCP reassembly limits (each takes its part,
  * rounded up, so that N fronts together hold what one would). False on
  * allocation failure (front_done() is still safe).
  */

@@ -3,12 +3,13 @@
  * --workers N (pipeline_internal.h): N fronts on threads of their own, one
  * tracker on the caller's thread, fed in capture order.
  *
- *   caller: frame ──(shard by address pair)──▶ worker k's job ring
- *   worker k: front (decode, reassembly, parse) ──▶ k's message ring
+ *   caller: frame ──decode, IP reassembly, shard by address pair──▶
+ *           the datagram into worker k's job ring
+ *   worker k: front (TCP reassembly, SIP parse) ──▶ k's message ring
  *   caller: for seq = 0, 1, ...: the messages of job seq from the worker
  *           it went to ──▶ tracker_feed() ──▶ records (caller's thread)
  *
- * Each job (a frame, or an expiry or flush every front takes) has a number
+ * Each job (a datagram, or an expiry or flush every front takes) has a number
  * in capture order, and order[] says which worker has it. A worker finishes
  * its jobs in order and says how far it got (done); the caller takes the
  * messages of job seq, and goes on to seq + 1 once done says job seq is
@@ -18,8 +19,8 @@
  * thread; only the parsing runs in parallel.
  *
  * The shard is the unordered pair of IP addresses (ports aside): both
- * directions of a flow, every fragment of a datagram and every segment of a
- * TCP connection reach the same front, whose reassembly state is its own.
+ * directions of a flow and every segment of a TCP connection reach the same
+ * front, whose stream reassembly state is its own.
  *
  * Both rings are bounded (analysis/ring.h). A full job ring makes the
  * caller feed the tracker and wait; a full message ring makes the worker
@@ -111,13 +112,14 @@ static void event_wait(Event *e, CondFn cond, void *arg)
 
 /* ---- the workers ------------------------------------------------------ */
 
-/* JOB_DATAGRAM: a datagram the caller reassembled, a DecodedPacket then its payload. */
-typedef enum { JOB_FRAME = 0, JOB_EXPIRE, JOB_FLUSH, JOB_DATAGRAM } JobKind;
+/* JOB_DATAGRAM: a datagram the caller decoded (and maybe reassembled), a
+ * DecodedPacket then its payload. */
+typedef enum { JOB_DATAGRAM = 0, JOB_EXPIRE, JOB_FLUSH } JobKind;
 
 typedef struct {
         uint64_t seq;
         uint32_t kind; /* JobKind */
-        int32_t linktype;
+        uint32_t pad;
 } JobHdr;
 
 /* In front of each message copy; 16 bytes aligned, like the SipMsg after it. */
@@ -251,10 +253,7 @@ static void *worker_main(void *arg)
                 }
                 memcpy(&h, r.data, sizeof h);
                 w->seq = h.seq;
-                if (h.kind == JOB_FRAME)
-                        front_frame(&w->front, h.linktype, r.ts_us, r.data + sizeof h,
-                                    r.len - sizeof h);
-                else if (h.kind == JOB_DATAGRAM)
+                if (h.kind == JOB_DATAGRAM)
                         datagram_job(w, r.data + sizeof h, r.len - sizeof h, r.ts_us);
                 else if (h.kind == JOB_EXPIRE)
                         front_expire(&w->front, r.ts_us);
@@ -385,10 +384,10 @@ static bool room_or_next(void *arg)
 }
 
 /* Hand a job to worker k (ORDER_ALL: every worker), waiting for room. */
-static void dispatch(Workers *ws, unsigned k, JobKind kind, int linktype, int64_t ts_us,
-                     const void *pre, size_t pre_len, const uint8_t *data, size_t len)
+static void dispatch(Workers *ws, unsigned k, JobKind kind, int64_t ts_us, const void *pre,
+                     size_t pre_len, const uint8_t *data, size_t len)
 {
-        JobHdr h = {.seq = ws->next_seq, .kind = kind, .linktype = linktype};
+        JobHdr h = {.seq = ws->next_seq, .kind = kind};
 
         len += pre_len;
         unsigned first = k == ORDER_ALL ? 0 : k, last = k == ORDER_ALL ? ws->n - 1 : k;
@@ -435,45 +434,35 @@ static unsigned shard(const Workers *ws, const DecodedPacket *pkt)
 }
 
 /*
- * A fragment is reassembled here, on the caller's front, and the datagram
- * goes to the front of its own addresses: a tunnel whose outer datagram is
+ * Each frame is decoded once, here, where its shard must be known anyway;
+ * the front gets the datagram (JOB_DATAGRAM: a DecodedPacket and its
+ * payload), counted as a front would count the frame. IP fragments are
+ * reassembled here too, on the caller's front, and the datagram goes to
+ * the front of its own addresses: a tunnel whose outer datagram is
  * sometimes fragmented shows the outer pair in its fragments and the inner
- * pair in its whole packets, so sharding fragments as they come would split
- * one inner flow (and its TCP stream) over two fronts. Fragments are rare;
- * the frame is counted as a front would.
+ * pair in its whole packets, so sharding fragments as they come would
+ * split one inner flow (and its TCP stream) over two fronts.
  */
-static void fragment(Workers *ws, DecodedPacket *pkt, int64_t ts_us, size_t caplen)
+void workers_frame(Workers *ws, int linktype, int64_t ts_us, const uint8_t *data, size_t caplen)
 {
         Front *f = ws->own;
+        DecodedPacket pkt;
+        DecodeVerdict v;
         unsigned k;
 
         f->stats.packets++;
         f->stats.bytes += caplen;
-        f->stats.decode[DECODE_E_FRAGMENT]++;
-        if (!front_reassemble(f, pkt, ts_us))
-                return;
-        k = shard(ws, pkt);
-        ws->w[k].frames++;
-        if (pkt->payload_len > JOB_RING_BYTES / 4 - sizeof(JobHdr) - sizeof *pkt)
+        v = decode_packet(linktype, data, caplen, &pkt);
+        f->stats.decode[v]++;
+        if (v == DECODE_E_FRAGMENT && front_reassemble(f, &pkt, ts_us))
+                v = DECODE_OK;
+        if (v != DECODE_OK)
+                return; /* counted, nothing to parse */
+        if (pkt.payload_len > JOB_RING_BYTES / 4 - sizeof(JobHdr) - sizeof pkt)
                 return; /* beyond any IP datagram */
-        dispatch(ws, k, JOB_DATAGRAM, 0, ts_us, pkt, sizeof *pkt, pkt->payload, pkt->payload_len);
-}
-
-void workers_frame(Workers *ws, int linktype, int64_t ts_us, const uint8_t *data, size_t caplen)
-{
-        DecodedPacket pkt;
-        DecodeVerdict v = decode_packet(linktype, data, caplen, &pkt);
-        /* What does not decode is only counted: any worker will do. */
-        unsigned k = v == DECODE_OK ? shard(ws, &pkt) : 0;
-
-        if (v == DECODE_E_FRAGMENT) {
-                fragment(ws, &pkt, ts_us, caplen);
-                return;
-        }
-        if (caplen > JOB_RING_BYTES / 4 - sizeof(JobHdr))
-                caplen = JOB_RING_BYTES / 4 - sizeof(JobHdr); /* beyond any snap length */
+        k = shard(ws, &pkt);
         ws->w[k].frames++;
-        dispatch(ws, k, JOB_FRAME, linktype, ts_us, NULL, 0, data, caplen);
+        dispatch(ws, k, JOB_DATAGRAM, ts_us, &pkt, sizeof pkt, pkt.payload, pkt.payload_len);
         /* Looking at the workers reads lines they write: not at every frame. */
         if ((ws->next_seq & (POLL_EVERY - 1)) == 0)
                 drain(ws, false);
@@ -486,13 +475,13 @@ void workers_sync(Workers *ws)
 
 void workers_expire(Workers *ws, int64_t now_us)
 {
-        dispatch(ws, ORDER_ALL, JOB_EXPIRE, 0, now_us, NULL, 0, NULL, 0);
+        dispatch(ws, ORDER_ALL, JOB_EXPIRE, now_us, NULL, 0, NULL, 0);
         drain(ws, true);
 }
 
 void workers_flush(Workers *ws, int64_t last_ts_us)
 {
-        dispatch(ws, ORDER_ALL, JOB_FLUSH, 0, last_ts_us, NULL, 0, NULL, 0);
+        dispatch(ws, ORDER_ALL, JOB_FLUSH, last_ts_us, NULL, 0, NULL, 0);
         drain(ws, true);
 }
 

@@ -90,7 +90,7 @@ IpFrag *ipfrag_new(const IpFragConfig *cfg)
         if (f->cfg.timeout_us <= 0)
                 f->cfg.timeout_us = 30 * 1000000ll;
         if (f->cfg.max_datagrams == 0)
-                f->cfg.max_datagrams = IPFRAG_DEFAULT_MAX_DATAGRAMS;
+                f->cfg.max_datagrams = 1024;
         if (f->cfg.max_datagrams > (1u << 20))
                 f->cfg.max_datagrams = 1u << 20;
         if (f->cfg.max_frags == 0)
@@ -100,7 +100,7 @@ IpFrag *ipfrag_new(const IpFragConfig *cfg)
         if (f->cfg.max_bytes_per_source == 0)
                 f->cfg.max_bytes_per_source = 1u << 20;
         if (f->cfg.max_bytes == 0)
-                f->cfg.max_bytes = IPFRAG_DEFAULT_MAX_BYTES;
+                f->cfg.max_bytes = 16u << 20;
 
         f->nbuckets = 16;
         while (f->nbuckets < f->cfg.max_datagrams)

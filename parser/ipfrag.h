@@ -37,10 +37,6 @@ typedef struct {
         uint64_t hash_seed;            /* the daemon passes a random value (hash flooding) */
 } IpFragConfig;
 
-/* The defaults of the limits above (0 in the config). */
-#define IPFRAG_DEFAULT_MAX_DATAGRAMS 1024u
-#define IPFRAG_DEFAULT_MAX_BYTES     (16u << 20)
-
 typedef struct {
         uint64_t fragments;   /* fragments fed */
         uint64_t reassembled; /* datagrams completed */
