@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define HDR_SIZE    16u
 #define ALIGN       16u
@@ -80,8 +81,12 @@ Ring *ring_new(size_t size)
         memset(r, 0, sizeof(*r));
         r->size = round_size(size);
         r->mask = r->size - 1;
-        r->buf = aligned_alloc(ALIGN, r->size);
-        if (!r->buf) {
+        /* Pages of its own, touched only as frames reach them and returned
+         * whole on free: a ring from malloc's heap would be filled at once
+         * under MALLOC_PERTURB_, and malloc hands a freed large block back
+         * from the heap to the next ring (its mmap threshold rises). */
+        r->buf = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (r->buf == MAP_FAILED) {
                 free(r);
                 return NULL;
         }
@@ -92,7 +97,7 @@ Ring *ring_free(Ring *r)
 {
         if (!r)
                 return NULL;
-        free(r->buf);
+        munmap(r->buf, r->size);
         free(r);
         return NULL;
 }
